@@ -1,0 +1,51 @@
+# The README's commands: `make demo` and `make test`. Everything they need is installed here.
+DENO := node_modules/.bin/deno
+BUN := node_modules/.bin/bun
+DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
+LIB := target/release/libremotemedia.so
+
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header bench clean
+
+all: build
+
+# deno and bun come from npm into node_modules/.bin (versions pinned in package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	cargo build --release
+
+lint: deps
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	$(DENO) fmt --check
+	$(DENO) lint
+	$(DENO) check mod.ts tests/ examples/ ffi/ src/
+	$(DENO) doc --lint mod.ts
+	$(DENO) publish --dry-run --allow-dirty
+
+test-rust:
+	cargo test
+
+test-deno: build
+	$(DENO) test $(DENO_FLAGS) --v8-flags=--expose-gc tests/
+
+test-bun: build
+	$(BUN) test --timeout 120000 tests/
+
+test: build test-rust lint test-deno test-bun
+
+demo: build
+	$(DENO) run $(DENO_FLAGS) examples/runtime_data.ts
+	$(BUN) run examples/runtime_data.ts
+
+# Regenerates rust/include/remotemedia.h from the crate (commit the result).
+header:
+	REMOTEMEDIA_WRITE_HEADER=1 cargo test -p remotemedia --test header
+
+clean:
+	cargo clean
+	rm -rf node_modules

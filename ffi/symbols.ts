@@ -1,0 +1,179 @@
+/**
+ * The one symbol table of the native library, read by both FFI backends (`deno.ts`, `bun.ts`).
+ *
+ * Types use a small neutral vocabulary; each backend translates it (Deno keeps the names, Bun maps
+ * `buffer` to `ptr` and 64-bit results to their `_fast` variants). Handles (`u64`) are always below
+ * 2^53, so both backends hand them to JavaScript as plain numbers.
+ *
+ * @module
+ */
+
+/** ABI version these bindings were written against; the library must report the same. */
+export const ABI_VERSION = 1;
+
+/** Number of `f64` slots `rm_data_info` may write (`RM_INFO_LEN` in the header). */
+export const INFO_LEN = 24;
+
+/** Parameter and result types the table may use. */
+export type NativeType =
+  | "void"
+  | "i32"
+  | "u32"
+  | "u64"
+  | "usize"
+  | "f64"
+  | "buffer"
+  | "pointer";
+
+/** One native function: its parameter types and result type. */
+export interface NativeSymbol {
+  /** Parameter types, in order. */
+  readonly parameters: readonly NativeType[];
+  /** Result type. */
+  readonly result: NativeType;
+}
+
+/** Every `rm_*` function the bindings call, with its C meaning beside each parameter. */
+export const symbols = {
+  rm_abi_version: { parameters: [], result: "u32" },
+  rm_last_error_code: { parameters: [], result: "i32" },
+  rm_last_error_message: {
+    parameters: [
+      "buffer", // uint8_t *buf: receives the UTF-8 message
+      "usize", // size_t cap: bytes available in buf
+    ],
+    result: "usize", // full message length
+  },
+  rm_live_handles: { parameters: [], result: "u32" },
+  rm_data_text: {
+    parameters: [
+      "buffer", // const uint8_t *ptr: UTF-8 text
+      "usize", // size_t len
+      "buffer", // const uint8_t *attrs: attributes JSON or null
+      "usize", // size_t attrs_len
+    ],
+    result: "u64", // RmHandle, 0 on error
+  },
+  rm_data_json: {
+    parameters: ["buffer", "usize", "buffer", "usize"], // JSON text, attributes
+    result: "u64",
+  },
+  rm_data_binary: {
+    parameters: ["buffer", "usize", "buffer", "usize"], // bytes, attributes
+    result: "u64",
+  },
+  rm_data_binary_alloc: {
+    parameters: [
+      "usize", // size_t len: zero-filled bytes to allocate
+      "buffer", // attributes JSON or null
+      "usize",
+    ],
+    result: "u64",
+  },
+  rm_data_audio: {
+    parameters: [
+      "i32", // int32_t format: 0 f32, 1 i16, 2 i32
+      "buffer", // const uint8_t *ptr: native-endian samples
+      "usize", // size_t byte_len
+      "u32", // uint32_t sample_rate
+      "u32", // uint32_t channels
+      "buffer", // attributes JSON or null
+      "usize",
+    ],
+    result: "u64",
+  },
+  rm_data_audio_alloc: {
+    parameters: [
+      "i32", // int32_t format
+      "usize", // size_t frames per channel
+      "u32", // uint32_t sample_rate
+      "u32", // uint32_t channels
+      "buffer", // attributes JSON or null
+      "usize",
+    ],
+    result: "u64",
+  },
+  rm_data_video: {
+    parameters: [
+      "i32", // int32_t pixel format: 0 rgba, 1 rgb24, 2 i420
+      "u32", // uint32_t width
+      "u32", // uint32_t height
+      "buffer", // const uint8_t *pixels
+      "usize", // size_t len
+      "buffer", // attributes JSON or null
+      "usize",
+    ],
+    result: "u64",
+  },
+  rm_data_tensor: {
+    parameters: [
+      "i32", // int32_t dtype: 0 f32, 1 i32, 2 u8
+      "buffer", // const uint32_t *shape
+      "usize", // size_t rank
+      "buffer", // const uint8_t *data
+      "usize", // size_t len
+      "buffer", // attributes JSON or null
+      "usize",
+    ],
+    result: "u64",
+  },
+  rm_data_type: { parameters: ["u64"], result: "i32" },
+  rm_data_info: {
+    parameters: [
+      "u64", // RmHandle
+      "buffer", // double *out
+      "usize", // size_t cap (doubles)
+    ],
+    result: "i32", // slots written or -status
+  },
+  rm_data_ptr: { parameters: ["u64"], result: "pointer" },
+  rm_data_attributes: {
+    parameters: ["u64", "buffer", "usize"], // handle, out buffer, capacity
+    result: "i32", // full JSON length, 0 if none, or -status
+  },
+  rm_data_retain: { parameters: ["u64"], result: "u64" },
+  rm_data_clone: { parameters: ["u64"], result: "u64" },
+  rm_data_equal: { parameters: ["u64", "u64"], result: "i32" },
+  rm_data_free: { parameters: ["u64"], result: "i32" },
+  rm_debug_panic: { parameters: [], result: "i32" },
+} as const satisfies Record<string, NativeSymbol>;
+
+/** The symbol table's type. */
+export type Symbols = typeof symbols;
+
+/** An opaque native pointer (a `Deno.PointerObject` or a Bun address); only backends look inside. */
+export type Pointer = object | number;
+
+/** Bytes the native side may read or write during a call. */
+export type NativeBuffer = ArrayBufferView | null;
+
+type JsArg<T> = T extends "buffer" ? NativeBuffer
+  : T extends "pointer" ? Pointer | null
+  : number;
+type JsResult<T> = T extends "void" ? void
+  : T extends "pointer" ? Pointer | null
+  : number;
+type JsArgs<P> = { -readonly [K in keyof P]: JsArg<P[K]> };
+
+/** A native function as JavaScript calls it, with numbers for every integer and handle. */
+export type NativeFunction<S extends NativeSymbol> = (
+  ...args: JsArgs<S["parameters"]> extends infer A extends unknown[] ? A : never
+) => JsResult<S["result"]>;
+
+/** What a backend provides: the callable symbols plus the few pointer operations the API needs. */
+export interface NativeLibrary {
+  /** The functions of {@link symbols}, callable from JavaScript. */
+  readonly symbols: { readonly [K in keyof Symbols]: NativeFunction<Symbols[K]> };
+  /** An ArrayBuffer over `byteLength` bytes of native memory at `pointer` (no copy). */
+  arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer;
+  /** The numeric address of a pointer (for diagnostics and zero-copy proofs). */
+  address(pointer: Pointer | null): bigint;
+  /** The address of the first byte of a typed array (zero-copy proofs). */
+  addressOfView(view: ArrayBufferView): bigint;
+  /** Which runtime backs this library. */
+  readonly runtime: "deno" | "bun";
+  /** Path the library was loaded from. */
+  readonly path: string;
+  /** Unloads the library. */
+  close(): void;
+}

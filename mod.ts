@@ -1,0 +1,50 @@
+/**
+ * remotemedia: real-time media pipelines for Deno and Bun, with the heavy lifting in Rust.
+ *
+ * This entry point re-exports the public API: {@link RuntimeData} and its audio helpers, and the
+ * error classes.
+ *
+ * @example
+ * ```ts
+ * import { audioToFloat32, RuntimeData } from "@remotemedia/remotemedia";
+ *
+ * using audio = RuntimeData.audio({ samples: new Float32Array(960), sampleRate: 48000 });
+ * console.log(audio.dataType(), audioToFloat32(audio).length); // "audio" 960
+ * ```
+ *
+ * @module
+ */
+export {
+  type Attributes,
+  type AudioAllocInit,
+  type AudioInit,
+  AudioView,
+  type DataType,
+  formatOf,
+  liveHandles,
+  type PixelFormat,
+  RuntimeData,
+  type SampleFormat,
+  type Samples,
+  type Tensor,
+  type TensorDtype,
+  type TensorElements,
+  type TensorInit,
+  type Video,
+  type VideoInit,
+} from "./src/runtime_data.ts";
+export {
+  audioFromFloat32,
+  audioToFloat32,
+  deinterleave,
+  interleave,
+  toFloat32,
+  toInt16,
+} from "./src/audio.ts";
+export {
+  DataTypeError,
+  DisposedError,
+  type ErrorCode,
+  RemoteMediaError,
+  ShapeError,
+} from "./src/errors.ts";

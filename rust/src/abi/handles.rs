@@ -1,0 +1,225 @@
+//! Generation-checked handle table: the only way objects cross the C ABI.
+//!
+//! A handle is a `u64` below 2^53 (so JavaScript numbers carry it exactly):
+//! bits 0..24 slot index, bits 24..32 a tag of this library instance, bits 32..53 the slot's generation.
+//! Freed slots are reused oldest-first and bump their generation, so a stale, freed or foreign handle is
+//! reported as such instead of reaching another object.
+
+use super::error::{AbiError, Status};
+use crate::data::RuntimeData;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+const INDEX_BITS: u32 = 24;
+const TAG_BITS: u32 = 8;
+const GEN_BITS: u32 = 21;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+const GEN_MASK: u64 = (1 << GEN_BITS) - 1;
+
+/// Everything a handle can name.
+#[derive(Clone)]
+pub enum Object {
+    /// An immutable RuntimeData value, shared by every handle (and JS view) that names it.
+    Data(Arc<RuntimeData>),
+}
+
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Object::{}", self.kind())
+    }
+}
+
+impl Object {
+    fn kind(&self) -> &'static str {
+        match self {
+            Object::Data(_) => "data",
+        }
+    }
+}
+
+struct Slot {
+    generation: u32,
+    object: Option<Object>,
+}
+
+struct Table {
+    slots: Vec<Slot>,
+    free: VecDeque<u32>,
+    live: usize,
+}
+
+static TABLE: Mutex<Table> = Mutex::new(Table {
+    slots: Vec::new(),
+    free: VecDeque::new(),
+    live: 0,
+});
+
+/// A per-load tag, so handles from another copy of the library are told apart from stale ones.
+fn instance_tag() -> u64 {
+    static TAG: OnceLock<u64> = OnceLock::new();
+    *TAG.get_or_init(|| {
+        let addr = &TABLE as *const _ as usize as u64;
+        let mixed = (addr >> 12) ^ (addr >> 20) ^ (addr >> 28) ^ (addr >> 36);
+        (mixed & TAG_MASK) | 1
+    })
+}
+
+fn lock() -> MutexGuard<'static, Table> {
+    // A panic while holding the lock cannot leave the table inconsistent (every mutation is one step),
+    // so a poisoned lock is still safe to use.
+    TABLE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn encode(index: u32, generation: u32) -> u64 {
+    ((generation as u64 & GEN_MASK) << (INDEX_BITS + TAG_BITS))
+        | (instance_tag() << INDEX_BITS)
+        | index as u64
+}
+
+/// Stores an object and returns its new handle.
+pub fn insert(object: Object) -> Result<u64, AbiError> {
+    let mut t = lock();
+    let index = match t.free.pop_front() {
+        Some(i) => i,
+        None => {
+            if t.slots.len() as u64 > INDEX_MASK {
+                return Err(AbiError::new(
+                    Status::ResourceExhausted,
+                    format!("too many live handles ({})", t.live),
+                ));
+            }
+            t.slots.push(Slot {
+                generation: 0,
+                object: None,
+            });
+            (t.slots.len() - 1) as u32
+        }
+    };
+    let slot = &mut t.slots[index as usize];
+    slot.generation = (slot.generation % GEN_MASK as u32) + 1;
+    slot.object = Some(object);
+    let generation = slot.generation;
+    t.live += 1;
+    Ok(encode(index, generation))
+}
+
+fn locate(t: &Table, handle: u64) -> Result<usize, AbiError> {
+    if handle == 0 {
+        return Err(AbiError::new(Status::InvalidHandle, "null handle (0)"));
+    }
+    if handle >> (INDEX_BITS + TAG_BITS + GEN_BITS) != 0 {
+        return Err(AbiError::new(
+            Status::InvalidHandle,
+            format!("{handle} is not a handle (out of range)"),
+        ));
+    }
+    let tag = (handle >> INDEX_BITS) & TAG_MASK;
+    if tag != instance_tag() {
+        return Err(AbiError::new(
+            Status::InvalidHandle,
+            format!("handle {handle} belongs to another instance of the remotemedia library"),
+        ));
+    }
+    let index = (handle & INDEX_MASK) as usize;
+    let generation = ((handle >> (INDEX_BITS + TAG_BITS)) & GEN_MASK) as u32;
+    match t.slots.get(index) {
+        Some(slot) if slot.generation == generation && slot.object.is_some() => Ok(index),
+        Some(_) => Err(AbiError::new(
+            Status::InvalidHandle,
+            format!("stale handle {handle}: it was already freed"),
+        )),
+        None => Err(AbiError::new(
+            Status::InvalidHandle,
+            format!("unknown handle {handle}"),
+        )),
+    }
+}
+
+/// Clones the object a handle names (cheap: objects are reference-counted).
+pub fn get(handle: u64) -> Result<Object, AbiError> {
+    let t = lock();
+    let index = locate(&t, handle)?;
+    Ok(t.slots[index]
+        .object
+        .clone()
+        .expect("located slots are occupied"))
+}
+
+/// The RuntimeData a handle names, or an error saying what the handle was instead.
+pub fn get_data(handle: u64) -> Result<Arc<RuntimeData>, AbiError> {
+    match get(handle)? {
+        Object::Data(d) => Ok(d),
+        #[allow(unreachable_patterns)]
+        other => Err(AbiError::new(
+            Status::InvalidHandle,
+            format!(
+                "handle {handle} is a {} handle, expected data",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+/// Frees a handle; the object is dropped when its last handle goes (outside the table lock).
+pub fn remove(handle: u64) -> Result<Object, AbiError> {
+    let mut t = lock();
+    let index = locate(&t, handle)?;
+    let object = t.slots[index]
+        .object
+        .take()
+        .expect("located slots are occupied");
+    t.free.push_back(index as u32);
+    t.live -= 1;
+    Ok(object)
+}
+
+/// Number of handles not yet freed (leak checks).
+pub fn live() -> usize {
+    lock().live
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Object {
+        Object::Data(Arc::new(RuntimeData::text("x")))
+    }
+
+    #[test]
+    fn handles_fit_in_a_javascript_number() {
+        let h = insert(data()).unwrap();
+        assert!(h < (1u64 << 53));
+        assert_ne!(h, 0);
+        remove(h).unwrap();
+    }
+
+    #[test]
+    fn freed_handles_are_stale_even_after_slot_reuse() {
+        let a = insert(data()).unwrap();
+        remove(a).unwrap();
+        let err = remove(a).unwrap_err();
+        assert_eq!(err.status, Status::InvalidHandle);
+        assert!(err.message.contains("already freed"), "{}", err.message);
+        // Reuse every free slot: the old handle must still not resolve.
+        let fresh: Vec<u64> = (0..64).map(|_| insert(data()).unwrap()).collect();
+        assert!(get(a).is_err());
+        for h in fresh {
+            remove(h).unwrap();
+        }
+    }
+
+    #[test]
+    fn null_foreign_and_garbage_handles_are_rejected() {
+        assert!(get(0).unwrap_err().message.contains("null handle"));
+        assert!(get(u64::MAX).unwrap_err().message.contains("out of range"));
+        let h = insert(data()).unwrap();
+        let foreign = h ^ (0x80 << INDEX_BITS);
+        assert!(get(foreign)
+            .unwrap_err()
+            .message
+            .contains("another instance"));
+        remove(h).unwrap();
+    }
+}

@@ -1,0 +1,277 @@
+use super::{Attributes, DataError};
+
+/// Storage format of PCM samples, with stable numeric codes used by the C ABI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum SampleFormat {
+    /// 32-bit float in [-1, 1].
+    F32 = 0,
+    /// 16-bit signed integer.
+    I16 = 1,
+    /// 32-bit signed integer.
+    I32 = 2,
+}
+
+impl SampleFormat {
+    /// From the ABI code.
+    pub fn from_code(code: i32) -> Result<Self, DataError> {
+        Ok(match code {
+            0 => SampleFormat::F32,
+            1 => SampleFormat::I16,
+            2 => SampleFormat::I32,
+            other => {
+                return Err(DataError::InvalidArgument(format!(
+                    "sample format code {other} (expected 0 = f32, 1 = i16, 2 = i32)"
+                )))
+            }
+        })
+    }
+
+    /// From the name used in manifests and TypeScript.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "f32" => SampleFormat::F32,
+            "i16" => SampleFormat::I16,
+            "i32" => SampleFormat::I32,
+            _ => return None,
+        })
+    }
+
+    /// Name used in manifests, errors and TypeScript.
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleFormat::F32 => "f32",
+            SampleFormat::I16 => "i16",
+            SampleFormat::I32 => "i32",
+        }
+    }
+
+    /// Bytes per sample.
+    pub fn size(self) -> usize {
+        match self {
+            SampleFormat::I16 => 2,
+            SampleFormat::F32 | SampleFormat::I32 => 4,
+        }
+    }
+}
+
+/// Interleaved PCM samples in one of the supported formats.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Samples {
+    /// 32-bit floats.
+    F32(Vec<f32>),
+    /// 16-bit integers.
+    I16(Vec<i16>),
+    /// 32-bit integers.
+    I32(Vec<i32>),
+}
+
+impl Samples {
+    /// Zero-filled samples.
+    pub fn zeroed(format: SampleFormat, len: usize) -> Self {
+        match format {
+            SampleFormat::F32 => Samples::F32(vec![0.0; len]),
+            SampleFormat::I16 => Samples::I16(vec![0; len]),
+            SampleFormat::I32 => Samples::I32(vec![0; len]),
+        }
+    }
+
+    /// Copies native-endian bytes into samples; the byte count must be a multiple of the sample size.
+    pub fn from_bytes(format: SampleFormat, bytes: &[u8]) -> Result<Self, DataError> {
+        if !bytes.len().is_multiple_of(format.size()) {
+            return Err(DataError::ShapeMismatch(format!(
+                "{} audio needs a multiple of {} bytes, got {}",
+                format.name(),
+                format.size(),
+                bytes.len()
+            )));
+        }
+        Ok(match format {
+            SampleFormat::F32 => Samples::F32(bytemuck::pod_collect_to_vec(bytes)),
+            SampleFormat::I16 => Samples::I16(bytemuck::pod_collect_to_vec(bytes)),
+            SampleFormat::I32 => Samples::I32(bytemuck::pod_collect_to_vec(bytes)),
+        })
+    }
+
+    /// The storage format.
+    pub fn format(&self) -> SampleFormat {
+        match self {
+            Samples::F32(_) => SampleFormat::F32,
+            Samples::I16(_) => SampleFormat::I16,
+            Samples::I32(_) => SampleFormat::I32,
+        }
+    }
+
+    /// Number of samples (all channels).
+    pub fn len(&self) -> usize {
+        match self {
+            Samples::F32(v) => v.len(),
+            Samples::I16(v) => v.len(),
+            Samples::I32(v) => v.len(),
+        }
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The samples as bytes (native endianness).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Samples::F32(v) => bytemuck::cast_slice(v),
+            Samples::I16(v) => bytemuck::cast_slice(v),
+            Samples::I32(v) => bytemuck::cast_slice(v),
+        }
+    }
+
+    /// Converts to f32 in [-1, 1] (i16 / 32768, i32 / 2^31).
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Samples::F32(v) => v.clone(),
+            Samples::I16(v) => v.iter().map(|&s| s as f32 / 32768.0).collect(),
+            Samples::I32(v) => v
+                .iter()
+                .map(|&s| (s as f64 / 2147483648.0) as f32)
+                .collect(),
+        }
+    }
+
+    /// Converts to another format. Floats scale by 2^15 / 2^31 (the inverse of [`Samples::to_f32`], so
+    /// integer -> f32 -> integer is lossless), round, and clip to the integer range.
+    pub fn convert(&self, format: SampleFormat) -> Samples {
+        if format == self.format() {
+            return self.clone();
+        }
+        match (self, format) {
+            (Samples::I16(v), SampleFormat::I32) => {
+                Samples::I32(v.iter().map(|&s| (s as i32) << 16).collect())
+            }
+            (Samples::I32(v), SampleFormat::I16) => {
+                Samples::I16(v.iter().map(|&s| (s >> 16) as i16).collect())
+            }
+            (_, SampleFormat::F32) => Samples::F32(self.to_f32()),
+            (Samples::F32(v), SampleFormat::I16) => Samples::I16(
+                v.iter()
+                    .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+                    .collect(),
+            ),
+            (Samples::F32(v), SampleFormat::I32) => Samples::I32(
+                v.iter()
+                    .map(|&s| {
+                        (s as f64 * 2147483648.0)
+                            .round()
+                            .clamp(-2147483648.0, 2147483647.0) as i32
+                    })
+                    .collect(),
+            ),
+            _ => unreachable!("same-format conversions return early"),
+        }
+    }
+}
+
+/// Interleaved PCM audio with its sample rate and channel count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioBuffer {
+    /// Interleaved samples, `num_frames * channels` long.
+    pub samples: Samples,
+    /// Frames per second.
+    pub sample_rate: u32,
+    /// Interleaved channel count.
+    pub channels: u16,
+    /// Timestamp, stream id, metadata.
+    pub attributes: Attributes,
+}
+
+impl AudioBuffer {
+    /// Validates rate, channel count and that the sample count is a multiple of the channel count.
+    pub fn new(samples: Samples, sample_rate: u32, channels: u32) -> Result<Self, DataError> {
+        if sample_rate == 0 {
+            return Err(DataError::InvalidArgument(
+                "sampleRate must be at least 1 Hz, got 0".into(),
+            ));
+        }
+        if channels == 0 || channels > u16::MAX as u32 {
+            return Err(DataError::InvalidArgument(format!(
+                "channels must be between 1 and {}, got {channels}",
+                u16::MAX
+            )));
+        }
+        if !samples.len().is_multiple_of(channels as usize) {
+            return Err(DataError::ShapeMismatch(format!(
+                "{} samples is not a multiple of {channels} channels",
+                samples.len()
+            )));
+        }
+        Ok(AudioBuffer {
+            samples,
+            sample_rate,
+            channels: channels as u16,
+            attributes: Attributes::default(),
+        })
+    }
+
+    /// Frames per channel (`numSamples` in TypeScript).
+    pub fn num_frames(&self) -> usize {
+        self.samples.len() / self.channels as usize
+    }
+
+    /// Duration in seconds.
+    pub fn duration_secs(&self) -> f64 {
+        self.num_frames() as f64 / self.sample_rate as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_shape_errors_name_the_problem() {
+        let e = AudioBuffer::new(Samples::F32(vec![0.0; 3]), 48000, 2).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "shape mismatch: 3 samples is not a multiple of 2 channels"
+        );
+        let e = AudioBuffer::new(Samples::F32(vec![]), 0, 1).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("sampleRate must be at least 1 Hz, got 0"));
+        let e = AudioBuffer::new(Samples::F32(vec![]), 16000, 0).unwrap_err();
+        assert!(e.to_string().contains("got 0"));
+    }
+
+    #[test]
+    fn frames_count_per_channel() {
+        let a = AudioBuffer::new(Samples::I16(vec![0; 960 * 2]), 48000, 2).unwrap();
+        assert_eq!(a.num_frames(), 960);
+        assert!((a.duration_secs() - 0.02).abs() < 1e-12);
+    }
+
+    #[test]
+    fn odd_byte_count_for_i16_is_rejected() {
+        let e = Samples::from_bytes(SampleFormat::I16, &[0, 1, 2]).unwrap_err();
+        assert!(e.to_string().contains("multiple of 2 bytes, got 3"));
+    }
+
+    #[test]
+    fn conversions_scale_to_unit_range_and_back() {
+        let s = Samples::I16(vec![i16::MIN, 0, 16384, i16::MAX]);
+        let f = s.to_f32();
+        assert_eq!(f[0], -1.0);
+        assert_eq!(f[2], 0.5);
+        let back = Samples::F32(f).convert(SampleFormat::I16);
+        assert_eq!(back, s);
+        let wide = Samples::I16(vec![1, -1]).convert(SampleFormat::I32);
+        assert_eq!(wide, Samples::I32(vec![65536, -65536]));
+        let clipped = Samples::F32(vec![2.0, -3.0]).convert(SampleFormat::I16);
+        assert_eq!(clipped, Samples::I16(vec![32767, -32768]));
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        let s = Samples::F32(vec![0.25, -0.5]);
+        let back = Samples::from_bytes(SampleFormat::F32, s.as_bytes()).unwrap();
+        assert_eq!(s, back);
+    }
+}

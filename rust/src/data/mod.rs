@@ -1,0 +1,565 @@
+//! RuntimeData: the typed values that flow between pipeline nodes.
+//!
+//! Everything here is safe Rust. Payloads (audio samples, pixel bytes, binary, tensor data) are stored in
+//! contiguous vectors so the ABI layer can expose them to JavaScript as typed arrays without copying.
+
+mod audio;
+mod error;
+
+pub use audio::{AudioBuffer, SampleFormat, Samples};
+pub use error::DataError;
+
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// Discriminant of a [`RuntimeData`] value, with stable numeric codes used by the C ABI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum DataType {
+    /// UTF-8 text.
+    Text = 0,
+    /// PCM audio, interleaved.
+    Audio = 1,
+    /// One raw video frame.
+    Video = 2,
+    /// A JSON value.
+    Json = 3,
+    /// Opaque bytes.
+    Binary = 4,
+    /// An n-dimensional array.
+    Tensor = 5,
+}
+
+impl DataType {
+    /// Lower-case name as used in manifests, schemas and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataType::Text => "text",
+            DataType::Audio => "audio",
+            DataType::Video => "video",
+            DataType::Json => "json",
+            DataType::Binary => "binary",
+            DataType::Tensor => "tensor",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "text" => DataType::Text,
+            "audio" => DataType::Audio,
+            "video" => DataType::Video,
+            "json" => DataType::Json,
+            "binary" => DataType::Binary,
+            "tensor" => DataType::Tensor,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for DataType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Optional attributes shared by every variant: presentation timestamp, stream id, free-form metadata.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributes {
+    /// Presentation timestamp in microseconds.
+    pub timestamp_us: Option<i64>,
+    /// Stream the item belongs to (e.g. a participant or track).
+    pub stream_id: Option<String>,
+    /// Free-form JSON metadata.
+    pub metadata: Option<Value>,
+}
+
+impl Attributes {
+    /// True when no attribute is set.
+    pub fn is_empty(&self) -> bool {
+        self.timestamp_us.is_none() && self.stream_id.is_none() && self.metadata.is_none()
+    }
+
+    /// Parses `{"timestampUs"?: int, "streamId"?: string, "metadata"?: any}`; unknown keys are errors.
+    pub fn from_json(text: &str) -> Result<Self, DataError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| DataError::InvalidJson {
+            what: "attributes",
+            reason: e.to_string(),
+        })?;
+        let Value::Object(map) = value else {
+            return Err(DataError::InvalidAttributes(format!(
+                "expected a JSON object, got {}",
+                json_kind(&value)
+            )));
+        };
+        let mut attrs = Attributes::default();
+        for (key, value) in map {
+            match key.as_str() {
+                "timestampUs" => {
+                    attrs.timestamp_us = Some(value.as_i64().ok_or_else(|| {
+                        DataError::InvalidAttributes(format!(
+                            "timestampUs: expected an integer number of microseconds, got {value}"
+                        ))
+                    })?)
+                }
+                "streamId" => match value {
+                    Value::String(s) => attrs.stream_id = Some(s),
+                    other => {
+                        return Err(DataError::InvalidAttributes(format!(
+                            "streamId: expected a string, got {}",
+                            json_kind(&other)
+                        )))
+                    }
+                },
+                "metadata" => attrs.metadata = Some(value),
+                other => {
+                    return Err(DataError::InvalidAttributes(format!(
+                        "unknown key \"{other}\" (expected timestampUs, streamId or metadata)"
+                    )))
+                }
+            }
+        }
+        Ok(attrs)
+    }
+
+    /// Serialises to the same shape [`Attributes::from_json`] reads.
+    pub fn to_json(&self) -> String {
+        let mut map = serde_json::Map::new();
+        if let Some(ts) = self.timestamp_us {
+            map.insert("timestampUs".into(), ts.into());
+        }
+        if let Some(id) = &self.stream_id {
+            map.insert("streamId".into(), id.clone().into());
+        }
+        if let Some(meta) = &self.metadata {
+            map.insert("metadata".into(), meta.clone());
+        }
+        Value::Object(map).to_string()
+    }
+}
+
+/// Pixel layout of a raw video frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum PixelFormat {
+    /// 4 bytes per pixel.
+    Rgba = 0,
+    /// 3 bytes per pixel.
+    Rgb24 = 1,
+    /// Planar YUV 4:2:0 (Y plane, then U and V at half resolution).
+    I420 = 2,
+}
+
+impl PixelFormat {
+    /// From the ABI code.
+    pub fn from_code(code: i32) -> Result<Self, DataError> {
+        Ok(match code {
+            0 => PixelFormat::Rgba,
+            1 => PixelFormat::Rgb24,
+            2 => PixelFormat::I420,
+            other => {
+                return Err(DataError::InvalidArgument(format!(
+                    "pixel format code {other} (expected 0 = rgba, 1 = rgb24, 2 = i420)"
+                )))
+            }
+        })
+    }
+
+    /// Bytes a frame of this size must have.
+    pub fn frame_len(self, width: u32, height: u32) -> usize {
+        let (w, h) = (width as usize, height as usize);
+        match self {
+            PixelFormat::Rgba => w * h * 4,
+            PixelFormat::Rgb24 => w * h * 3,
+            PixelFormat::I420 => w * h + 2 * (w.div_ceil(2) * h.div_ceil(2)),
+        }
+    }
+
+    /// Name used in errors and in TypeScript.
+    pub fn name(self) -> &'static str {
+        match self {
+            PixelFormat::Rgba => "rgba",
+            PixelFormat::Rgb24 => "rgb24",
+            PixelFormat::I420 => "i420",
+        }
+    }
+}
+
+/// One raw video frame (no codecs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoFrame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixel layout.
+    pub format: PixelFormat,
+    /// `format.frame_len(width, height)` bytes.
+    pub pixels: Vec<u8>,
+}
+
+impl VideoFrame {
+    /// Validates the dimensions against the byte count.
+    pub fn new(
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        pixels: Vec<u8>,
+    ) -> Result<Self, DataError> {
+        if width == 0 || height == 0 {
+            return Err(DataError::InvalidArgument(format!(
+                "video frame size {width}x{height}: width and height must be at least 1"
+            )));
+        }
+        let expected = format.frame_len(width, height);
+        if pixels.len() != expected {
+            return Err(DataError::ShapeMismatch(format!(
+                "{} frame {width}x{height} needs {expected} bytes, got {}",
+                format.name(),
+                pixels.len()
+            )));
+        }
+        Ok(VideoFrame {
+            width,
+            height,
+            format,
+            pixels,
+        })
+    }
+}
+
+/// Element type of a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum TensorDtype {
+    /// 32-bit float.
+    F32 = 0,
+    /// 32-bit signed integer.
+    I32 = 1,
+    /// 8-bit unsigned integer.
+    U8 = 2,
+}
+
+impl TensorDtype {
+    /// From the ABI code.
+    pub fn from_code(code: i32) -> Result<Self, DataError> {
+        Ok(match code {
+            0 => TensorDtype::F32,
+            1 => TensorDtype::I32,
+            2 => TensorDtype::U8,
+            other => {
+                return Err(DataError::InvalidArgument(format!(
+                    "tensor dtype code {other} (expected 0 = f32, 1 = i32, 2 = u8)"
+                )))
+            }
+        })
+    }
+
+    /// Name used in errors and in TypeScript.
+    pub fn name(self) -> &'static str {
+        match self {
+            TensorDtype::F32 => "f32",
+            TensorDtype::I32 => "i32",
+            TensorDtype::U8 => "u8",
+        }
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            TensorDtype::F32 | TensorDtype::I32 => 4,
+            TensorDtype::U8 => 1,
+        }
+    }
+}
+
+/// Tensor elements, typed so that views over them are aligned for their element type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TensorData {
+    /// 32-bit floats.
+    F32(Vec<f32>),
+    /// 32-bit signed integers.
+    I32(Vec<i32>),
+    /// Bytes.
+    U8(Vec<u8>),
+}
+
+/// An n-dimensional array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Dimensions, outermost first.
+    pub shape: Vec<usize>,
+    /// Elements in row-major order.
+    pub data: TensorData,
+}
+
+impl Tensor {
+    /// Validates that `bytes` holds exactly `product(shape)` elements of `dtype` (native byte order).
+    pub fn from_bytes(
+        shape: Vec<usize>,
+        dtype: TensorDtype,
+        bytes: &[u8],
+    ) -> Result<Self, DataError> {
+        let elements = shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| DataError::ShapeMismatch(format!("tensor shape {shape:?} overflows")))?;
+        let expected = elements
+            .checked_mul(dtype.size())
+            .ok_or_else(|| DataError::ShapeMismatch(format!("tensor shape {shape:?} overflows")))?;
+        if bytes.len() != expected {
+            return Err(DataError::ShapeMismatch(format!(
+                "tensor shape {shape:?} of {} needs {expected} bytes ({elements} elements), got {}",
+                dtype.name(),
+                bytes.len()
+            )));
+        }
+        let data = match dtype {
+            TensorDtype::F32 => TensorData::F32(bytemuck::pod_collect_to_vec(bytes)),
+            TensorDtype::I32 => TensorData::I32(bytemuck::pod_collect_to_vec(bytes)),
+            TensorDtype::U8 => TensorData::U8(bytes.to_vec()),
+        };
+        Ok(Tensor { shape, data })
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> TensorDtype {
+        match self.data {
+            TensorData::F32(_) => TensorDtype::F32,
+            TensorData::I32(_) => TensorDtype::I32,
+            TensorData::U8(_) => TensorDtype::U8,
+        }
+    }
+
+    /// The element bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            TensorData::F32(v) => bytemuck::cast_slice(v),
+            TensorData::I32(v) => bytemuck::cast_slice(v),
+            TensorData::U8(v) => v,
+        }
+    }
+}
+
+/// A value flowing between nodes.
+#[derive(Debug)]
+pub enum RuntimeData {
+    /// UTF-8 text.
+    Text(String, Attributes),
+    /// PCM audio.
+    Audio(AudioBuffer),
+    /// A raw video frame.
+    Video(VideoFrame, Attributes),
+    /// JSON; the serialised text is cached on first request.
+    Json(Value, OnceLock<String>, Attributes),
+    /// Opaque bytes.
+    Binary(Vec<u8>, Attributes),
+    /// An n-dimensional array.
+    Tensor(Tensor, Attributes),
+}
+
+impl Clone for RuntimeData {
+    fn clone(&self) -> Self {
+        match self {
+            RuntimeData::Text(s, a) => RuntimeData::Text(s.clone(), a.clone()),
+            RuntimeData::Audio(b) => RuntimeData::Audio(b.clone()),
+            RuntimeData::Video(v, a) => RuntimeData::Video(v.clone(), a.clone()),
+            RuntimeData::Json(v, _, a) => RuntimeData::Json(v.clone(), OnceLock::new(), a.clone()),
+            RuntimeData::Binary(b, a) => RuntimeData::Binary(b.clone(), a.clone()),
+            RuntimeData::Tensor(t, a) => RuntimeData::Tensor(t.clone(), a.clone()),
+        }
+    }
+}
+
+impl PartialEq for RuntimeData {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (RuntimeData::Text(a, x), RuntimeData::Text(b, y)) => a == b && x == y,
+            (RuntimeData::Audio(a), RuntimeData::Audio(b)) => a == b,
+            (RuntimeData::Video(a, x), RuntimeData::Video(b, y)) => a == b && x == y,
+            (RuntimeData::Json(a, _, x), RuntimeData::Json(b, _, y)) => a == b && x == y,
+            (RuntimeData::Binary(a, x), RuntimeData::Binary(b, y)) => a == b && x == y,
+            (RuntimeData::Tensor(a, x), RuntimeData::Tensor(b, y)) => a == b && x == y,
+            _ => false,
+        }
+    }
+}
+
+impl RuntimeData {
+    /// Text without attributes.
+    pub fn text(s: impl Into<String>) -> Self {
+        RuntimeData::Text(s.into(), Attributes::default())
+    }
+
+    /// JSON without attributes.
+    pub fn json(value: Value) -> Self {
+        RuntimeData::Json(value, OnceLock::new(), Attributes::default())
+    }
+
+    /// Parses JSON text.
+    pub fn json_from_str(text: &str) -> Result<Self, DataError> {
+        let value = serde_json::from_str(text).map_err(|e| DataError::InvalidJson {
+            what: "json payload",
+            reason: e.to_string(),
+        })?;
+        Ok(RuntimeData::json(value))
+    }
+
+    /// Binary without attributes.
+    pub fn binary(bytes: Vec<u8>) -> Self {
+        RuntimeData::Binary(bytes, Attributes::default())
+    }
+
+    /// The variant's type.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            RuntimeData::Text(..) => DataType::Text,
+            RuntimeData::Audio(_) => DataType::Audio,
+            RuntimeData::Video(..) => DataType::Video,
+            RuntimeData::Json(..) => DataType::Json,
+            RuntimeData::Binary(..) => DataType::Binary,
+            RuntimeData::Tensor(..) => DataType::Tensor,
+        }
+    }
+
+    /// The payload as bytes: UTF-8 for text and JSON, samples for audio, pixels, raw bytes, tensor elements.
+    pub fn payload_bytes(&self) -> &[u8] {
+        match self {
+            RuntimeData::Text(s, _) => s.as_bytes(),
+            RuntimeData::Audio(a) => a.samples.as_bytes(),
+            RuntimeData::Video(v, _) => &v.pixels,
+            RuntimeData::Json(v, cache, _) => cache.get_or_init(|| v.to_string()).as_bytes(),
+            RuntimeData::Binary(b, _) => b,
+            RuntimeData::Tensor(t, _) => t.bytes(),
+        }
+    }
+
+    /// The optional attributes.
+    pub fn attributes(&self) -> &Attributes {
+        match self {
+            RuntimeData::Text(_, a)
+            | RuntimeData::Video(_, a)
+            | RuntimeData::Json(_, _, a)
+            | RuntimeData::Binary(_, a)
+            | RuntimeData::Tensor(_, a) => a,
+            RuntimeData::Audio(b) => &b.attributes,
+        }
+    }
+
+    /// Mutable attributes.
+    pub fn attributes_mut(&mut self) -> &mut Attributes {
+        match self {
+            RuntimeData::Text(_, a)
+            | RuntimeData::Video(_, a)
+            | RuntimeData::Json(_, _, a)
+            | RuntimeData::Binary(_, a)
+            | RuntimeData::Tensor(_, a) => a,
+            RuntimeData::Audio(b) => &mut b.attributes,
+        }
+    }
+
+    /// Borrows the audio buffer or says what the value was instead.
+    pub fn as_audio(&self) -> Result<&AudioBuffer, DataError> {
+        match self {
+            RuntimeData::Audio(a) => Ok(a),
+            other => Err(DataError::WrongType {
+                expected: DataType::Audio,
+                actual: other.data_type(),
+            }),
+        }
+    }
+
+    /// Borrows the text or says what the value was instead.
+    pub fn as_text(&self) -> Result<&str, DataError> {
+        match self {
+            RuntimeData::Text(s, _) => Ok(s),
+            other => Err(DataError::WrongType {
+                expected: DataType::Text,
+                actual: other.data_type(),
+            }),
+        }
+    }
+}
+
+/// Short name of a JSON value's kind, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_payload_is_utf8_bytes() {
+        let d = RuntimeData::text("héllo");
+        assert_eq!(d.data_type(), DataType::Text);
+        assert_eq!(d.payload_bytes(), "héllo".as_bytes());
+    }
+
+    #[test]
+    fn json_payload_is_serialised_once_and_cached() {
+        let d = RuntimeData::json_from_str(r#"{"a": [1, 2]}"#).unwrap();
+        let first = d.payload_bytes().as_ptr();
+        assert_eq!(d.payload_bytes(), br#"{"a":[1,2]}"#);
+        assert_eq!(first, d.payload_bytes().as_ptr());
+    }
+
+    #[test]
+    fn invalid_json_names_the_reason() {
+        let err = RuntimeData::json_from_str("{oops").unwrap_err().to_string();
+        assert!(err.contains("json payload"), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn video_frame_size_is_checked_against_format() {
+        assert!(VideoFrame::new(2, 2, PixelFormat::Rgba, vec![0; 16]).is_ok());
+        assert!(VideoFrame::new(3, 3, PixelFormat::I420, vec![0; 9 + 2 * 4]).is_ok());
+        let err = VideoFrame::new(2, 2, PixelFormat::Rgb24, vec![0; 16])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs 12 bytes, got 16"), "{err}");
+        assert!(VideoFrame::new(0, 2, PixelFormat::Rgba, vec![]).is_err());
+    }
+
+    #[test]
+    fn tensor_shape_must_match_data() {
+        let t = Tensor::from_bytes(vec![2, 3], TensorDtype::F32, &[0u8; 24]).unwrap();
+        assert_eq!(t.bytes().len(), 24);
+        assert_eq!(t.bytes().as_ptr() as usize % 4, 0);
+        let err = Tensor::from_bytes(vec![2, 3], TensorDtype::I32, &[0u8; 20])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs 24 bytes (6 elements), got 20"), "{err}");
+        assert!(Tensor::from_bytes(vec![usize::MAX, 2], TensorDtype::U8, &[]).is_err());
+    }
+
+    #[test]
+    fn attributes_round_trip_and_reject_unknown_keys() {
+        let a = Attributes::from_json(
+            r#"{"timestampUs": 20000, "streamId": "mic", "metadata": {"x": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.timestamp_us, Some(20000));
+        assert_eq!(Attributes::from_json(&a.to_json()).unwrap(), a);
+        let err = Attributes::from_json(r#"{"ts": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown key \"ts\""), "{err}");
+        let err = Attributes::from_json(r#"{"streamId": 3}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("streamId: expected a string, got a number"),
+            "{err}"
+        );
+    }
+}

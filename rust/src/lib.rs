@@ -1,0 +1,9 @@
+//! remotemedia: RuntimeData and real-time media pipelines with a C ABI for Deno and Bun.
+//!
+//! - [`data`]: the typed values that flow between nodes (safe Rust).
+//! - [`abi`]: the `extern "C"` surface (the only `unsafe` code), described by `include/remotemedia.h`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod abi;
+pub mod data;

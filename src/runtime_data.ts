@@ -1,0 +1,690 @@
+/**
+ * RuntimeData: typed values (text, audio, video, json, binary, tensor) that flow between pipeline nodes.
+ *
+ * Every value lives in native memory and is named by a handle. Payloads (samples, pixels, bytes, tensor
+ * elements) are exposed as typed arrays over that memory: no copy crosses the boundary. Release is
+ * explicit with `dispose()` / `using`, with garbage collection as a backstop; after `dispose()` every
+ * accessor throws and every view made earlier is detached (length 0), so freed memory is never read.
+ *
+ * @module
+ */
+import { INFO_LEN, type NativeLibrary } from "../ffi/symbols.ts";
+import { DataTypeError, DisposedError, ShapeError } from "./errors.ts";
+import { checkCount, checkHandle, decoder, encoder, lastError, lib } from "./native.ts";
+
+/** The six kinds of RuntimeData. */
+export type DataType = "text" | "audio" | "video" | "json" | "binary" | "tensor";
+
+/** Storage format of audio samples. */
+export type SampleFormat = "f32" | "i16" | "i32";
+
+/** Typed arrays that hold samples of each {@link SampleFormat}. */
+export type Samples = Float32Array | Int16Array | Int32Array;
+
+/** Pixel layout of a raw video frame. */
+export type PixelFormat = "rgba" | "rgb24" | "i420";
+
+/** Element type of a tensor. */
+export type TensorDtype = "f32" | "i32" | "u8";
+
+/** Typed arrays that hold the elements of each {@link TensorDtype}. */
+export type TensorElements = Float32Array | Int32Array | Uint8Array;
+
+/** Optional attributes any RuntimeData may carry. */
+export interface Attributes {
+  /** Presentation timestamp in microseconds. */
+  timestampUs?: number;
+  /** The stream the item belongs to (a participant, a track). */
+  streamId?: string;
+  /** Free-form JSON-serialisable metadata. */
+  metadata?: unknown;
+}
+
+/** What {@link RuntimeData.audio} takes. */
+export interface AudioInit extends Attributes {
+  /** Interleaved samples: a typed array of the format, or raw native-endian bytes with `format`. */
+  samples: Samples | Uint8Array | ArrayBuffer;
+  /** Frames per second, an integer ≥ 1. */
+  sampleRate: number;
+  /** Interleaved channel count, an integer ≥ 1 (default 1). */
+  channels?: number;
+  /** Sample format; inferred from the typed array, required for raw bytes. */
+  format?: SampleFormat;
+}
+
+/** What {@link RuntimeData.allocAudio} takes. */
+export interface AudioAllocInit extends Attributes {
+  /** Sample format of the buffer to fill. */
+  format: SampleFormat;
+  /** Frames per channel. */
+  numSamples: number;
+  /** Frames per second. */
+  sampleRate: number;
+  /** Interleaved channel count (default 1). */
+  channels?: number;
+}
+
+/** What {@link RuntimeData.video} takes. */
+export interface VideoInit extends Attributes {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Pixel layout. */
+  format: PixelFormat;
+  /** Pixel bytes: width*height*4 (rgba), *3 (rgb24), or Y + U + V planes (i420). */
+  pixels: Uint8Array;
+}
+
+/** What {@link RuntimeData.tensor} takes. */
+export interface TensorInit extends Attributes {
+  /** Dimensions, outermost first. */
+  shape: readonly number[];
+  /** Elements in row-major order; the dtype is inferred from the typed array. */
+  data: TensorElements;
+}
+
+/** A decoded video frame whose pixels are a view over native memory. */
+export interface Video {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** Pixel layout. */
+  format: PixelFormat;
+  /** Pixel bytes (a view, not a copy). */
+  pixels: Uint8Array;
+  /** Presentation timestamp in microseconds, if set. */
+  timestampUs?: number;
+}
+
+/** A tensor whose elements are a view over native memory. */
+export interface Tensor {
+  /** Dimensions, outermost first. */
+  shape: number[];
+  /** Element type. */
+  dtype: TensorDtype;
+  /** Elements (a view, not a copy). */
+  data: TensorElements;
+}
+
+const TYPES: readonly DataType[] = ["text", "audio", "video", "json", "binary", "tensor"];
+const SAMPLE_FORMATS: readonly SampleFormat[] = ["f32", "i16", "i32"];
+const PIXEL_FORMATS: readonly PixelFormat[] = ["rgba", "rgb24", "i420"];
+const TENSOR_DTYPES: readonly TensorDtype[] = ["f32", "i32", "u8"];
+
+/**
+ * Audio as seen from TypeScript: interleaved samples over native memory plus their layout.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeData } from "./mod.ts";
+ * using data = RuntimeData.audio({ samples: new Float32Array([0.1, -0.1, 0.2, -0.2]), sampleRate: 48000, channels: 2 });
+ * const audio = data.asAudio();
+ * audio.numSamples; // 2 frames per channel
+ * audio.channel(1); // Float32Array [-0.1, -0.2]
+ * ```
+ */
+export class AudioView {
+  /** Interleaved samples (a view over native memory, not a copy). */
+  readonly samples: Samples;
+  /** Frames per second. */
+  readonly sampleRate: number;
+  /** Interleaved channel count. */
+  readonly channels: number;
+  /** Sample format. */
+  readonly format: SampleFormat;
+  /** Frames per channel. */
+  readonly numSamples: number;
+  /** Presentation timestamp in microseconds, if set. */
+  readonly timestampUs?: number;
+  /** Stream id, if set. */
+  readonly streamId?: string;
+  /** Metadata, if set. */
+  readonly metadata?: unknown;
+
+  /** Wraps already-validated fields; use `RuntimeData#asAudio()` to get one. */
+  constructor(
+    samples: Samples,
+    sampleRate: number,
+    channels: number,
+    attributes: Attributes = {},
+  ) {
+    this.samples = samples;
+    this.sampleRate = sampleRate;
+    this.channels = channels;
+    this.format = formatOf(samples);
+    this.numSamples = samples.length / channels;
+    if (attributes.timestampUs !== undefined) this.timestampUs = attributes.timestampUs;
+    if (attributes.streamId !== undefined) this.streamId = attributes.streamId;
+    if (attributes.metadata !== undefined) this.metadata = attributes.metadata;
+  }
+
+  /** Duration in seconds. */
+  get durationSeconds(): number {
+    return this.numSamples / this.sampleRate;
+  }
+
+  /** The samples of one channel, as a new array of the same type. */
+  channel(index: number): Samples {
+    if (!Number.isInteger(index) || index < 0 || index >= this.channels) {
+      throw new RangeError(
+        `channel index ${index} is out of range for ${this.channels}-channel audio (expected 0..${
+          this.channels - 1
+        })`,
+      );
+    }
+    const out = new (this.samples.constructor as SamplesConstructor)(this.numSamples);
+    for (let frame = 0, i = index; frame < this.numSamples; frame++, i += this.channels) {
+      out[frame] = this.samples[i];
+    }
+    return out;
+  }
+
+  /** Every channel as its own array (planar), copies. */
+  deinterleave(): Samples[] {
+    return Array.from({ length: this.channels }, (_, c) => this.channel(c));
+  }
+}
+
+type SamplesConstructor = Float32ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor;
+
+/** The sample format a typed array stores. */
+export function formatOf(samples: Samples): SampleFormat {
+  if (samples instanceof Float32Array) return "f32";
+  if (samples instanceof Int16Array) return "i16";
+  if (samples instanceof Int32Array) return "i32";
+  throw new TypeError(
+    `samples must be a Float32Array, Int16Array or Int32Array, got ${describe(samples)}`,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
+  return typeof value;
+}
+
+function checkInteger(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `${field} must be an integer between ${min} and ${max}, got ${
+        typeof value === "number" ? value : describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function attributesJson(attrs: Attributes): Uint8Array | null {
+  const out: Record<string, unknown> = {};
+  if (attrs.timestampUs !== undefined) {
+    out.timestampUs = checkInteger(
+      attrs.timestampUs,
+      "timestampUs",
+      Number.MIN_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    );
+  }
+  if (attrs.streamId !== undefined) {
+    if (typeof attrs.streamId !== "string") {
+      throw new TypeError(`streamId must be a string, got ${describe(attrs.streamId)}`);
+    }
+    out.streamId = attrs.streamId;
+  }
+  if (attrs.metadata !== undefined) out.metadata = attrs.metadata;
+  return Object.keys(out).length === 0 ? null : encoder.encode(JSON.stringify(out));
+}
+
+function bytesOf(view: ArrayBufferView | ArrayBuffer): Uint8Array {
+  return view instanceof ArrayBuffer
+    ? new Uint8Array(view)
+    : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+const info = new Float64Array(INFO_LEN);
+const registry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
+  ({ native, handle }) => {
+    native.symbols.rm_data_free(handle);
+  },
+);
+/** Property on a view's ArrayBuffer that keeps its owner (and so the native memory) alive. */
+const OWNER = Symbol("remotemedia.owner");
+
+/**
+ * A typed value flowing between pipeline nodes, held in native memory.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeData } from "./mod.ts";
+ * using text = RuntimeData.text("hello");
+ * text.dataType(); // "text"
+ * text.asText(); // "hello"
+ * ```
+ */
+export class RuntimeData implements Disposable {
+  #native: NativeLibrary;
+  #handle: number;
+  #type: number;
+  #payloadBytes = -1;
+  #buffer: ArrayBuffer | undefined;
+  #text: string | undefined;
+
+  private constructor(native: NativeLibrary, handle: number) {
+    this.#native = native;
+    this.#handle = handle;
+    this.#type = native.symbols.rm_data_type(handle);
+    if (this.#type < 0) throw lastError(native);
+    registry.register(this, { native, handle }, this);
+  }
+
+  /** Takes ownership of a native handle. @internal */
+  static fromHandle(handle: number, native: NativeLibrary = lib()): RuntimeData {
+    return new RuntimeData(native, checkHandle(handle, native));
+  }
+
+  /** UTF-8 text. */
+  static text(text: string, attributes: Attributes = {}): RuntimeData {
+    if (typeof text !== "string") {
+      throw new TypeError(`RuntimeData.text expects a string, got ${describe(text)}`);
+    }
+    const native = lib();
+    const bytes = encoder.encode(text);
+    const attrs = attributesJson(attributes);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_text(bytes, bytes.length, attrs, attrs?.length ?? 0),
+      native,
+    );
+  }
+
+  /** Any JSON-serialisable value (serialised with `JSON.stringify`, parsed natively). */
+  static json(value: unknown, attributes: Attributes = {}): RuntimeData {
+    const text = JSON.stringify(value);
+    if (text === undefined) {
+      throw new TypeError(`RuntimeData.json: ${describe(value)} is not JSON-serialisable`);
+    }
+    const native = lib();
+    const bytes = encoder.encode(text);
+    const attrs = attributesJson(attributes);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_json(bytes, bytes.length, attrs, attrs?.length ?? 0),
+      native,
+    );
+  }
+
+  /** JSON from its text form; a parse error names line and column. */
+  static jsonText(text: string, attributes: Attributes = {}): RuntimeData {
+    const native = lib();
+    const bytes = encoder.encode(text);
+    const attrs = attributesJson(attributes);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_json(bytes, bytes.length, attrs, attrs?.length ?? 0),
+      native,
+    );
+  }
+
+  /** Opaque bytes (copied into native memory once). */
+  static binary(bytes: Uint8Array | ArrayBuffer, attributes: Attributes = {}): RuntimeData {
+    if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) {
+      throw new TypeError(`RuntimeData.binary expects a Uint8Array, got ${describe(bytes)}`);
+    }
+    const native = lib();
+    const view = bytesOf(bytes);
+    const attrs = attributesJson(attributes);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_binary(view, view.length, attrs, attrs?.length ?? 0),
+      native,
+    );
+  }
+
+  /** Zero-filled native bytes to fill in place through `asBinary()` (no copy on the way in). */
+  static allocBinary(byteLength: number, attributes: Attributes = {}): RuntimeData {
+    checkInteger(byteLength, "byteLength", 0, Number.MAX_SAFE_INTEGER);
+    const native = lib();
+    const attrs = attributesJson(attributes);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_binary_alloc(byteLength, attrs, attrs?.length ?? 0),
+      native,
+    );
+  }
+
+  /**
+   * Interleaved PCM audio, copied once into native memory. For no copy at all, use
+   * {@link RuntimeData.allocAudio} and fill its samples in place.
+   */
+  static audio(init: AudioInit): RuntimeData {
+    if (init === null || typeof init !== "object") {
+      throw new TypeError(`RuntimeData.audio expects an options object, got ${describe(init)}`);
+    }
+    const { samples } = init;
+    let format: SampleFormat;
+    if (samples instanceof Uint8Array || samples instanceof ArrayBuffer) {
+      if (init.format === undefined) {
+        throw new TypeError(
+          "RuntimeData.audio: format is required when samples are raw bytes (f32, i16 or i32)",
+        );
+      }
+      format = init.format;
+    } else {
+      format = formatOf(samples);
+      if (init.format !== undefined && init.format !== format) {
+        throw new ShapeError(
+          `RuntimeData.audio: format "${init.format}" does not match samples of type ${samples.constructor.name} (${format})`,
+        );
+      }
+    }
+    const formatCode = SAMPLE_FORMATS.indexOf(format);
+    if (formatCode < 0) {
+      throw new RangeError(`format must be one of f32, i16, i32, got ${String(format)}`);
+    }
+    const sampleRate = checkInteger(init.sampleRate, "sampleRate", 1, 0xffffffff);
+    const channels = checkInteger(init.channels ?? 1, "channels", 1, 0xffff);
+    const native = lib();
+    const bytes = bytesOf(samples);
+    const attrs = attributesJson(init);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_audio(
+        formatCode,
+        bytes,
+        bytes.length,
+        sampleRate,
+        channels,
+        attrs,
+        attrs?.length ?? 0,
+      ),
+      native,
+    );
+  }
+
+  /**
+   * Zero-filled native audio to fill in place through `asAudio().samples`: audio that enters without
+   * any copy.
+   */
+  static allocAudio(init: AudioAllocInit): RuntimeData {
+    const formatCode = SAMPLE_FORMATS.indexOf(init.format);
+    if (formatCode < 0) {
+      throw new RangeError(`format must be one of f32, i16, i32, got ${String(init.format)}`);
+    }
+    const numSamples = checkInteger(init.numSamples, "numSamples", 0, Number.MAX_SAFE_INTEGER);
+    const sampleRate = checkInteger(init.sampleRate, "sampleRate", 1, 0xffffffff);
+    const channels = checkInteger(init.channels ?? 1, "channels", 1, 0xffff);
+    const native = lib();
+    const attrs = attributesJson(init);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_audio_alloc(
+        formatCode,
+        numSamples,
+        sampleRate,
+        channels,
+        attrs,
+        attrs?.length ?? 0,
+      ),
+      native,
+    );
+  }
+
+  /** One raw video frame (pixels copied once). */
+  static video(init: VideoInit): RuntimeData {
+    const formatCode = PIXEL_FORMATS.indexOf(init.format);
+    if (formatCode < 0) {
+      throw new RangeError(`format must be one of rgba, rgb24, i420, got ${String(init.format)}`);
+    }
+    if (!(init.pixels instanceof Uint8Array)) {
+      throw new TypeError(`pixels must be a Uint8Array, got ${describe(init.pixels)}`);
+    }
+    const width = checkInteger(init.width, "width", 1, 0xffffffff);
+    const height = checkInteger(init.height, "height", 1, 0xffffffff);
+    const native = lib();
+    const attrs = attributesJson(init);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_video(
+        formatCode,
+        width,
+        height,
+        init.pixels,
+        init.pixels.length,
+        attrs,
+        attrs?.length ?? 0,
+      ),
+      native,
+    );
+  }
+
+  /** An n-dimensional array; `shape`'s product must equal `data.length`. */
+  static tensor(init: TensorInit): RuntimeData {
+    let dtype: TensorDtype;
+    if (init.data instanceof Float32Array) dtype = "f32";
+    else if (init.data instanceof Int32Array) dtype = "i32";
+    else if (init.data instanceof Uint8Array) dtype = "u8";
+    else {
+      throw new TypeError(
+        `tensor data must be a Float32Array, Int32Array or Uint8Array, got ${describe(init.data)}`,
+      );
+    }
+    if (!Array.isArray(init.shape)) {
+      throw new TypeError(`tensor shape must be an array of integers, got ${describe(init.shape)}`);
+    }
+    const shape = Uint32Array.from(
+      init.shape,
+      (d, i) => checkInteger(d, `shape[${i}]`, 0, 0xffffffff),
+    );
+    const native = lib();
+    const bytes = bytesOf(init.data);
+    const attrs = attributesJson(init);
+    return RuntimeData.fromHandle(
+      native.symbols.rm_data_tensor(
+        TENSOR_DTYPES.indexOf(dtype),
+        shape,
+        shape.length,
+        bytes,
+        bytes.length,
+        attrs,
+        attrs?.length ?? 0,
+      ),
+      native,
+    );
+  }
+
+  /** The native handle, for the pipeline layer. Throws if disposed. @internal */
+  handle(): number {
+    if (this.#handle === 0) throw new DisposedError("RuntimeData");
+    return this.#handle;
+  }
+
+  /** The kind of value. */
+  dataType(): DataType {
+    this.handle();
+    return TYPES[this.#type];
+  }
+
+  /** True for text. */
+  isText(): boolean {
+    return this.dataType() === "text";
+  }
+  /** True for audio. */
+  isAudio(): boolean {
+    return this.dataType() === "audio";
+  }
+  /** True for a video frame. */
+  isVideo(): boolean {
+    return this.dataType() === "video";
+  }
+  /** True for JSON. */
+  isJson(): boolean {
+    return this.dataType() === "json";
+  }
+  /** True for binary. */
+  isBinary(): boolean {
+    return this.dataType() === "binary";
+  }
+  /** True for a tensor. */
+  isTensor(): boolean {
+    return this.dataType() === "tensor";
+  }
+
+  #expect(type: DataType): void {
+    const actual = this.dataType();
+    if (actual !== type) throw new DataTypeError(type, actual, `as${capitalize(type)}()`);
+  }
+
+  /** Reads the info slots into the shared scratch array; returns how many were written. */
+  #info(): number {
+    return checkCount(
+      this.#native.symbols.rm_data_info(this.handle(), info, info.length),
+      this.#native,
+    );
+  }
+
+  /** An ArrayBuffer over the payload, made once, that keeps this object alive while it is reachable. */
+  #payload(): ArrayBuffer {
+    if (this.#buffer) return this.#buffer;
+    const handle = this.handle();
+    if (this.#payloadBytes < 0) {
+      this.#info();
+      this.#payloadBytes = info[1];
+    }
+    let buffer: ArrayBuffer;
+    if (this.#payloadBytes === 0) {
+      buffer = new ArrayBuffer(0);
+    } else {
+      const pointer = this.#native.symbols.rm_data_ptr(handle);
+      if (pointer === null) throw lastError(this.#native);
+      buffer = this.#native.arrayBufferAt(pointer, this.#payloadBytes);
+    }
+    (buffer as unknown as Record<symbol, unknown>)[OWNER] = this;
+    this.#buffer = buffer;
+    return buffer;
+  }
+
+  /** The text. */
+  asText(): string {
+    this.#expect("text");
+    this.#text ??= decoder.decode(new Uint8Array(this.#payload()));
+    return this.#text;
+  }
+
+  /** The JSON value (parsed anew on each call). */
+  asJson<T = unknown>(): T {
+    this.#expect("json");
+    return JSON.parse(decoder.decode(new Uint8Array(this.#payload()))) as T;
+  }
+
+  /** The bytes, as a view over native memory. */
+  asBinary(): Uint8Array {
+    this.#expect("binary");
+    return new Uint8Array(this.#payload());
+  }
+
+  /** The audio, with its samples as a view over native memory. */
+  asAudio(): AudioView {
+    this.#expect("audio");
+    this.#info();
+    const format = SAMPLE_FORMATS[info[3]];
+    const sampleRate = info[4];
+    const channels = info[5];
+    const hasAttributes = info[2] > 0;
+    const buffer = this.#payload();
+    const samples = format === "f32"
+      ? new Float32Array(buffer)
+      : format === "i16"
+      ? new Int16Array(buffer)
+      : new Int32Array(buffer);
+    return new AudioView(samples, sampleRate, channels, hasAttributes ? this.attributes() : {});
+  }
+
+  /** The video frame, with its pixels as a view over native memory. */
+  asVideo(): Video {
+    this.#expect("video");
+    this.#info();
+    const video: Video = {
+      format: PIXEL_FORMATS[info[3]],
+      width: info[4],
+      height: info[5],
+      pixels: new Uint8Array(0),
+    };
+    const timestampUs = info[2] > 0 ? this.attributes().timestampUs : undefined;
+    video.pixels = new Uint8Array(this.#payload());
+    if (timestampUs !== undefined) video.timestampUs = timestampUs;
+    return video;
+  }
+
+  /** The tensor, with its elements as a view over native memory. */
+  asTensor(): Tensor {
+    this.#expect("tensor");
+    const count = this.#info();
+    const dtype = TENSOR_DTYPES[info[3]];
+    const shape = Array.from(info.subarray(5, Math.min(count, 5 + info[4])));
+    const buffer = this.#payload();
+    const data = dtype === "f32"
+      ? new Float32Array(buffer)
+      : dtype === "i32"
+      ? new Int32Array(buffer)
+      : new Uint8Array(buffer);
+    return { shape, dtype, data };
+  }
+
+  /** Timestamp, stream id and metadata (an empty object when none are set). */
+  attributes(): Attributes {
+    const native = this.#native;
+    const handle = this.handle();
+    let buf = new Uint8Array(256);
+    let length = checkCount(native.symbols.rm_data_attributes(handle, buf, buf.length), native);
+    if (length === 0) return {};
+    if (length > buf.length) {
+      buf = new Uint8Array(length);
+      length = checkCount(native.symbols.rm_data_attributes(handle, buf, buf.length), native);
+    }
+    return JSON.parse(decoder.decode(buf.subarray(0, length))) as Attributes;
+  }
+
+  /** A deep copy in new native memory (dispose it separately). */
+  clone(): RuntimeData {
+    return RuntimeData.fromHandle(this.#native.symbols.rm_data_clone(this.handle()), this.#native);
+  }
+
+  /** True when both hold the same type, payload and attributes (compared natively). */
+  equals(other: RuntimeData): boolean {
+    const result = this.#native.symbols.rm_data_equal(this.handle(), other.handle());
+    if (result < 0) throw lastError(this.#native);
+    return result === 1;
+  }
+
+  /** True once disposed. */
+  get disposed(): boolean {
+    return this.#handle === 0;
+  }
+
+  /**
+   * Releases the native memory now. Views made earlier are detached first (their length becomes 0), so
+   * they can never read freed memory. Calling it again does nothing.
+   */
+  dispose(): void {
+    const handle = this.#handle;
+    if (handle === 0) return;
+    this.#handle = 0;
+    registry.unregister(this);
+    if (this.#buffer && this.#buffer.byteLength > 0) this.#buffer.transfer(0);
+    this.#buffer = undefined;
+    const status = this.#native.symbols.rm_data_free(handle);
+    if (status !== 0) throw lastError(this.#native);
+  }
+
+  /** Same as {@link RuntimeData.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** A short description, e.g. `RuntimeData(audio)`. */
+  toString(): string {
+    return this.#handle === 0 ? "RuntimeData(disposed)" : `RuntimeData(${this.dataType()})`;
+  }
+}
+
+function capitalize(s: string): string {
+  return s[0].toUpperCase() + s.slice(1);
+}
+
+/** Number of live native handles (all kinds): 0 once everything was disposed or collected. */
+export function liveHandles(): number {
+  return lib().symbols.rm_live_handles();
+}

@@ -1,0 +1,36 @@
+/** Test helpers shared by Deno and Bun runs. */
+
+declare const Bun: { gc(force: boolean): void } | undefined;
+
+/** Forces a full garbage collection (Deno needs --v8-flags=--expose-gc). */
+export function forceGc(): void {
+  if (typeof Bun !== "undefined") {
+    Bun.gc(true);
+    return;
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("run Deno tests with --v8-flags=--expose-gc");
+  gc();
+}
+
+/** Runs GC and yields to the event loop until `done()` holds or `timeoutMs` passes. */
+export async function collectUntil(done: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    forceGc();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    if (done()) return true;
+  }
+  return done();
+}
+
+/** Resident set size in bytes. */
+export function rss(): number {
+  const deno = (globalThis as { Deno?: { memoryUsage(): { rss: number } } }).Deno;
+  if (deno && typeof Bun === "undefined") return deno.memoryUsage().rss;
+  return (globalThis as unknown as { process: { memoryUsage(): { rss: number } } }).process
+    .memoryUsage().rss;
+}
+
+/** Which runtime runs the tests. */
+export const runtime: "deno" | "bun" = typeof Bun !== "undefined" ? "bun" : "deno";
