@@ -15,6 +15,12 @@
 // Number of `f64` slots `rm_data_info` writes at most.
 #define RM_INFO_LEN (8 + RM_MAX_TENSOR_RANK)
 
+// Number of `f64` slots `rm_session_poll` writes.
+#define RM_POLL_INFO_LEN 3
+
+// Default bound of an edge queue.
+#define DEFAULT_EDGE_CAPACITY 16
+
 // Status codes returned (negated where a call returns a count) by every `rm_*` function.
 enum RmStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -200,6 +206,80 @@ int32_t rm_data_free(RmHandle handle);
 
 // Deliberately panics inside the boundary; for tests proving that no panic escapes (returns -1 always).
 int32_t rm_debug_panic(void);
+
+// Every node type's schema as a JSON array (a data handle; free with `rm_data_free`).
+RmHandle rm_node_types(void);
+
+// Validates manifest JSON text and returns the issues as a JSON array of `{path, message}` (empty when
+// valid) in a data handle.
+//
+// # Safety
+// `ptr`/`len` must be null with 0 or readable for the call.
+RmHandle rm_manifest_validate(const uint8_t *ptr,
+                              size_t len);
+
+// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
+// or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:
+// `InvalidManifest` lists every issue; `NodeFailed` names the node whose initialize failed.
+// Free with `rm_session_free`.
+//
+// # Safety
+// Both pointer/length pairs must be null with 0 or readable for the call.
+RmHandle rm_session_create(const uint8_t *manifest,
+                           size_t manifest_len,
+                           const uint8_t *options,
+                           size_t options_len);
+
+// Offers a data item to a session (the session shares it; the caller still frees its handle).
+// Returns 0 when accepted, 1 when the queues are full (poll outputs, then push again), or a negative
+// status (`NodeFailed` after a node error, `Closed` after close/abort).
+int32_t rm_session_push(RmHandle session,
+                        RmHandle data);
+
+// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
+// `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
+// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued.
+//
+// # Safety
+// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
+RmHandle rm_session_poll(RmHandle session,
+                         double *out);
+
+// Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it
+// again is harmless. Returns 0 or a status.
+int32_t rm_session_close(RmHandle session);
+
+// Stops the session now and cleans up every node (threaded sessions finish the call in progress;
+// watch `rm_session_phase`). Returns 0 or a status.
+int32_t rm_session_abort(RmHandle session);
+
+// Barge-in: drops every queued or undelivered item and resets every node; the session stays open.
+// Returns the number of items dropped, or a negative status.
+int32_t rm_session_interrupt(RmHandle session);
+
+// Current phase (see `rm_session_poll`), or -1 on error.
+int32_t rm_session_phase(RmHandle session);
+
+// The failure that ended the session as JSON `{nodeId, nodeType, message}` (a data handle), or 0 when
+// the session did not fail (last error code stays 0 then).
+RmHandle rm_session_failure(RmHandle session);
+
+// Per-node metrics as JSON (a data handle).
+RmHandle rm_session_metrics(RmHandle session);
+
+// Node ids in manifest order as a JSON array (a data handle).
+RmHandle rm_session_node_ids(RmHandle session);
+
+// Aborts the session if it is still running, waits for its thread, and frees the handle.
+// Outputs already taken stay valid. Returns 0 or a status.
+int32_t rm_session_free(RmHandle session);
+
+// The global event counter (bumped whenever a threaded session produces output or changes phase).
+double rm_events_current(void);
+
+// Blocks until the event counter differs from `last` or `timeout_ms` passes; returns the counter.
+// Meant to be called off the JS thread (Deno `nonblocking`, a Bun worker).
+double rm_events_wait(double last, uint32_t timeout_ms);
 
 #ifdef __cplusplus
 }  // extern "C"

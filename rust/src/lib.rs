@@ -7,3 +7,5 @@
 
 pub mod abi;
 pub mod data;
+pub mod nodes;
+pub mod pipeline;

@@ -7,6 +7,7 @@
 
 use super::error::{AbiError, Status};
 use crate::data::RuntimeData;
+use crate::pipeline::Session;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -22,6 +23,8 @@ const GEN_MASK: u64 = (1 << GEN_BITS) - 1;
 pub enum Object {
     /// An immutable RuntimeData value, shared by every handle (and JS view) that names it.
     Data(Arc<RuntimeData>),
+    /// A pipeline session.
+    Session(Arc<Session>),
 }
 
 impl std::fmt::Debug for Object {
@@ -34,6 +37,7 @@ impl Object {
     fn kind(&self) -> &'static str {
         match self {
             Object::Data(_) => "data",
+            Object::Session(_) => "session",
         }
     }
 }
@@ -150,11 +154,24 @@ pub fn get(handle: u64) -> Result<Object, AbiError> {
 pub fn get_data(handle: u64) -> Result<Arc<RuntimeData>, AbiError> {
     match get(handle)? {
         Object::Data(d) => Ok(d),
-        #[allow(unreachable_patterns)]
         other => Err(AbiError::new(
             Status::InvalidHandle,
             format!(
                 "handle {handle} is a {} handle, expected data",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+/// The session a handle names, or an error saying what the handle was instead.
+pub fn get_session(handle: u64) -> Result<Arc<Session>, AbiError> {
+    match get(handle)? {
+        Object::Session(s) => Ok(s),
+        other => Err(AbiError::new(
+            Status::InvalidHandle,
+            format!(
+                "handle {handle} is a {} handle, expected session",
                 other.kind()
             ),
         )),

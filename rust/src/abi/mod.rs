@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod handles;
+pub mod pipeline;
 
 use crate::data::{
     Attributes, AudioBuffer, DataError, PixelFormat, RuntimeData, SampleFormat, Samples, Tensor,
@@ -36,7 +37,11 @@ pub const RM_INFO_LEN: usize = 8 + RM_MAX_TENSOR_RANK;
 /// # Safety
 /// `ptr` must be null with `len == 0`, or point to `len` readable bytes that stay valid and unmodified
 /// for the duration of the call.
-unsafe fn input_bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a [u8], AbiError> {
+pub(crate) unsafe fn input_bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], AbiError> {
     if len == 0 {
         return Ok(&[]);
     }
@@ -52,7 +57,7 @@ unsafe fn input_bytes<'a>(ptr: *const u8, len: usize, what: &str) -> Result<&'a 
 
 /// # Safety
 /// As for [`input_bytes`].
-unsafe fn input_str<'a>(
+pub(crate) unsafe fn input_str<'a>(
     ptr: *const u8,
     len: usize,
     what: &'static str,
@@ -79,7 +84,7 @@ unsafe fn input_attributes(ptr: *const u8, len: usize) -> Result<Attributes, Abi
     Ok(Attributes::from_json(text)?)
 }
 
-fn store(mut data: RuntimeData, attributes: Attributes) -> Result<RmHandle, AbiError> {
+pub(crate) fn store(mut data: RuntimeData, attributes: Attributes) -> Result<RmHandle, AbiError> {
     if !attributes.is_empty() {
         *data.attributes_mut() = attributes;
     }

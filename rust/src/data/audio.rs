@@ -125,6 +125,46 @@ impl Samples {
         }
     }
 
+    /// Empty samples of a format.
+    pub fn empty(format: SampleFormat) -> Self {
+        Samples::zeroed(format, 0)
+    }
+
+    /// Appends samples of the same format.
+    pub fn extend_from(&mut self, other: &Samples) -> Result<(), DataError> {
+        match (self, other) {
+            (Samples::F32(a), Samples::F32(b)) => a.extend_from_slice(b),
+            (Samples::I16(a), Samples::I16(b)) => a.extend_from_slice(b),
+            (Samples::I32(a), Samples::I32(b)) => a.extend_from_slice(b),
+            (a, b) => {
+                return Err(DataError::InvalidArgument(format!(
+                    "cannot append {} samples to {} samples",
+                    b.format().name(),
+                    a.format().name()
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes and returns the first `n` samples.
+    pub fn drain_front(&mut self, n: usize) -> Samples {
+        match self {
+            Samples::F32(v) => Samples::F32(v.drain(..n).collect()),
+            Samples::I16(v) => Samples::I16(v.drain(..n).collect()),
+            Samples::I32(v) => Samples::I32(v.drain(..n).collect()),
+        }
+    }
+
+    /// Appends `n` zero samples.
+    pub fn pad_zeros(&mut self, n: usize) {
+        match self {
+            Samples::F32(v) => v.resize(v.len() + n, 0.0),
+            Samples::I16(v) => v.resize(v.len() + n, 0),
+            Samples::I32(v) => v.resize(v.len() + n, 0),
+        }
+    }
+
     /// Converts to f32 in [-1, 1] (i16 / 32768, i32 / 2^31).
     pub fn to_f32(&self) -> Vec<f32> {
         match self {
@@ -214,6 +254,16 @@ impl AudioBuffer {
     /// Frames per channel (`numSamples` in TypeScript).
     pub fn num_frames(&self) -> usize {
         self.samples.len() / self.channels as usize
+    }
+
+    /// Same rate, channels and attributes, with empty f32 samples: the start of a derived buffer.
+    pub fn clone_layout(&self) -> AudioBuffer {
+        AudioBuffer {
+            samples: Samples::F32(Vec::new()),
+            sample_rate: self.sample_rate,
+            channels: self.channels,
+            attributes: self.attributes.clone(),
+        }
     }
 
     /// Duration in seconds.

@@ -1,0 +1,250 @@
+//! C ABI for node types, manifests, sessions and the event wait used by threaded sessions.
+
+use super::error::{guard, AbiError, Status};
+use super::handles::{self, Object};
+use super::{input_str, store, RmHandle};
+use crate::data::{Attributes, RuntimeData};
+use crate::nodes;
+use crate::pipeline::session::{self, PushResult, SessionError, SessionOptions};
+use crate::pipeline::{Phase, Session};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Number of `f64` slots `rm_session_poll` writes.
+pub const RM_POLL_INFO_LEN: usize = 3;
+
+impl From<SessionError> for AbiError {
+    fn from(e: SessionError) -> Self {
+        let status = match &e {
+            SessionError::Manifest(_) => Status::InvalidManifest,
+            SessionError::Options(_) => Status::InvalidArgument,
+            SessionError::Node(_) => Status::NodeFailed,
+            SessionError::Closed(_) => Status::Closed,
+        };
+        AbiError::new(status, e.to_string())
+    }
+}
+
+fn json_handle(value: Value) -> Result<RmHandle, AbiError> {
+    store(RuntimeData::json(value), Attributes::default())
+}
+
+/// Every node type's schema as a JSON array (a data handle; free with `rm_data_free`).
+#[no_mangle]
+pub extern "C" fn rm_node_types() -> RmHandle {
+    guard(0, || {
+        let schemas: Vec<Value> = nodes::registry()
+            .iter()
+            .map(|t| serde_json::to_value((t.schema)()).expect("schemas serialise"))
+            .collect();
+        json_handle(Value::Array(schemas))
+    })
+}
+
+/// Validates manifest JSON text and returns the issues as a JSON array of `{path, message}` (empty when
+/// valid) in a data handle.
+///
+/// # Safety
+/// `ptr`/`len` must be null with 0 or readable for the call.
+#[no_mangle]
+pub unsafe extern "C" fn rm_manifest_validate(ptr: *const u8, len: usize) -> RmHandle {
+    guard(0, || {
+        // SAFETY: forwarded caller guarantee.
+        let text = unsafe { input_str(ptr, len, "manifest") }?;
+        let issues = match crate::pipeline::plan_from_str(text) {
+            Ok(_) => Vec::new(),
+            Err(issues) => issues,
+        };
+        json_handle(serde_json::to_value(issues).expect("issues serialise"))
+    })
+}
+
+/// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
+/// or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:
+/// `InvalidManifest` lists every issue; `NodeFailed` names the node whose initialize failed.
+/// Free with `rm_session_free`.
+///
+/// # Safety
+/// Both pointer/length pairs must be null with 0 or readable for the call.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_create(
+    manifest: *const u8,
+    manifest_len: usize,
+    options: *const u8,
+    options_len: usize,
+) -> RmHandle {
+    guard(0, || {
+        // SAFETY: forwarded caller guarantees.
+        let text = unsafe { input_str(manifest, manifest_len, "manifest") }?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            AbiError::new(
+                Status::InvalidManifest,
+                format!("invalid manifest:\n  - manifest is not valid JSON: {e}"),
+            )
+        })?;
+        let options = if options_len == 0 {
+            SessionOptions::default()
+        } else {
+            // SAFETY: forwarded caller guarantee.
+            let text = unsafe { input_str(options, options_len, "session options") }?;
+            serde_json::from_str(text).map_err(|e| {
+                AbiError::new(
+                    Status::InvalidArgument,
+                    format!("invalid session options: {e}"),
+                )
+            })?
+        };
+        let session = Session::create(&value, options)?;
+        handles::insert(Object::Session(session))
+    })
+}
+
+/// Offers a data item to a session (the session shares it; the caller still frees its handle).
+/// Returns 0 when accepted, 1 when the queues are full (poll outputs, then push again), or a negative
+/// status (`NodeFailed` after a node error, `Closed` after close/abort).
+#[no_mangle]
+pub extern "C" fn rm_session_push(session: RmHandle, data: RmHandle) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        let s = handles::get_session(session)?;
+        let d = handles::get_data(data)?;
+        match s.push(d) {
+            Ok(PushResult::Accepted) => Ok(0),
+            Ok(PushResult::Full) => Ok(1),
+            Err(e) => {
+                let e = AbiError::from(e);
+                super::error::set_last(e.clone());
+                Ok(-(e.status as i32))
+            }
+        }
+    })
+}
+
+/// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
+/// `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
+/// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued.
+///
+/// # Safety
+/// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> RmHandle {
+    let write = |values: [f64; RM_POLL_INFO_LEN]| {
+        if !out.is_null() {
+            // SAFETY: the caller guarantees RM_POLL_INFO_LEN writable doubles at `out`.
+            unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, RM_POLL_INFO_LEN) };
+        }
+    };
+    let result = guard(None, || {
+        let s = handles::get_session(session)?;
+        let (item, phase, left) = s.poll();
+        Ok(Some(match item {
+            Some((node, data)) => {
+                let h = handles::insert(Object::Data(data))?;
+                (h, node as f64, phase as i32 as f64, left as f64)
+            }
+            None => (0, -1.0, phase as i32 as f64, 0.0),
+        }))
+    });
+    match result {
+        Some((h, node, phase, left)) => {
+            write([node, phase, left]);
+            h
+        }
+        None => {
+            write([-1.0, -1.0, 0.0]);
+            0
+        }
+    }
+}
+
+/// Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it
+/// again is harmless. Returns 0 or a status.
+#[no_mangle]
+pub extern "C" fn rm_session_close(session: RmHandle) -> i32 {
+    guard(Status::InvalidHandle as i32, || {
+        handles::get_session(session)?.close()?;
+        Ok(0)
+    })
+}
+
+/// Stops the session now and cleans up every node (threaded sessions finish the call in progress;
+/// watch `rm_session_phase`). Returns 0 or a status.
+#[no_mangle]
+pub extern "C" fn rm_session_abort(session: RmHandle) -> i32 {
+    guard(Status::InvalidHandle as i32, || {
+        handles::get_session(session)?.abort();
+        Ok(0)
+    })
+}
+
+/// Barge-in: drops every queued or undelivered item and resets every node; the session stays open.
+/// Returns the number of items dropped, or a negative status.
+#[no_mangle]
+pub extern "C" fn rm_session_interrupt(session: RmHandle) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        Ok(handles::get_session(session)?.interrupt() as i32)
+    })
+}
+
+/// Current phase (see `rm_session_poll`), or -1 on error.
+#[no_mangle]
+pub extern "C" fn rm_session_phase(session: RmHandle) -> i32 {
+    guard(-1, || Ok(handles::get_session(session)?.phase().0 as i32))
+}
+
+/// The failure that ended the session as JSON `{nodeId, nodeType, message}` (a data handle), or 0 when
+/// the session did not fail (last error code stays 0 then).
+#[no_mangle]
+pub extern "C" fn rm_session_failure(session: RmHandle) -> RmHandle {
+    guard(0, || {
+        let (phase, failure) = handles::get_session(session)?.phase();
+        match (phase, failure) {
+            (Phase::Failed, Some(f)) => json_handle(json!({
+                "nodeId": f.node_id,
+                "nodeType": f.node_type,
+                "message": f.message,
+            })),
+            _ => Ok(0),
+        }
+    })
+}
+
+/// Per-node metrics as JSON (a data handle).
+#[no_mangle]
+pub extern "C" fn rm_session_metrics(session: RmHandle) -> RmHandle {
+    guard(0, || json_handle(handles::get_session(session)?.metrics()))
+}
+
+/// Node ids in manifest order as a JSON array (a data handle).
+#[no_mangle]
+pub extern "C" fn rm_session_node_ids(session: RmHandle) -> RmHandle {
+    guard(0, || {
+        json_handle(json!(handles::get_session(session)?.node_ids()))
+    })
+}
+
+/// Aborts the session if it is still running, waits for its thread, and frees the handle.
+/// Outputs already taken stay valid. Returns 0 or a status.
+#[no_mangle]
+pub extern "C" fn rm_session_free(session: RmHandle) -> i32 {
+    guard(Status::InvalidHandle as i32, || {
+        let s = handles::get_session(session)?;
+        s.shutdown();
+        drop(handles::remove(session)?);
+        Ok(0)
+    })
+}
+
+/// The global event counter (bumped whenever a threaded session produces output or changes phase).
+#[no_mangle]
+pub extern "C" fn rm_events_current() -> f64 {
+    guard(0.0, || Ok(session::current_events() as f64))
+}
+
+/// Blocks until the event counter differs from `last` or `timeout_ms` passes; returns the counter.
+/// Meant to be called off the JS thread (Deno `nonblocking`, a Bun worker).
+#[no_mangle]
+pub extern "C" fn rm_events_wait(last: f64, timeout_ms: u32) -> f64 {
+    guard(0.0, || {
+        Ok(session::wait_events(last as u64, Duration::from_millis(timeout_ms as u64)) as f64)
+    })
+}

@@ -1,0 +1,158 @@
+//! `ChannelMix`: downmix to mono, upmix mono to N channels, or select one channel.
+
+use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
+use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
+use crate::data::{AudioBuffer, DataType, RuntimeData, Samples};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Registration.
+pub const TYPE: NodeType = NodeType {
+    schema,
+    ports: schema_ports,
+    build: |p: &Params| Ok(Box::new(ChannelMix(p.parse()?))),
+};
+
+fn schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "ChannelMix",
+        description:
+            "Downmixes to mono (average), upmixes to `channels` (copies), or selects one `channel`.",
+        params: vec![
+            ParamSchema::optional(
+                "mode",
+                ParamKind::Enum {
+                    values: &["mono", "upmix", "select"],
+                },
+                "mono",
+                "What to do.",
+            ),
+            ParamSchema::optional(
+                "channels",
+                ParamKind::Integer { min: 1, max: 64 },
+                2,
+                "Output channels for `upmix`.",
+            ),
+            ParamSchema::optional(
+                "channel",
+                ParamKind::Integer { min: 0, max: 63 },
+                0,
+                "Channel kept by `select`.",
+            ),
+        ],
+        inputs: single_input(&[DataType::Audio]),
+        outputs: vec![DataType::Audio],
+        joins_inputs: false,
+    }
+}
+
+#[derive(Deserialize)]
+struct MixParams {
+    mode: String,
+    channels: u16,
+    channel: u16,
+}
+
+struct ChannelMix(MixParams);
+
+impl Node for ChannelMix {
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        let audio = expect_audio(&input)?;
+        let ch = audio.channels as usize;
+        let frames = audio.num_frames();
+        let (samples, channels): (Vec<f32>, u16) = match self.0.mode.as_str() {
+            "mono" => {
+                if ch == 1 {
+                    out.push(input);
+                    return Ok(());
+                }
+                let s = audio.samples.to_f32();
+                let scale = 1.0 / ch as f32;
+                (
+                    s.chunks_exact(ch)
+                        .map(|f| f.iter().sum::<f32>() * scale)
+                        .collect(),
+                    1,
+                )
+            }
+            "upmix" => {
+                if ch != 1 {
+                    return Err(NodeError::BadInput(format!(
+                        "upmix expects mono input, got {ch} channels"
+                    )));
+                }
+                let n = self.0.channels as usize;
+                let s = audio.samples.to_f32();
+                (
+                    s.iter().flat_map(|&v| std::iter::repeat_n(v, n)).collect(),
+                    self.0.channels,
+                )
+            }
+            _ => {
+                let c = self.0.channel as usize;
+                if c >= ch {
+                    return Err(NodeError::BadInput(format!(
+                        "select channel {c} but the input has {ch} channels (0..{})",
+                        ch - 1
+                    )));
+                }
+                let s = audio.samples.to_f32();
+                ((0..frames).map(|f| s[f * ch + c]).collect(), 1)
+            }
+        };
+        let format = audio.samples.format();
+        out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+            samples: Samples::F32(samples).convert(format),
+            channels,
+            ..audio.clone_layout()
+        })));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nodes::testing::*;
+    use serde_json::json;
+
+    #[test]
+    fn downmix_averages_channels() {
+        let out = run(
+            build("ChannelMix", json!({})).as_mut(),
+            vec![audio(vec![1.0, 0.0, 0.5, 0.5], 8000, 2)],
+        );
+        assert_eq!(samples_f32(&out[0]), vec![0.5, 0.5]);
+        assert_eq!(crate::nodes::expect_audio(&out[0]).unwrap().channels, 1);
+    }
+
+    #[test]
+    fn upmix_and_select() {
+        let up = run(
+            build("ChannelMix", json!({"mode": "upmix", "channels": 3})).as_mut(),
+            vec![audio(vec![0.1, 0.2], 8000, 1)],
+        );
+        assert_eq!(samples_f32(&up[0]), vec![0.1, 0.1, 0.1, 0.2, 0.2, 0.2]);
+        let sel = run(
+            build("ChannelMix", json!({"mode": "select", "channel": 1})).as_mut(),
+            vec![audio(vec![1.0, 2.0, 3.0, 4.0], 8000, 2)],
+        );
+        assert_eq!(samples_f32(&sel[0]), vec![2.0, 4.0]);
+    }
+
+    #[test]
+    fn select_out_of_range_is_an_error() {
+        let mut node = build("ChannelMix", json!({"mode": "select", "channel": 2}));
+        let mut out = vec![];
+        let err = node
+            .process(0, audio(vec![0.0; 4], 8000, 2), &mut out)
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("select channel 2 but the input has 2 channels"));
+    }
+}

@@ -1,0 +1,199 @@
+//! `Chunker`: re-frames audio into fixed-size frames (e.g. 20 ms), with a policy for the remainder.
+
+use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
+use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
+use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Registration.
+pub const TYPE: NodeType = NodeType {
+    schema,
+    ports: schema_ports,
+    build: |p: &Params| {
+        Ok(Box::new(Chunker {
+            params: p.parse()?,
+            state: None,
+        }))
+    },
+};
+
+fn schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "Chunker",
+        description: "Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped.",
+        params: vec![
+            ParamSchema::optional("frameMs", ParamKind::Number { min: 0.1, max: 60_000.0 }, 20.0, "Frame duration in milliseconds."),
+            ParamSchema::optional("frames", ParamKind::Integer { min: 0, max: 100_000_000 }, 0, "Frame size in frames per channel; overrides frameMs when > 0."),
+            ParamSchema::optional("remainder", ParamKind::Enum { values: &["emit", "pad", "drop"] }, "emit", "What to do with a final partial frame."),
+        ],
+        inputs: single_input(&[DataType::Audio]),
+        outputs: vec![DataType::Audio],
+        joins_inputs: false,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChunkerParams {
+    frame_ms: f64,
+    frames: usize,
+    remainder: String,
+}
+
+struct Layout {
+    format: SampleFormat,
+    sample_rate: u32,
+    channels: u16,
+    frame: usize,
+    buffer: Samples,
+    /// Timestamp of the first buffered frame, when the input carries timestamps.
+    next_timestamp_us: Option<i64>,
+    template: AudioBuffer,
+}
+
+struct Chunker {
+    params: ChunkerParams,
+    state: Option<Layout>,
+}
+
+impl Layout {
+    fn emit(&mut self, frames: usize, out: &mut Outputs) {
+        let samples = self.buffer.drain_front(frames * self.channels as usize);
+        let mut chunk = AudioBuffer {
+            samples,
+            ..self.template.clone_layout()
+        };
+        if let Some(ts) = self.next_timestamp_us {
+            chunk.attributes.timestamp_us = Some(ts);
+            self.next_timestamp_us =
+                Some(ts + (frames as i64 * 1_000_000) / self.sample_rate as i64);
+        }
+        out.push(Arc::new(RuntimeData::Audio(chunk)));
+    }
+}
+
+impl Node for Chunker {
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        let audio = expect_audio(&input)?;
+        let frame = if self.params.frames > 0 {
+            self.params.frames
+        } else {
+            ((self.params.frame_ms / 1000.0) * audio.sample_rate as f64)
+                .round()
+                .max(1.0) as usize
+        };
+        let state = self.state.get_or_insert_with(|| Layout {
+            format: audio.samples.format(),
+            sample_rate: audio.sample_rate,
+            channels: audio.channels,
+            frame,
+            buffer: Samples::empty(audio.samples.format()),
+            next_timestamp_us: audio.attributes.timestamp_us,
+            template: audio.clone_layout(),
+        });
+        if state.format != audio.samples.format()
+            || state.sample_rate != audio.sample_rate
+            || state.channels != audio.channels
+        {
+            return Err(NodeError::BadInput(format!(
+                "audio layout changed mid-stream: {} Hz {} ch {} became {} Hz {} ch {}",
+                state.sample_rate,
+                state.channels,
+                state.format.name(),
+                audio.sample_rate,
+                audio.channels,
+                audio.samples.format().name()
+            )));
+        }
+        state.buffer.extend_from(&audio.samples)?;
+        while state.buffer.len() >= state.frame * state.channels as usize {
+            let frames = state.frame;
+            state.emit(frames, out);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Outputs) -> Result<(), NodeError> {
+        if let Some(state) = self.state.as_mut() {
+            let left = state.buffer.len() / state.channels as usize;
+            if left > 0 {
+                match self.params.remainder.as_str() {
+                    "emit" => state.emit(left, out),
+                    "pad" => {
+                        state
+                            .buffer
+                            .pad_zeros((state.frame - left) * state.channels as usize);
+                        let frames = state.frame;
+                        state.emit(frames, out);
+                    }
+                    _ => {
+                        state.buffer.drain_front(state.buffer.len());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.state = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nodes::testing::*;
+    use serde_json::json;
+
+    fn lens(out: &[std::sync::Arc<crate::data::RuntimeData>]) -> Vec<usize> {
+        out.iter()
+            .map(|d| crate::nodes::expect_audio(d).unwrap().num_frames())
+            .collect()
+    }
+
+    #[test]
+    fn reframes_to_20ms_and_emits_the_remainder() {
+        let input: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let out = run(
+            build("Chunker", json!({})).as_mut(),
+            vec![
+                audio(input[..300].to_vec(), 16000, 1),
+                audio(input[300..].to_vec(), 16000, 1),
+            ],
+        );
+        assert_eq!(lens(&out), vec![320, 320, 320, 40]);
+        let joined: Vec<f32> = out.iter().flat_map(|d| samples_f32(d)).collect();
+        assert_eq!(joined, input, "no sample lost, duplicated or reordered");
+    }
+
+    #[test]
+    fn pad_and_drop_policies() {
+        let padded = run(
+            build("Chunker", json!({"frames": 4, "remainder": "pad"})).as_mut(),
+            vec![audio(vec![1.0; 6], 8000, 1)],
+        );
+        assert_eq!(lens(&padded), vec![4, 4]);
+        assert_eq!(samples_f32(&padded[1]), vec![1.0, 1.0, 0.0, 0.0]);
+        let dropped = run(
+            build("Chunker", json!({"frames": 4, "remainder": "drop"})).as_mut(),
+            vec![audio(vec![1.0; 6], 8000, 1)],
+        );
+        assert_eq!(lens(&dropped), vec![4]);
+    }
+
+    #[test]
+    fn stereo_frames_stay_interleaved() {
+        let out = run(
+            build("Chunker", json!({"frames": 2})).as_mut(),
+            vec![audio(vec![1.0, -1.0, 2.0, -2.0, 3.0, -3.0], 8000, 2)],
+        );
+        assert_eq!(samples_f32(&out[0]), vec![1.0, -1.0, 2.0, -2.0]);
+        assert_eq!(samples_f32(&out[1]), vec![3.0, -3.0]);
+    }
+}

@@ -1,0 +1,146 @@
+//! `Gain`: multiplies samples by a gain and clips to [-1, 1] (the seed's audio-effect example).
+
+use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
+use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
+use crate::data::{AudioBuffer, DataType, RuntimeData, Samples};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Registration.
+pub const TYPE: NodeType = NodeType {
+    schema,
+    ports: schema_ports,
+    build: |p: &Params| Ok(Box::new(Gain::new(p.parse()?))),
+};
+
+fn schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "Gain",
+        description:
+            "Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format.",
+        params: vec![
+            ParamSchema::optional(
+                "gain",
+                ParamKind::Number {
+                    min: 0.0,
+                    max: 1000.0,
+                },
+                1.0,
+                "Linear factor.",
+            ),
+            ParamSchema::optional(
+                "gainDb",
+                ParamKind::Number {
+                    min: -120.0,
+                    max: 60.0,
+                },
+                0.0,
+                "Gain in decibels, applied on top of `gain`.",
+            ),
+            ParamSchema::optional(
+                "clip",
+                ParamKind::Boolean,
+                true,
+                "Clip the result to [-1, 1].",
+            ),
+        ],
+        inputs: single_input(&[DataType::Audio]),
+        outputs: vec![DataType::Audio],
+        joins_inputs: false,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GainParams {
+    gain: f64,
+    gain_db: f64,
+    clip: bool,
+}
+
+/// Applies a fixed gain.
+pub struct Gain {
+    factor: f32,
+    clip: bool,
+}
+
+impl Gain {
+    fn new(p: GainParams) -> Self {
+        Gain {
+            factor: (p.gain * 10f64.powf(p.gain_db / 20.0)) as f32,
+            clip: p.clip,
+        }
+    }
+
+    fn apply(&self, s: f32) -> f32 {
+        let v = s * self.factor;
+        if self.clip {
+            v.clamp(-1.0, 1.0)
+        } else {
+            v
+        }
+    }
+}
+
+impl Node for Gain {
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        let audio = expect_audio(&input)?;
+        let samples = match &audio.samples {
+            Samples::F32(v) => Samples::F32(v.iter().map(|&s| self.apply(s)).collect()),
+            other => Samples::F32(other.to_f32().into_iter().map(|s| self.apply(s)).collect())
+                .convert(other.format()),
+        };
+        out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+            samples,
+            ..audio.clone_layout()
+        })));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nodes::testing::*;
+    use serde_json::json;
+
+    #[test]
+    fn six_db_doubles_amplitude_and_clips() {
+        let out = run(
+            build("Gain", json!({"gainDb": 6.0206})).as_mut(),
+            vec![audio(vec![0.25, -0.25, 0.75], 8000, 1)],
+        );
+        let s = samples_f32(&out[0]);
+        assert!((s[0] - 0.5).abs() < 1e-4 && (s[1] + 0.5).abs() < 1e-4);
+        assert_eq!(s[2], 1.0);
+    }
+
+    #[test]
+    fn keeps_i16_format_and_saturates() {
+        use crate::data::{AudioBuffer, RuntimeData, Samples};
+        let input = std::sync::Arc::new(RuntimeData::Audio(
+            AudioBuffer::new(Samples::I16(vec![1000, -30000]), 16000, 1).unwrap(),
+        ));
+        let out = run(build("Gain", json!({"gain": 2.0})).as_mut(), vec![input]);
+        let a = crate::nodes::expect_audio(&out[0]).unwrap();
+        assert_eq!(a.samples, Samples::I16(vec![2000, -32768]));
+    }
+
+    #[test]
+    fn rejects_text_naming_the_type() {
+        let mut node = build("Gain", json!({}));
+        let mut out = vec![];
+        let err = node
+            .process(
+                0,
+                std::sync::Arc::new(crate::data::RuntimeData::text("x")),
+                &mut out,
+            )
+            .unwrap_err();
+        assert_eq!(err.to_string(), "expected audio input, got text");
+    }
+}

@@ -1,0 +1,155 @@
+//! `UtteranceAccumulator`: collects VAD-gated speech audio into one utterance per speech segment.
+
+use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
+use super::{schema_ports, single_input, Node, NodeError, NodeType, Outputs};
+use crate::data::{AudioBuffer, DataType, RuntimeData};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Registration.
+pub const TYPE: NodeType = NodeType {
+    schema,
+    ports: schema_ports,
+    build: |p: &Params| {
+        Ok(Box::new(Utterance {
+            params: p.parse()?,
+            current: None,
+        }))
+    },
+};
+
+fn schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "UtteranceAccumulator",
+        description: "Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:\"speech_end\"} event, at end of stream, or when `maxMs` is reached; utterances shorter than `minMs` are dropped.",
+        params: vec![
+            ParamSchema::optional("minMs", ParamKind::Integer { min: 0, max: 600_000 }, 200, "Shorter utterances are discarded."),
+            ParamSchema::optional("maxMs", ParamKind::Integer { min: 1, max: 3_600_000 }, 30_000, "An utterance this long is emitted even while speech continues."),
+        ],
+        inputs: single_input(&[DataType::Audio, DataType::Json]),
+        outputs: vec![DataType::Audio],
+        joins_inputs: false,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UtteranceParams {
+    min_ms: u64,
+    max_ms: u64,
+}
+
+struct Utterance {
+    params: UtteranceParams,
+    current: Option<AudioBuffer>,
+}
+
+impl Utterance {
+    fn emit(&mut self, out: &mut Outputs) {
+        if let Some(buffer) = self.current.take() {
+            if buffer.duration_secs() * 1000.0 >= self.params.min_ms as f64 {
+                out.push(Arc::new(RuntimeData::Audio(buffer)));
+            }
+        }
+    }
+}
+
+impl Node for Utterance {
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        match &*input {
+            RuntimeData::Json(v, ..) => {
+                if v["type"] == "speech_end" {
+                    self.emit(out);
+                }
+                Ok(())
+            }
+            RuntimeData::Audio(audio) => {
+                match self.current.as_mut() {
+                    None => {
+                        self.current = Some(AudioBuffer {
+                            samples: audio.samples.clone(),
+                            ..audio.clone_layout()
+                        });
+                    }
+                    Some(cur) => {
+                        if cur.sample_rate != audio.sample_rate || cur.channels != audio.channels {
+                            return Err(NodeError::BadInput(format!(
+                                "audio layout changed inside an utterance: {} Hz {} ch, then {} Hz {} ch",
+                                cur.sample_rate, cur.channels, audio.sample_rate, audio.channels
+                            )));
+                        }
+                        if cur.samples.format() == audio.samples.format() {
+                            cur.samples.extend_from(&audio.samples)?;
+                        } else {
+                            cur.samples
+                                .extend_from(&audio.samples.convert(cur.samples.format()))?;
+                        }
+                    }
+                }
+                if self
+                    .current
+                    .as_ref()
+                    .is_some_and(|c| c.duration_secs() * 1000.0 >= self.params.max_ms as f64)
+                {
+                    self.emit(out);
+                }
+                Ok(())
+            }
+            other => Err(NodeError::WrongInput {
+                expected: "audio or json",
+                actual: other.data_type(),
+            }),
+        }
+    }
+
+    fn flush(&mut self, out: &mut Outputs) -> Result<(), NodeError> {
+        self.emit(out);
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.current = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::RuntimeData;
+    use crate::nodes::testing::*;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    #[test]
+    fn segments_are_joined_and_short_ones_dropped() {
+        let end = || Arc::new(RuntimeData::json(json!({"type": "speech_end"})));
+        let out = run(
+            build("UtteranceAccumulator", json!({"minMs": 30})).as_mut(),
+            vec![
+                audio(vec![0.1; 320], 16000, 1),
+                audio(vec![0.2; 320], 16000, 1),
+                end(),
+                audio(vec![0.3; 160], 16000, 1), // 10 ms: too short
+                end(),
+                audio(vec![0.4; 800], 16000, 1), // open at end of stream: flushed
+            ],
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(samples_f32(&out[0]).len(), 640);
+        assert_eq!(samples_f32(&out[1]), vec![0.4; 800]);
+    }
+
+    #[test]
+    fn max_duration_splits_long_speech() {
+        let items = (0..10).map(|_| audio(vec![0.0; 160], 16000, 1)).collect();
+        let out = run(
+            build("UtteranceAccumulator", json!({"minMs": 0, "maxMs": 40})).as_mut(),
+            items,
+        );
+        assert_eq!(out.len(), 3); // 40 + 40 + 20 ms
+    }
+}

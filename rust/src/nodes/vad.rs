@@ -1,0 +1,329 @@
+//! `Vad`: voice activity detection with earshot on 8/16/32/48 kHz mono audio. Emits speech start/end
+//! events and, in `gate` mode, only the audio that belongs to speech (with a pre-roll so onsets are kept).
+
+use super::resample::{Resample, ResampleParams};
+use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
+use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
+use crate::data::{DataType, RuntimeData, Samples};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Registration.
+pub const TYPE: NodeType = NodeType {
+    schema,
+    ports: schema_ports,
+    build: |p: &Params| Ok(Box::new(Vad::new(p.parse()?))),
+};
+
+const FRAME: usize = 256; // earshot: 16 ms at 16 kHz
+const FRAME_US: i64 = 16_000;
+
+fn schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "Vad",
+        description: "Voice activity detection (earshot) on mono 8/16/32/48 kHz audio. Emits {type:\"speech_start\", timeUs} and {type:\"speech_end\", startUs, endUs, durationUs}; `gate` also emits the speech audio, `pass` every audio item.",
+        params: vec![
+            ParamSchema::optional("mode", ParamKind::Enum { values: &["events", "gate", "pass"] }, "events", "events: only JSON events; gate: events + speech audio; pass: events + all audio."),
+            ParamSchema::optional("threshold", ParamKind::Number { min: 0.0, max: 1.0 }, 0.5, "Score above which a 16 ms frame counts as voice."),
+            ParamSchema::optional("minSpeechMs", ParamKind::Integer { min: 0, max: 10_000 }, 250, "Voice must last this long before speech starts."),
+            ParamSchema::optional("minSilenceMs", ParamKind::Integer { min: 0, max: 10_000 }, 320, "Silence must last this long before speech ends."),
+            ParamSchema::optional("preRollMs", ParamKind::Integer { min: 0, max: 5_000 }, 200, "In gate mode, audio kept from before the detected start."),
+        ],
+        inputs: single_input(&[DataType::Audio]),
+        outputs: vec![DataType::Json, DataType::Audio],
+        joins_inputs: false,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VadParams {
+    mode: String,
+    threshold: f32,
+    min_speech_ms: i64,
+    min_silence_ms: i64,
+    pre_roll_ms: i64,
+}
+
+struct Vad {
+    params: VadParams,
+    detector: Box<earshot::Detector>,
+    resampler: Option<Resample>,
+    rate: Option<u32>,
+    pending: Vec<f32>,
+    frames_done: i64,
+    in_speech: bool,
+    /// Start of the current run of voiced frames (µs), while not yet in speech.
+    voiced_since: Option<i64>,
+    /// Start of the current run of silent frames (µs), while in speech.
+    silent_since: Option<i64>,
+    speech_start: i64,
+    base_us: i64,
+    pre_roll: VecDeque<Arc<RuntimeData>>,
+}
+
+impl Vad {
+    fn new(params: VadParams) -> Self {
+        Vad {
+            params,
+            detector: earshot::Detector::default_boxed(),
+            resampler: None,
+            rate: None,
+            pending: Vec::new(),
+            frames_done: 0,
+            in_speech: false,
+            voiced_since: None,
+            silent_since: None,
+            speech_start: 0,
+            base_us: 0,
+            pre_roll: VecDeque::new(),
+        }
+    }
+
+    fn event(value: serde_json::Value) -> Arc<RuntimeData> {
+        Arc::new(RuntimeData::json(value))
+    }
+
+    /// Runs the detector over whole frames; appends speech start/end events.
+    fn detect(&mut self, out: &mut Outputs) {
+        let mut offset = 0;
+        while self.pending.len() - offset >= FRAME {
+            let frame = &self.pending[offset..offset + FRAME];
+            offset += FRAME;
+            let score = self.detector.predict_f32(frame);
+            let t = self.base_us + self.frames_done * FRAME_US;
+            self.frames_done += 1;
+            let voiced = score >= self.params.threshold;
+            if !self.in_speech {
+                if voiced {
+                    let since = *self.voiced_since.get_or_insert(t);
+                    if t + FRAME_US - since >= self.params.min_speech_ms * 1000 {
+                        self.in_speech = true;
+                        self.speech_start = since;
+                        self.silent_since = None;
+                        out.push(Self::event(
+                            json!({"type": "speech_start", "timeUs": since}),
+                        ));
+                    }
+                } else {
+                    self.voiced_since = None;
+                }
+            } else if voiced {
+                self.silent_since = None;
+            } else {
+                let since = *self.silent_since.get_or_insert(t);
+                if t + FRAME_US - since >= self.params.min_silence_ms * 1000 {
+                    self.end_speech(since, out);
+                }
+            }
+        }
+        self.pending.drain(..offset);
+    }
+
+    fn end_speech(&mut self, end: i64, out: &mut Outputs) {
+        self.in_speech = false;
+        self.voiced_since = None;
+        self.silent_since = None;
+        out.push(Self::event(json!({
+            "type": "speech_end",
+            "startUs": self.speech_start,
+            "endUs": end,
+            "durationUs": end - self.speech_start,
+        })));
+    }
+}
+
+impl Node for Vad {
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        let audio = expect_audio(&input)?;
+        if audio.channels != 1 {
+            return Err(NodeError::BadInput(format!(
+                "Vad needs mono audio, got {} channels (add a ChannelMix node before it)",
+                audio.channels
+            )));
+        }
+        match self.rate {
+            None => {
+                if ![8000, 16000, 32000, 48000].contains(&audio.sample_rate) {
+                    return Err(NodeError::BadInput(format!(
+                        "Vad supports 8000, 16000, 32000 or 48000 Hz, got {} Hz (add a Resample node before it)",
+                        audio.sample_rate
+                    )));
+                }
+                self.rate = Some(audio.sample_rate);
+                self.base_us = audio.attributes.timestamp_us.unwrap_or(0);
+                if audio.sample_rate != 16000 {
+                    self.resampler = Some(Resample::new(ResampleParams {
+                        target_rate: 16000,
+                        quality: "balanced".into(),
+                    }));
+                }
+            }
+            Some(rate) if rate != audio.sample_rate => {
+                return Err(NodeError::BadInput(format!(
+                    "sample rate changed mid-stream from {rate} Hz to {} Hz",
+                    audio.sample_rate
+                )));
+            }
+            Some(_) => {}
+        }
+        let was_in_speech = self.in_speech;
+        let mut events = Vec::new();
+        if let Some(resampler) = self.resampler.as_mut() {
+            let mut converted = Vec::new();
+            resampler.push(audio, &mut converted)?;
+            for item in converted {
+                if let RuntimeData::Audio(a) = &*item {
+                    self.pending.extend(a.samples.to_f32());
+                }
+            }
+        } else {
+            match &audio.samples {
+                Samples::F32(v) => self.pending.extend(v.iter().map(|s| s.clamp(-1.0, 1.0))),
+                other => self.pending.extend(other.to_f32()),
+            }
+        }
+        self.detect(&mut events);
+        match self.params.mode.as_str() {
+            "pass" => {
+                out.push(input.clone());
+                out.extend(events);
+            }
+            "gate" => {
+                let started = !was_in_speech && self.in_speech;
+                out.extend(
+                    events
+                        .iter()
+                        .filter(|e| is_event(e, "speech_start"))
+                        .cloned(),
+                );
+                if started {
+                    // Emit the pre-roll that precedes the detected start.
+                    out.extend(self.pre_roll.drain(..));
+                }
+                if self.in_speech || was_in_speech {
+                    out.push(input.clone());
+                } else {
+                    let pre_roll_us = self.params.pre_roll_ms * 1000;
+                    self.pre_roll.push_back(input.clone());
+                    let mut held: i64 = self.pre_roll.iter().map(|i| duration_us(i)).sum();
+                    while held > pre_roll_us {
+                        if let Some(old) = self.pre_roll.pop_front() {
+                            held -= duration_us(&old);
+                        }
+                    }
+                }
+                out.extend(events.into_iter().filter(|e| is_event(e, "speech_end")));
+            }
+            _ => out.extend(events),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut Outputs) -> Result<(), NodeError> {
+        if let Some(resampler) = self.resampler.as_mut() {
+            let mut tail = Vec::new();
+            resampler.finish(&mut tail)?;
+            for item in tail {
+                if let RuntimeData::Audio(a) = &*item {
+                    self.pending.extend(a.samples.to_f32());
+                }
+            }
+            self.detect(out);
+        }
+        if self.in_speech {
+            let end = self.base_us + self.frames_done * FRAME_US;
+            self.end_speech(end, out);
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        let params = std::mem::replace(
+            &mut self.params,
+            VadParams {
+                mode: String::new(),
+                threshold: 0.0,
+                min_speech_ms: 0,
+                min_silence_ms: 0,
+                pre_roll_ms: 0,
+            },
+        );
+        *self = Vad::new(params);
+    }
+}
+
+fn is_event(item: &RuntimeData, kind: &str) -> bool {
+    matches!(item, RuntimeData::Json(v, ..) if v["type"] == kind)
+}
+
+fn duration_us(item: &RuntimeData) -> i64 {
+    match item {
+        RuntimeData::Audio(a) => (a.duration_secs() * 1e6) as i64,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::RuntimeData;
+    use crate::nodes::testing::*;
+    use serde_json::json;
+
+    fn events(out: &[std::sync::Arc<RuntimeData>]) -> Vec<serde_json::Value> {
+        out.iter()
+            .filter_map(|d| match &**d {
+                RuntimeData::Json(v, ..) => Some(v.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Deterministic white noise in [-amp, amp].
+    fn noise(frames: usize, amp: f32) -> Vec<f32> {
+        let mut state = 0x2545_f491_u32;
+        (0..frames)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state as f32 / u32::MAX as f32 * 2.0 - 1.0) * amp
+            })
+            .collect()
+    }
+
+    #[test]
+    fn silence_and_noise_have_no_speech() {
+        for signal in [vec![0.0; 48000], noise(48000, 0.1)] {
+            let items = signal
+                .chunks(320)
+                .map(|c| audio(c.to_vec(), 16000, 1))
+                .collect();
+            let out = run(build("Vad", json!({})).as_mut(), items);
+            assert!(events(&out).is_empty(), "{:?}", events(&out));
+        }
+    }
+
+    #[test]
+    fn rejects_stereo_and_odd_rates_with_a_hint() {
+        let mut node = build("Vad", json!({}));
+        let mut out = vec![];
+        let err = node
+            .process(0, audio(vec![0.0; 4], 16000, 2), &mut out)
+            .unwrap_err();
+        assert!(err.to_string().contains("needs mono audio, got 2 channels"));
+        let err = node
+            .process(0, audio(vec![0.0; 4], 22050, 1), &mut out)
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("got 22050 Hz (add a Resample node"));
+    }
+}

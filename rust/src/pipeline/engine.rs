@@ -1,0 +1,534 @@
+//! The executor: runs a planned graph "until blocked". Items move through bounded edge queues in
+//! topological order; a node runs only when it has input and room downstream, so a slow consumer
+//! stops the graph (and then `push`) instead of growing memory. Nothing is dropped except on edges the
+//! manifest marks `dropOldest`, and those drops are counted.
+
+use super::manifest::{EdgePolicy, Plan};
+use crate::data::RuntimeData;
+use crate::nodes::{Node, NodeError, Outputs};
+use serde_json::json;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Phase {
+    /// Accepting input.
+    Running = 0,
+    /// Input closed; draining and flushing.
+    Closing = 1,
+    /// Every node flushed and cleaned up.
+    Ended = 2,
+    /// A node failed; every node cleaned up.
+    Failed = 3,
+    /// Aborted by the caller; every node cleaned up.
+    Aborted = 4,
+}
+
+impl Phase {
+    /// True once no more work will happen.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Ended | Phase::Failed | Phase::Aborted)
+    }
+}
+
+/// Per-node counters.
+#[derive(Debug, Default, Clone)]
+pub struct Metrics {
+    /// Items received.
+    pub items_in: u64,
+    /// Items emitted.
+    pub items_out: u64,
+    /// Time spent in the node (process, resume, flush).
+    pub total_ns: u64,
+    /// Longest single call.
+    pub max_ns: u64,
+    /// Items skipped after an error (nodes with `skipErrors`).
+    pub errors: u64,
+}
+
+struct Edge {
+    port: usize,
+    queue: VecDeque<Arc<RuntimeData>>,
+    capacity: usize,
+    policy: EdgePolicy,
+    dropped: u64,
+}
+
+impl Edge {
+    fn has_room(&self) -> bool {
+        self.policy == EdgePolicy::DropOldest || self.queue.len() < self.capacity
+    }
+
+    fn push(&mut self, item: Arc<RuntimeData>) {
+        if self.policy == EdgePolicy::DropOldest && self.queue.len() >= self.capacity {
+            self.queue.pop_front();
+            self.dropped += 1;
+        }
+        self.queue.push_back(item);
+    }
+}
+
+struct Slot {
+    id: String,
+    type_name: &'static str,
+    node: Box<dyn Node>,
+    /// Edges into each port.
+    inputs: Vec<Vec<usize>>,
+    outputs: Vec<usize>,
+    joins: bool,
+    skip_errors: bool,
+    metrics: Metrics,
+    initialized: bool,
+    cleaned: bool,
+    /// Round-robin cursor over input edges, so no upstream starves another.
+    cursor: usize,
+}
+
+/// A node failure, with the node's identity.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Node id.
+    pub node_id: String,
+    /// Node type.
+    pub node_type: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "node \"{}\" ({}) failed: {}",
+            self.node_id, self.node_type, self.message
+        )
+    }
+}
+
+/// The output side of the executor: where sink outputs go, and how much room there is.
+pub trait Sink {
+    /// Room for one more output?
+    fn has_room(&self) -> bool;
+    /// Delivers an output from node `node`.
+    fn deliver(&mut self, node: usize, item: Arc<RuntimeData>);
+}
+
+/// A running graph.
+pub struct Engine {
+    slots: Vec<Slot>,
+    edges: Vec<Edge>,
+    /// Session input edges (one per node without incoming connections).
+    entries: Vec<usize>,
+    order: Vec<usize>,
+    flush_cursor: usize,
+    phase: Phase,
+    failure: Option<Failure>,
+    scratch: Outputs,
+}
+
+enum Work {
+    One(usize, Arc<RuntimeData>),
+    Joined(Vec<Arc<RuntimeData>>),
+    Resume,
+}
+
+impl Engine {
+    /// Instantiates every node of a plan; `input_capacity` bounds each entry queue.
+    pub fn new(plan: Plan, input_capacity: usize) -> Result<Self, Failure> {
+        let mut slots = Vec::with_capacity(plan.nodes.len());
+        for n in &plan.nodes {
+            let node = (n.node_type.build)(&n.params).map_err(|message| Failure {
+                node_id: n.id.clone(),
+                node_type: n.schema.type_name,
+                message,
+            })?;
+            slots.push(Slot {
+                id: n.id.clone(),
+                type_name: n.schema.type_name,
+                node,
+                inputs: vec![Vec::new(); n.ports.len().max(1)],
+                outputs: Vec::new(),
+                joins: n.schema.joins_inputs,
+                skip_errors: n.skip_errors,
+                metrics: Metrics::default(),
+                initialized: false,
+                cleaned: false,
+                cursor: 0,
+            });
+        }
+        let mut edges = Vec::new();
+        for e in &plan.edges {
+            let index = edges.len();
+            edges.push(Edge {
+                port: e.port,
+                queue: VecDeque::new(),
+                capacity: e.capacity,
+                policy: e.policy,
+                dropped: 0,
+            });
+            slots[e.from].outputs.push(index);
+            slots[e.to].inputs[e.port].push(index);
+        }
+        let mut entries = Vec::new();
+        for slot in slots.iter_mut() {
+            if slot.inputs.iter().all(Vec::is_empty) {
+                let index = edges.len();
+                edges.push(Edge {
+                    port: 0,
+                    queue: VecDeque::new(),
+                    capacity: input_capacity.max(1),
+                    policy: EdgePolicy::Block,
+                    dropped: 0,
+                });
+                slot.inputs[0].push(index);
+                entries.push(index);
+            }
+        }
+        Ok(Engine {
+            slots,
+            edges,
+            entries,
+            order: plan.order,
+            flush_cursor: 0,
+            phase: Phase::Running,
+            failure: None,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Calls `initialize` on every node in topological order; on failure cleans up those initialized.
+    pub fn initialize(&mut self) -> Result<(), Failure> {
+        for i in self.order.clone() {
+            let slot = &mut self.slots[i];
+            let result = catch_unwind(AssertUnwindSafe(|| slot.node.initialize()));
+            match flatten(result) {
+                Ok(()) => slot.initialized = true,
+                Err(message) => {
+                    let failure = Failure {
+                        node_id: slot.id.clone(),
+                        node_type: slot.type_name,
+                        message: format!("initialize: {message}"),
+                    };
+                    self.fail(failure.clone());
+                    return Err(failure);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The failure that ended the session, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// Node ids in manifest order.
+    pub fn node_ids(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.id.clone()).collect()
+    }
+
+    /// True when every entry queue has room for one more input item.
+    pub fn can_accept(&self) -> bool {
+        self.phase == Phase::Running && self.entries.iter().all(|&e| self.edges[e].has_room())
+    }
+
+    /// Feeds one input item to every entry node. Call only when [`Engine::can_accept`].
+    pub fn accept(&mut self, item: Arc<RuntimeData>) {
+        for &e in &self.entries {
+            self.edges[e].push(item.clone());
+        }
+    }
+
+    /// Marks the input closed; remaining items drain, then nodes flush in order.
+    pub fn close_input(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Closing;
+        }
+    }
+
+    fn next_work(&mut self, n: usize, sink: &dyn Sink) -> Option<Work> {
+        let slot = &self.slots[n];
+        let room = if slot.outputs.is_empty() {
+            sink.has_room()
+        } else {
+            slot.outputs.iter().all(|&e| self.edges[e].has_room())
+        };
+        if !room {
+            return None;
+        }
+        if slot.node.pending() {
+            return Some(Work::Resume);
+        }
+        if slot.joins {
+            if slot
+                .inputs
+                .iter()
+                .all(|port| port.iter().any(|&e| !self.edges[e].queue.is_empty()))
+            {
+                let items = slot
+                    .inputs
+                    .iter()
+                    .map(|port| {
+                        let e = *port
+                            .iter()
+                            .find(|&&e| !self.edges[e].queue.is_empty())
+                            .expect("checked");
+                        self.edges[e].queue.pop_front().expect("checked")
+                    })
+                    .collect();
+                return Some(Work::Joined(items));
+            }
+            return None;
+        }
+        let all: Vec<usize> = slot.inputs.iter().flatten().copied().collect();
+        for k in 0..all.len() {
+            let e = all[(slot.cursor + k) % all.len()];
+            if let Some(item) = self.edges[e].queue.pop_front() {
+                let port = self.edges[e].port;
+                self.slots[n].cursor = (slot.cursor + k + 1) % all.len();
+                return Some(Work::One(port, item));
+            }
+        }
+        None
+    }
+
+    /// Runs one call on node `n`, routes its outputs, and records metrics. Returns false on failure.
+    fn execute(&mut self, n: usize, work: Work, sink: &mut dyn Sink) -> bool {
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let slot = &mut self.slots[n];
+        let start = Instant::now();
+        let result = match work {
+            Work::One(port, item) => {
+                slot.metrics.items_in += 1;
+                catch_unwind(AssertUnwindSafe(|| slot.node.process(port, item, &mut out)))
+            }
+            Work::Joined(items) => {
+                slot.metrics.items_in += items.len() as u64;
+                catch_unwind(AssertUnwindSafe(|| {
+                    slot.node.process_joined(items, &mut out)
+                }))
+            }
+            Work::Resume => catch_unwind(AssertUnwindSafe(|| slot.node.resume(&mut out))),
+        };
+        let elapsed = start.elapsed().as_nanos() as u64;
+        slot.metrics.total_ns += elapsed;
+        slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
+        let ok = match flatten(result) {
+            Ok(()) => true,
+            Err(message) if slot.skip_errors => {
+                let _ = message;
+                slot.metrics.errors += 1;
+                true
+            }
+            Err(message) => {
+                let failure = Failure {
+                    node_id: slot.id.clone(),
+                    node_type: slot.type_name,
+                    message,
+                };
+                self.fail(failure);
+                false
+            }
+        };
+        if ok {
+            self.route(n, &mut out, sink);
+        }
+        self.scratch = out;
+        ok
+    }
+
+    fn route(&mut self, n: usize, out: &mut Outputs, sink: &mut dyn Sink) {
+        let slot = &mut self.slots[n];
+        slot.metrics.items_out += out.len() as u64;
+        if slot.outputs.is_empty() {
+            for item in out.drain(..) {
+                sink.deliver(n, item);
+            }
+            return;
+        }
+        let outputs = slot.outputs.clone();
+        for item in out.drain(..) {
+            let (last, rest) = outputs.split_last().expect("non-empty");
+            for &e in rest {
+                self.edges[e].push(item.clone());
+            }
+            self.edges[*last].push(item);
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.edges.iter().all(|e| e.queue.is_empty())
+            && self.slots.iter().all(|s| !s.node.pending())
+    }
+
+    /// Runs until nothing can move: no input, no room downstream, or the end. `on_progress` is told
+    /// after each batch of outputs so a waiting thread can wake.
+    pub fn run(&mut self, sink: &mut dyn Sink, should_stop: &dyn Fn() -> bool) {
+        loop {
+            if self.phase.is_terminal() || should_stop() {
+                return;
+            }
+            let mut progressed = false;
+            for k in 0..self.order.len() {
+                let n = self.order[k];
+                while let Some(work) = self.next_work(n, sink) {
+                    progressed = true;
+                    if !self.execute(n, work, sink) {
+                        return;
+                    }
+                    if should_stop() {
+                        return;
+                    }
+                }
+            }
+            if !progressed && self.phase == Phase::Closing && self.idle() {
+                if self.flush_cursor < self.order.len() {
+                    let n = self.order[self.flush_cursor];
+                    self.flush_cursor += 1;
+                    if !self.flush_node(n, sink) {
+                        return;
+                    }
+                    progressed = true;
+                } else {
+                    self.cleanup_all();
+                    self.phase = Phase::Ended;
+                    return;
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    fn flush_node(&mut self, n: usize, sink: &mut dyn Sink) -> bool {
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let slot = &mut self.slots[n];
+        let start = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| slot.node.flush(&mut out)));
+        let elapsed = start.elapsed().as_nanos() as u64;
+        slot.metrics.total_ns += elapsed;
+        slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
+        let ok = match flatten(result) {
+            Ok(()) => true,
+            Err(message) => {
+                let failure = Failure {
+                    node_id: slot.id.clone(),
+                    node_type: slot.type_name,
+                    message: format!("flush: {message}"),
+                };
+                self.fail(failure);
+                false
+            }
+        };
+        if ok {
+            self.route(n, &mut out, sink);
+        }
+        self.scratch = out;
+        ok
+    }
+
+    fn cleanup_all(&mut self) {
+        for i in self.order.clone() {
+            let slot = &mut self.slots[i];
+            if !slot.cleaned {
+                slot.cleaned = true;
+                let _ = catch_unwind(AssertUnwindSafe(|| slot.node.cleanup()));
+            }
+        }
+        for e in &mut self.edges {
+            e.queue.clear();
+        }
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        self.failure = Some(failure);
+        self.phase = Phase::Failed;
+        self.cleanup_all();
+    }
+
+    /// Stops everything: queued items are released and every node is cleaned up (once).
+    pub fn abort(&mut self) {
+        if !self.phase.is_terminal() {
+            self.phase = Phase::Aborted;
+            self.cleanup_all();
+        }
+    }
+
+    /// Interruption (barge-in): drops every queued item and resets every node, keeping the session open.
+    /// Returns how many queued items were dropped.
+    pub fn interrupt(&mut self) -> usize {
+        let mut dropped = 0;
+        for e in &mut self.edges {
+            dropped += e.queue.len();
+            e.queue.clear();
+        }
+        for slot in &mut self.slots {
+            let _ = catch_unwind(AssertUnwindSafe(|| slot.node.reset()));
+        }
+        dropped
+    }
+
+    /// Per-node metrics as JSON (manifest order).
+    pub fn metrics_json(&self) -> serde_json::Value {
+        let nodes: Vec<serde_json::Value> = self
+            .slots
+            .iter()
+            .map(|s| {
+                let queue: usize = s
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .map(|&e| self.edges[e].queue.len())
+                    .sum();
+                let dropped: u64 = s
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .map(|&e| self.edges[e].dropped)
+                    .sum();
+                json!({
+                    "id": s.id,
+                    "type": s.type_name,
+                    "itemsIn": s.metrics.items_in,
+                    "itemsOut": s.metrics.items_out,
+                    "totalMs": s.metrics.total_ns as f64 / 1e6,
+                    "maxMs": s.metrics.max_ns as f64 / 1e6,
+                    "errors": s.metrics.errors,
+                    "queueDepth": queue,
+                    "dropped": dropped,
+                })
+            })
+            .collect();
+        json!({ "phase": self.phase as i32, "nodes": nodes })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Cleanup runs exactly once even when the session is dropped without close or abort.
+        self.cleanup_all();
+    }
+}
+
+fn flatten(result: std::thread::Result<Result<(), NodeError>>) -> Result<(), String> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(payload) => Err(format!(
+            "panicked: {}",
+            crate::abi::error::panic_message(payload.as_ref())
+        )),
+    }
+}

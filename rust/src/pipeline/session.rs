@@ -1,0 +1,595 @@
+//! Sessions: a running pipeline fed with `push`, drained with `poll`, ended with `close` or `abort`.
+//!
+//! Two execution modes share one engine:
+//! - **inline** (the default for real-time frames): `push` and `poll` run the graph on the caller's thread
+//!   until it blocks, so a frame costs a few FFI calls and no thread hop;
+//! - **threaded** (long native jobs, e.g. whole files): a worker thread runs the graph; the caller is woken
+//!   through [`wait_events`] (one wake per batch of outputs), so the JS event loop never blocks.
+
+use super::engine::{Engine, Failure, Phase, Sink};
+use super::manifest::{plan, Issue};
+use crate::data::RuntimeData;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Options a session is created with (JSON, camelCase).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionOptions {
+    /// Run the graph on a worker thread.
+    #[serde(default)]
+    pub threaded: bool,
+    /// Bound of the input queue (items).
+    #[serde(default = "default_capacity")]
+    pub input_capacity: usize,
+    /// Bound of the output queue (items).
+    #[serde(default = "default_capacity")]
+    pub output_capacity: usize,
+}
+
+fn default_capacity() -> usize {
+    16
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            threaded: false,
+            input_capacity: default_capacity(),
+            output_capacity: default_capacity(),
+        }
+    }
+}
+
+/// Why a session could not be created or used.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The manifest has problems (all of them are listed).
+    #[error("invalid manifest:\n{}", .0.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Manifest(Vec<Issue>),
+    /// Bad options.
+    #[error("invalid session options: {0}")]
+    Options(String),
+    /// A node failed (during initialize or processing).
+    #[error("{0}")]
+    Node(Failure),
+    /// The session no longer accepts this call.
+    #[error("{0}")]
+    Closed(String),
+}
+
+/// Result of a push.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PushResult {
+    /// The item was taken.
+    Accepted,
+    /// Queues are full: try again after outputs were polled.
+    Full,
+}
+
+struct Io {
+    inbox: VecDeque<Arc<RuntimeData>>,
+    outbox: VecDeque<(u32, Arc<RuntimeData>)>,
+    input_capacity: usize,
+    output_capacity: usize,
+    input_closed: bool,
+    phase: Phase,
+    failure: Option<Failure>,
+    version: u64,
+    metrics: Value,
+}
+
+/// A running pipeline.
+pub struct Session {
+    engine: Mutex<Engine>,
+    io: Arc<(Mutex<Io>, Condvar)>,
+    stop: Arc<AtomicBool>,
+    threaded: bool,
+    runner: Mutex<Option<JoinHandle<()>>>,
+    node_ids: Vec<String>,
+}
+
+static EVENTS: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Tells every waiter in [`wait_events`] that some threaded session made progress.
+fn notify_events() {
+    let mut seq = lock(&EVENTS.0);
+    *seq += 1;
+    EVENTS.1.notify_all();
+}
+
+/// Blocks until the global event counter differs from `last` or `timeout` passes; returns the counter.
+pub fn wait_events(last: u64, timeout: Duration) -> u64 {
+    let seq = lock(&EVENTS.0);
+    let (seq, _) = EVENTS
+        .1
+        .wait_timeout_while(seq, timeout, |s| *s == last)
+        .unwrap_or_else(|e| e.into_inner());
+    *seq
+}
+
+/// The global event counter now.
+pub fn current_events() -> u64 {
+    *lock(&EVENTS.0)
+}
+
+/// Delivers outputs into the session's output queue.
+struct OutboxSink<'a> {
+    io: &'a (Mutex<Io>, Condvar),
+    notify: bool,
+}
+
+impl Sink for OutboxSink<'_> {
+    fn has_room(&self) -> bool {
+        let io = lock(&self.io.0);
+        io.outbox.len() < io.output_capacity
+    }
+
+    fn deliver(&mut self, node: usize, item: Arc<RuntimeData>) {
+        lock(&self.io.0).outbox.push_back((node as u32, item));
+        if self.notify {
+            notify_events();
+        }
+    }
+}
+
+impl Session {
+    /// Validates the manifest, builds and initializes every node, and starts the worker when threaded.
+    pub fn create(manifest: &Value, options: SessionOptions) -> Result<Arc<Session>, SessionError> {
+        if options.input_capacity == 0 || options.output_capacity == 0 {
+            return Err(SessionError::Options(
+                "inputCapacity and outputCapacity must be at least 1".into(),
+            ));
+        }
+        let plan = plan(manifest).map_err(SessionError::Manifest)?;
+        let mut engine = Engine::new(plan, options.input_capacity).map_err(SessionError::Node)?;
+        engine.initialize().map_err(SessionError::Node)?;
+        let node_ids = engine.node_ids();
+        let io = Arc::new((
+            Mutex::new(Io {
+                inbox: VecDeque::new(),
+                outbox: VecDeque::new(),
+                input_capacity: options.input_capacity,
+                output_capacity: options.output_capacity,
+                input_closed: false,
+                phase: Phase::Running,
+                failure: None,
+                version: 0,
+                metrics: engine.metrics_json(),
+            }),
+            Condvar::new(),
+        ));
+        let session = Arc::new(Session {
+            engine: Mutex::new(engine),
+            io,
+            stop: Arc::new(AtomicBool::new(false)),
+            threaded: options.threaded,
+            runner: Mutex::new(None),
+            node_ids,
+        });
+        if options.threaded {
+            let worker = Arc::clone(&session);
+            let handle = std::thread::Builder::new()
+                .name("remotemedia-session".into())
+                .spawn(move || worker.run_worker())
+                .map_err(|e| {
+                    SessionError::Options(format!("cannot start the session thread: {e}"))
+                })?;
+            *lock(&session.runner) = Some(handle);
+        }
+        Ok(session)
+    }
+
+    /// Node ids in manifest order (output items name their node by index into this).
+    pub fn node_ids(&self) -> &[String] {
+        &self.node_ids
+    }
+
+    /// Moves queued input into the engine and runs it until blocked; publishes phase and metrics.
+    fn step(&self, engine: &mut Engine) {
+        let io_pair = &*self.io;
+        {
+            let mut io = lock(&io_pair.0);
+            while engine.can_accept() {
+                match io.inbox.pop_front() {
+                    Some(item) => engine.accept(item),
+                    None => break,
+                }
+            }
+            if io.input_closed && io.inbox.is_empty() {
+                engine.close_input();
+            }
+        }
+        let stop = &self.stop;
+        let mut sink = OutboxSink {
+            io: io_pair,
+            notify: self.threaded,
+        };
+        engine.run(&mut sink, &|| stop.load(Ordering::Relaxed));
+        if stop.load(Ordering::Relaxed) {
+            engine.abort();
+        }
+        let mut io = lock(&io_pair.0);
+        let changed = io.phase != engine.phase();
+        io.phase = engine.phase();
+        io.failure = engine.failure().cloned();
+        io.metrics = engine.metrics_json();
+        if engine.phase() == Phase::Aborted {
+            io.outbox.clear();
+            io.inbox.clear();
+        }
+        drop(io);
+        if changed && self.threaded {
+            notify_events();
+        }
+    }
+
+    fn run_worker(self: Arc<Self>) {
+        loop {
+            let seen = lock(&self.io.0).version;
+            {
+                let mut engine = lock(&self.engine);
+                self.step(&mut engine);
+                if engine.phase().is_terminal() {
+                    return;
+                }
+            }
+            let (m, cv) = &*self.io;
+            let io = lock(m);
+            let _io = cv
+                .wait_while(io, |io| {
+                    io.version == seen && !self.stop.load(Ordering::Relaxed)
+                })
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn bump(&self, io: &mut Io) {
+        io.version += 1;
+        self.io.1.notify_all();
+    }
+
+    /// Offers one item. `Full` means: poll outputs, then offer it again.
+    pub fn push(&self, item: Arc<RuntimeData>) -> Result<PushResult, SessionError> {
+        {
+            let mut io = lock(&self.io.0);
+            self.check_open(&io, "push")?;
+            if io.inbox.len() >= io.input_capacity {
+                if self.threaded {
+                    return Ok(PushResult::Full);
+                }
+            } else {
+                io.inbox.push_back(item);
+                self.bump(&mut io);
+                if self.threaded {
+                    return Ok(PushResult::Accepted);
+                }
+                drop(io);
+                let mut engine = lock(&self.engine);
+                self.step(&mut engine);
+                return Ok(PushResult::Accepted);
+            }
+        }
+        // Inline and full: run the graph (room may have appeared) and try once more.
+        let mut engine = lock(&self.engine);
+        self.step(&mut engine);
+        drop(engine);
+        let mut io = lock(&self.io.0);
+        self.check_open(&io, "push")?;
+        if io.inbox.len() >= io.input_capacity {
+            return Ok(PushResult::Full);
+        }
+        io.inbox.push_back(item);
+        drop(io);
+        let mut engine = lock(&self.engine);
+        self.step(&mut engine);
+        Ok(PushResult::Accepted)
+    }
+
+    fn check_open(&self, io: &Io, what: &str) -> Result<(), SessionError> {
+        if let Some(f) = &io.failure {
+            return Err(SessionError::Node(f.clone()));
+        }
+        if io.phase.is_terminal() {
+            return Err(SessionError::Closed(format!(
+                "{what} after the session ended"
+            )));
+        }
+        if io.input_closed {
+            return Err(SessionError::Closed(format!("{what} after close()")));
+        }
+        Ok(())
+    }
+
+    /// Takes the next output `(node index, item)`, or `None` with the current phase.
+    pub fn poll(&self) -> (Option<(u32, Arc<RuntimeData>)>, Phase, usize) {
+        {
+            let mut io = lock(&self.io.0);
+            if let Some(out) = io.outbox.pop_front() {
+                let left = io.outbox.len();
+                let phase = io.phase;
+                self.bump(&mut io);
+                return (Some(out), phase, left);
+            }
+            if self.threaded || io.phase.is_terminal() {
+                return (None, io.phase, 0);
+            }
+        }
+        let mut engine = lock(&self.engine);
+        self.step(&mut engine);
+        drop(engine);
+        let mut io = lock(&self.io.0);
+        let out = io.outbox.pop_front();
+        (out, io.phase, io.outbox.len())
+    }
+
+    /// No more input: remaining items drain, nodes flush in order, then every node is cleaned up.
+    pub fn close(&self) -> Result<(), SessionError> {
+        {
+            let mut io = lock(&self.io.0);
+            if io.phase.is_terminal() || io.input_closed {
+                return Ok(()); // closing twice is harmless
+            }
+            io.input_closed = true;
+            self.bump(&mut io);
+        }
+        if !self.threaded {
+            let mut engine = lock(&self.engine);
+            self.step(&mut engine);
+        }
+        Ok(())
+    }
+
+    /// Stops now: queued items are released and every node is cleaned up. Threaded sessions finish the
+    /// call in progress first; [`Session::phase`] reads `Aborted` once done.
+    pub fn abort(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        {
+            let mut io = lock(&self.io.0);
+            self.bump(&mut io);
+        }
+        if !self.threaded {
+            let mut engine = lock(&self.engine);
+            self.step(&mut engine);
+        }
+    }
+
+    /// Barge-in: drops queued and undelivered items and resets every node; the session stays open.
+    /// Returns the number of items dropped.
+    pub fn interrupt(&self) -> usize {
+        let mut engine = lock(&self.engine);
+        let mut dropped = engine.interrupt();
+        let mut io = lock(&self.io.0);
+        dropped += io.inbox.len() + io.outbox.len();
+        io.inbox.clear();
+        io.outbox.clear();
+        io.metrics = engine.metrics_json();
+        self.bump(&mut io);
+        dropped
+    }
+
+    /// Current phase and failure.
+    pub fn phase(&self) -> (Phase, Option<Failure>) {
+        let io = lock(&self.io.0);
+        (io.phase, io.failure.clone())
+    }
+
+    /// Metrics snapshot, with the queue lengths of the session itself.
+    pub fn metrics(&self) -> Value {
+        let io = lock(&self.io.0);
+        let mut m = io.metrics.clone();
+        m["inputQueue"] = io.inbox.len().into();
+        m["outputQueue"] = io.outbox.len().into();
+        m["phase"] = (io.phase as i32).into();
+        m
+    }
+
+    /// Aborts if still running and waits for the worker thread.
+    pub fn shutdown(&self) {
+        if !self.phase().0.is_terminal() {
+            self.abort();
+        }
+        if let Some(handle) = lock(&self.runner).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{AudioBuffer, Samples};
+    use serde_json::json;
+
+    fn audio(n: usize, value: f32) -> Arc<RuntimeData> {
+        Arc::new(RuntimeData::Audio(
+            AudioBuffer::new(Samples::F32(vec![value; n]), 16000, 1).unwrap(),
+        ))
+    }
+
+    fn drain(s: &Session) -> Vec<(u32, Arc<RuntimeData>)> {
+        let mut out = vec![];
+        loop {
+            let (item, phase, _) = s.poll();
+            match item {
+                Some(i) => out.push(i),
+                None if phase.is_terminal() => return out,
+                None if s.threaded => {
+                    wait_events(current_events(), Duration::from_millis(50));
+                }
+                None => return out,
+            }
+        }
+    }
+
+    fn chain() -> Value {
+        json!({"version": 1, "nodes": [
+            {"id": "gain", "type": "Gain", "params": {"gain": 2.0}},
+            {"id": "chunk", "type": "Chunker", "params": {"frames": 100}}
+        ], "connections": [{"from": "gain", "to": "chunk"}]})
+    }
+
+    #[test]
+    fn inline_session_processes_in_order_and_flushes() {
+        let s = Session::create(&chain(), SessionOptions::default()).unwrap();
+        for i in 0..5 {
+            assert_eq!(
+                s.push(audio(150, i as f32 * 0.1)).unwrap(),
+                PushResult::Accepted
+            );
+        }
+        s.close().unwrap();
+        let out = drain(&s);
+        let frames: Vec<usize> = out
+            .iter()
+            .map(|(_, d)| d.as_audio().unwrap().num_frames())
+            .collect();
+        assert_eq!(
+            frames,
+            vec![100; 7].into_iter().chain([50]).collect::<Vec<_>>()
+        );
+        assert_eq!(s.phase().0, Phase::Ended);
+        assert!(out.iter().all(|(n, _)| *n == 1));
+    }
+
+    #[test]
+    fn threaded_session_gives_the_same_result() {
+        let s = Session::create(
+            &chain(),
+            SessionOptions {
+                threaded: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut out = vec![];
+        for i in 0..5 {
+            while s.push(audio(150, i as f32 * 0.1)).unwrap() == PushResult::Full {
+                out.extend(drain(&s));
+            }
+        }
+        s.close().unwrap();
+        out.extend(drain(&s));
+        assert_eq!(out.len(), 8);
+        s.shutdown();
+    }
+
+    #[test]
+    fn a_slow_consumer_fills_queues_and_push_reports_full() {
+        let opts = SessionOptions {
+            input_capacity: 2,
+            output_capacity: 2,
+            ..Default::default()
+        };
+        let s = Session::create(
+            &json!({"version": 1, "nodes": [{"id": "p", "type": "PassThrough"}]}),
+            opts,
+        )
+        .unwrap();
+        let mut accepted = 0;
+        while s.push(audio(10, 0.0)).unwrap() == PushResult::Accepted {
+            accepted += 1;
+            assert!(accepted < 100, "push never reported Full");
+        }
+        // output queue (2) + entry edge (2) + inbox (2)
+        assert_eq!(accepted, 6);
+        let m = s.metrics();
+        assert_eq!(m["outputQueue"], json!(2));
+        assert_eq!(drain(&s).len(), 6, "nothing was dropped");
+    }
+
+    #[test]
+    fn node_errors_end_the_session_with_the_node_id() {
+        let s = Session::create(
+            &json!({"version": 1, "nodes": [{"id": "g", "type": "Gain"}]}),
+            SessionOptions::default(),
+        )
+        .unwrap();
+        s.push(Arc::new(RuntimeData::text("not audio"))).unwrap();
+        let (phase, failure) = s.phase();
+        assert_eq!(phase, Phase::Failed);
+        assert_eq!(
+            failure.unwrap().to_string(),
+            "node \"g\" (Gain) failed: expected audio input, got text"
+        );
+        let err = s.push(audio(1, 0.0)).unwrap_err();
+        assert!(err.to_string().contains("node \"g\" (Gain) failed"));
+    }
+
+    #[test]
+    fn skip_errors_counts_and_continues() {
+        let s = Session::create(
+            &json!({"version": 1, "nodes": [{"id": "g", "type": "Gain", "skipErrors": true}]}),
+            SessionOptions::default(),
+        )
+        .unwrap();
+        s.push(Arc::new(RuntimeData::text("bad"))).unwrap();
+        s.push(audio(4, 0.25)).unwrap();
+        s.close().unwrap();
+        assert_eq!(drain(&s).len(), 1);
+        assert_eq!(s.metrics()["nodes"][0]["errors"], json!(1));
+    }
+
+    #[test]
+    fn drop_oldest_edges_keep_the_newest_items_and_count_drops() {
+        let m = json!({"version": 1, "nodes": [
+            {"id": "src", "type": "PassThrough"}, {"id": "sink", "type": "PassThrough"}
+        ], "connections": [{"from": "src", "to": "sink", "policy": "dropOldest", "capacity": 2}]});
+        let opts = SessionOptions {
+            output_capacity: 1,
+            ..Default::default()
+        };
+        let s = Session::create(&m, opts).unwrap();
+        for i in 0..10 {
+            assert_eq!(
+                s.push(audio(1, i as f32)).unwrap(),
+                PushResult::Accepted,
+                "never blocks"
+            );
+        }
+        assert_eq!(s.metrics()["nodes"][1]["dropped"], json!(7));
+        s.close().unwrap();
+        let values: Vec<f32> = drain(&s)
+            .iter()
+            .map(|(_, d)| d.as_audio().unwrap().samples.to_f32()[0])
+            .collect();
+        assert_eq!(values, vec![0.0, 8.0, 9.0]);
+    }
+
+    #[test]
+    fn abort_cleans_up_and_rejects_more_input() {
+        let s = Session::create(&chain(), SessionOptions::default()).unwrap();
+        s.push(audio(150, 0.1)).unwrap();
+        s.abort();
+        assert_eq!(s.phase().0, Phase::Aborted);
+        assert!(s
+            .push(audio(1, 0.0))
+            .unwrap_err()
+            .to_string()
+            .contains("after the session ended"));
+    }
+
+    #[test]
+    fn invalid_manifests_list_every_issue() {
+        let err = Session::create(
+            &json!({"version": 1, "nodes": [{"id": "x", "type": "Nope"}, {"id": "y"}]}),
+            SessionOptions::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.starts_with("invalid manifest:\n  - nodes[0] \"x\".type: unknown node type"),
+            "{err}"
+        );
+        assert!(err.contains("nodes[1] \"y\".type: missing"), "{err}");
+    }
+}
