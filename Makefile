@@ -40,7 +40,9 @@ test: build test-rust lint test-deno test-bun
 
 demo: build
 	$(DENO) run $(DENO_FLAGS) examples/runtime_data.ts
-	$(BUN) run examples/runtime_data.ts
+	@echo "--- speech segments of examples/data/speech.wav (Deno, then Bun)"
+	$(DENO) run $(DENO_FLAGS) examples/voice_activity.ts
+	$(BUN) run examples/voice_activity.ts
 
 # Regenerates rust/include/remotemedia.h from the crate (commit the result).
 header:

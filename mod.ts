@@ -1,8 +1,8 @@
 /**
  * remotemedia: real-time media pipelines for Deno and Bun, with the heavy lifting in Rust.
  *
- * This entry point re-exports the public API: {@link RuntimeData} and its audio helpers, and the
- * error classes.
+ * This entry point re-exports the public API: {@link RuntimeData} and its audio helpers, pipelines
+ * ({@link Pipeline}, {@link Session}, {@link PipelineBuilder}, {@link nodeTypes}) and the error classes.
  *
  * @example
  * ```ts
@@ -45,6 +45,27 @@ export {
   DataTypeError,
   DisposedError,
   type ErrorCode,
+  type Issue,
+  ManifestError,
+  PipelineError,
   RemoteMediaError,
   ShapeError,
 } from "./src/errors.ts";
+export {
+  type Connection,
+  type Manifest,
+  type ManifestIssue,
+  type NodeMetrics,
+  type NodeSpec,
+  nodeTypes,
+  type NodeTypeSchema,
+  type ParamSchema,
+  Pipeline,
+  PipelineBuilder,
+  run,
+  Session,
+  session,
+  type SessionMetrics,
+  type SessionOptions,
+  validateManifest,
+} from "./src/pipeline.ts";

@@ -21,6 +21,16 @@ interface BunFfi {
 
 const BUN_FFI_SPECIFIER = "bun:ffi";
 
+/** The part of Bun's Worker these bindings use. */
+interface BunWorker {
+  postMessage(value: unknown): void;
+  onmessage: ((event: { data: number }) => void) | null;
+  onerror: ((event: { message: string }) => void) | null;
+  ref(): void;
+  unref(): void;
+  terminate(): void;
+}
+
 /** Bun's name for each neutral type; 64-bit results use the `_fast` variants that yield numbers. */
 function bunType(type: NativeType, isResult: boolean): string {
   switch (type) {
@@ -41,14 +51,38 @@ export function openBun(path: string): NativeLibrary {
   const ffi = meta.require(BUN_FFI_SPECIFIER) as BunFfi;
   const table: Record<string, { args: string[]; returns: string }> = {};
   for (const [name, def] of Object.entries(symbols)) {
+    if ("nonblocking" in def && def.nonblocking) continue; // called from the waiter worker only
     table[name] = {
       args: def.parameters.map((t) => bunType(t, false)),
       returns: bunType(def.result, true),
     };
   }
   const lib = ffi.dlopen(path, table);
+  let worker: BunWorker | undefined;
+  let inFlight: Promise<number> | undefined;
   return {
     symbols: lib.symbols as unknown as NativeLibrary["symbols"],
+    waitEvents(last: number, timeoutMs: number): Promise<number> {
+      if (inFlight) return inFlight;
+      worker ??= new (globalThis as unknown as { Worker: new (url: string) => BunWorker }).Worker(
+        new URL("./bun_waiter.ts", import.meta.url).href,
+      );
+      const w = worker;
+      inFlight = new Promise<number>((resolve, reject) => {
+        w.onmessage = (event) => {
+          w.unref(); // an idle waiter must not keep the process alive
+          inFlight = undefined;
+          resolve(event.data);
+        };
+        w.onerror = (event) => {
+          inFlight = undefined;
+          reject(new Error(`remotemedia event waiter failed: ${event.message}`));
+        };
+      });
+      w.ref(); // a pending wait keeps the process alive, like a pending Deno op
+      w.postMessage({ path, last, timeoutMs });
+      return inFlight;
+    },
     arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer {
       return ffi.toArrayBuffer(pointer as number, 0, byteLength);
     },
@@ -61,6 +95,7 @@ export function openBun(path: string): NativeLibrary {
     runtime: "bun",
     path,
     close(): void {
+      worker?.terminate();
       lib.close();
     },
   };

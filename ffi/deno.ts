@@ -13,18 +13,25 @@ export function openDeno(path: string): NativeLibrary {
   const raw = lib.symbols as Record<string, (...args: unknown[]) => unknown>;
   const wrapped: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(symbols)) {
+    if ("nonblocking" in def && def.nonblocking) continue; // reached through waitEvents
     const fn = raw[name];
-    // Deno returns 64-bit integers as bigint only beyond 2^53; handles and sizes never are, but a
-    // bigint result is normalised rather than trusted.
+    // Deno returns 64-bit integer results as bigint; handles and sizes stay below 2^53, so they
+    // become plain numbers here and the rest of the code sees one type in both runtimes.
     wrapped[name] = def.result === "u64" || def.result === "usize"
-      ? (...args: unknown[]) => {
-        const value = fn(...args) as number | bigint;
-        return typeof value === "bigint" ? Number(value) : value;
-      }
+      ? toNumberResult(fn, def.parameters.length)
       : fn;
   }
+  const waitSymbol = raw.rm_events_wait as (last: number, timeoutMs: number) => Promise<number>;
+  let inFlight: Promise<number> | undefined;
   return {
     symbols: wrapped as unknown as NativeLibrary["symbols"],
+    waitEvents(last: number, timeoutMs: number): Promise<number> {
+      // A `nonblocking` symbol runs on Deno's blocking pool; one wait serves every caller.
+      inFlight ??= waitSymbol(last, timeoutMs).finally(() => {
+        inFlight = undefined;
+      });
+      return inFlight;
+    },
     arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer {
       return Deno.UnsafePointerView.getArrayBuffer(
         pointer as Deno.PointerObject,
@@ -45,6 +52,23 @@ export function openDeno(path: string): NativeLibrary {
       lib.close();
     },
   };
+}
+
+/** Wraps a function returning `bigint` so it returns a number (specialised by arity: no spread). */
+function toNumberResult(
+  fn: (...args: unknown[]) => unknown,
+  arity: number,
+): (...args: unknown[]) => number {
+  switch (arity) {
+    case 0:
+      return () => Number(fn());
+    case 1:
+      return (a) => Number(fn(a));
+    case 2:
+      return (a, b) => Number(fn(a, b));
+    default:
+      return (...args) => Number(fn(...args));
+  }
 }
 
 /** Type-level check that the table stays acceptable to Deno. */

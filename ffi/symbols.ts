@@ -31,7 +31,15 @@ export interface NativeSymbol {
   readonly parameters: readonly NativeType[];
   /** Result type. */
   readonly result: NativeType;
+  /**
+   * Blocks the calling thread: Deno runs it on its blocking pool and returns a Promise; Bun calls it
+   * from a worker. The API only reaches it through `NativeLibrary.waitEvents`.
+   */
+  readonly nonblocking?: boolean;
 }
+
+/** Number of `f64` slots `rm_session_poll` writes (`RM_POLL_INFO_LEN`). */
+export const POLL_INFO_LEN = 3;
 
 /** Every `rm_*` function the bindings call, with its C meaning beside each parameter. */
 export const symbols = {
@@ -136,6 +144,48 @@ export const symbols = {
   rm_data_equal: { parameters: ["u64", "u64"], result: "i32" },
   rm_data_free: { parameters: ["u64"], result: "i32" },
   rm_debug_panic: { parameters: [], result: "i32" },
+  rm_node_types: { parameters: [], result: "u64" }, // JSON data handle
+  rm_manifest_validate: {
+    parameters: ["buffer", "usize"], // manifest JSON text
+    result: "u64", // JSON data handle: [{path, message}]
+  },
+  rm_session_create: {
+    parameters: [
+      "buffer", // const uint8_t *manifest: JSON text
+      "usize", // size_t manifest_len
+      "buffer", // const uint8_t *options: JSON or null
+      "usize", // size_t options_len
+    ],
+    result: "u64", // session handle, 0 on error
+  },
+  rm_session_push: {
+    parameters: ["u64", "u64"], // session, data
+    result: "i32", // 0 accepted, 1 full, <0 -status
+  },
+  rm_session_poll: {
+    parameters: [
+      "u64", // session
+      "buffer", // double out[3]: node index, phase, queued outputs
+    ],
+    result: "u64", // data handle or 0
+  },
+  rm_session_close: { parameters: ["u64"], result: "i32" },
+  rm_session_abort: { parameters: ["u64"], result: "i32" },
+  rm_session_interrupt: { parameters: ["u64"], result: "i32" }, // items dropped or -status
+  rm_session_phase: { parameters: ["u64"], result: "i32" },
+  rm_session_failure: { parameters: ["u64"], result: "u64" }, // JSON data handle or 0
+  rm_session_metrics: { parameters: ["u64"], result: "u64" }, // JSON data handle
+  rm_session_node_ids: { parameters: ["u64"], result: "u64" }, // JSON data handle
+  rm_session_free: { parameters: ["u64"], result: "i32" },
+  rm_events_current: { parameters: [], result: "f64" },
+  rm_events_wait: {
+    parameters: [
+      "f64", // last counter seen
+      "u32", // timeout in milliseconds
+    ],
+    result: "f64", // counter now
+    nonblocking: true,
+  },
 } as const satisfies Record<string, NativeSymbol>;
 
 /** The symbol table's type. */
@@ -160,10 +210,20 @@ export type NativeFunction<S extends NativeSymbol> = (
   ...args: JsArgs<S["parameters"]> extends infer A extends unknown[] ? A : never
 ) => JsResult<S["result"]>;
 
+/** Names of the symbols that may be called synchronously on the JS thread. */
+export type SyncSymbolName = {
+  [K in keyof Symbols]: Symbols[K] extends { nonblocking: true } ? never : K;
+}[keyof Symbols];
+
 /** What a backend provides: the callable symbols plus the few pointer operations the API needs. */
 export interface NativeLibrary {
-  /** The functions of {@link symbols}, callable from JavaScript. */
-  readonly symbols: { readonly [K in keyof Symbols]: NativeFunction<Symbols[K]> };
+  /** The synchronous functions of {@link symbols}, callable from JavaScript. */
+  readonly symbols: { readonly [K in SyncSymbolName]: NativeFunction<Symbols[K]> };
+  /**
+   * Waits off the JS thread until the native event counter differs from `last` (or `timeoutMs` passes)
+   * and resolves with the counter. Concurrent callers share one wait.
+   */
+  waitEvents(last: number, timeoutMs: number): Promise<number>;
   /** An ArrayBuffer over `byteLength` bytes of native memory at `pointer` (no copy). */
   arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer;
   /** The numeric address of a pointer (for diagnostics and zero-copy proofs). */

@@ -105,3 +105,44 @@ export function errorFromStatus(status: number, message: string): RemoteMediaErr
   }
   return new RemoteMediaError(code, message);
 }
+
+/** One problem found in a manifest (path and message). */
+export interface Issue {
+  /** Where, e.g. `nodes[1] "res".params.targetRate`. */
+  path: string;
+  /** What was wrong. */
+  message: string;
+}
+
+/** A manifest failed validation; `issues` lists every problem, each with its path. */
+export class ManifestError extends RemoteMediaError {
+  /** Every problem found. */
+  readonly issues: Issue[];
+  /** Creates the error from the issues. */
+  constructor(issues: Issue[], cause?: unknown) {
+    super(
+      "invalid_manifest",
+      `invalid manifest:\n${
+        issues.map((i) => `  - ${i.path ? i.path + ": " : ""}${i.message}`).join("\n")
+      }`,
+      { cause },
+    );
+    this.name = "ManifestError";
+    this.issues = issues;
+  }
+}
+
+/** A node failed; the session ended. Carries the node's id and type. */
+export class PipelineError extends RemoteMediaError {
+  /** Id of the node that failed. */
+  readonly nodeId: string;
+  /** Type of the node that failed. */
+  readonly nodeType: string;
+  /** Creates the error; `cause` is the original error (for TypeScript nodes). */
+  constructor(nodeId: string, nodeType: string, message: string, options?: { cause?: unknown }) {
+    super("node_failed", `node "${nodeId}" (${nodeType}) failed: ${message}`, options);
+    this.name = "PipelineError";
+    this.nodeId = nodeId;
+    this.nodeType = nodeType;
+  }
+}

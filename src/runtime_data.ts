@@ -269,18 +269,21 @@ export class RuntimeData implements Disposable {
   #payloadBytes = -1;
   #buffer: ArrayBuffer | undefined;
   #text: string | undefined;
+  /** Id of the pipeline node that emitted this item (pipeline outputs only). */
+  readonly nodeId?: string;
 
-  private constructor(native: NativeLibrary, handle: number) {
+  private constructor(native: NativeLibrary, handle: number, nodeId?: string) {
     this.#native = native;
     this.#handle = handle;
+    if (nodeId !== undefined) this.nodeId = nodeId;
     this.#type = native.symbols.rm_data_type(handle);
     if (this.#type < 0) throw lastError(native);
     registry.register(this, { native, handle }, this);
   }
 
   /** Takes ownership of a native handle. @internal */
-  static fromHandle(handle: number, native: NativeLibrary = lib()): RuntimeData {
-    return new RuntimeData(native, checkHandle(handle, native));
+  static fromHandle(handle: number, native: NativeLibrary = lib(), nodeId?: string): RuntimeData {
+    return new RuntimeData(native, checkHandle(handle, native), nodeId);
   }
 
   /** UTF-8 text. */

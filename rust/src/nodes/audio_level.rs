@@ -31,6 +31,7 @@ fn schema() -> NodeSchema {
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Json, DataType::Audio],
         joins_inputs: false,
+        heavy: false,
     }
 }
 

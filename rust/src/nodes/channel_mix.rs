@@ -43,6 +43,7 @@ fn schema() -> NodeSchema {
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
         joins_inputs: false,
+        heavy: false,
     }
 }
 

@@ -27,6 +27,7 @@ fn schema() -> NodeSchema {
         ],
         outputs: vec![DataType::Audio],
         joins_inputs: true,
+        heavy: false,
     }
 }
 

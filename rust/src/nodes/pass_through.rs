@@ -29,6 +29,7 @@ fn schema() -> NodeSchema {
         inputs: single_input(&ALL),
         outputs: ALL.to_vec(),
         joins_inputs: false,
+        heavy: false,
     }
 }
 

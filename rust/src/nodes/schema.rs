@@ -173,6 +173,9 @@ pub struct NodeSchema {
     pub outputs: Vec<DataType>,
     /// True when `process` receives one item from every port at once (`processMulti`).
     pub joins_inputs: bool,
+    /// True for nodes that do blocking I/O or long work per item (files): sessions that contain one run
+    /// on a worker thread by default.
+    pub heavy: bool,
 }
 
 /// Validated params with defaults filled in.
@@ -280,6 +283,7 @@ mod tests {
             inputs: vec![],
             outputs: vec![],
             joins_inputs: false,
+            heavy: false,
         }
     }
 

@@ -29,6 +29,7 @@ fn schema() -> NodeSchema {
         inputs: single_input(&[DataType::Text]),
         outputs: vec![DataType::Text],
         joins_inputs: false,
+        heavy: false,
     }
 }
 

@@ -34,6 +34,7 @@ fn schema() -> NodeSchema {
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Json, DataType::Audio],
         joins_inputs: false,
+        heavy: false,
     }
 }
 
@@ -308,6 +309,68 @@ mod tests {
                 .collect();
             let out = run(build("Vad", json!({})).as_mut(), items);
             assert!(events(&out).is_empty(), "{:?}", events(&out));
+        }
+    }
+
+    /// The example speech file, downmixed to mono f32 at its 48 kHz rate.
+    fn speech_48k_mono() -> Vec<f32> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/data/speech.wav");
+        let mut reader = hound::WavReader::open(path).expect("examples/data/speech.wav");
+        let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+        samples
+            .chunks(2)
+            .map(|f| (f[0] as f32 + f[1] as f32) / 65536.0)
+            .collect()
+    }
+
+    #[test]
+    fn finds_the_sentences_of_a_real_speech_file_and_nothing_in_the_pause() {
+        for mode in ["events", "gate"] {
+            let items = speech_48k_mono()
+                .chunks(960)
+                .map(|c| audio(c.to_vec(), 48000, 1))
+                .collect();
+            let out = run(build("Vad", json!({"mode": mode})).as_mut(), items);
+            let ends: Vec<(f64, f64)> = events(&out)
+                .iter()
+                .filter(|e| e["type"] == "speech_end")
+                .map(|e| {
+                    (
+                        e["startUs"].as_f64().unwrap() / 1e6,
+                        e["endUs"].as_f64().unwrap() / 1e6,
+                    )
+                })
+                .collect();
+            assert!(!ends.is_empty());
+            // Speech: 0.5–4.16 s and 5.16–8.10 s (see examples/data/README.md).
+            assert!(ends.iter().any(|&(s, e)| s < 1.0 && e > 0.8), "{ends:?}");
+            assert!(
+                ends.iter().any(|&(s, e)| s > 5.0 && s < 5.6 && e > 7.0),
+                "{ends:?}"
+            );
+            for &(s, e) in &ends {
+                assert!(
+                    e <= 4.6 || s >= 5.0,
+                    "no speech inside the 1 s pause: {ends:?}"
+                );
+                assert!(
+                    s >= 0.4 && e <= 8.2,
+                    "nothing in the leading/trailing silence: {ends:?}"
+                );
+            }
+            if mode == "gate" {
+                let gated: usize = out
+                    .iter()
+                    .filter_map(|d| crate::nodes::expect_audio(d).ok())
+                    .map(|a| a.num_frames())
+                    .sum();
+                let speech: f64 = ends.iter().map(|(s, e)| e - s).sum();
+                let gated_secs = gated as f64 / 48000.0;
+                assert!(
+                    gated_secs >= speech && gated_secs < speech + 2.5,
+                    "gated {gated_secs} s for {speech} s of speech"
+                );
+            }
         }
     }
 

@@ -44,6 +44,7 @@ fn reader_schema() -> NodeSchema {
         inputs: single_input(&[DataType::Text, DataType::Json, DataType::Binary, DataType::Audio]),
         outputs: vec![DataType::Audio],
         joins_inputs: false,
+        heavy: true,
     }
 }
 
@@ -58,6 +59,7 @@ fn writer_schema() -> NodeSchema {
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Json, DataType::Audio],
         joins_inputs: false,
+        heavy: true,
     }
 }
 

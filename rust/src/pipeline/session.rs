@@ -196,11 +196,15 @@ impl Session {
     /// Moves queued input into the engine and runs it until blocked; publishes phase and metrics.
     fn step(&self, engine: &mut Engine) {
         let io_pair = &*self.io;
+        let mut took_input = false;
         {
             let mut io = lock(&io_pair.0);
             while engine.can_accept() {
                 match io.inbox.pop_front() {
-                    Some(item) => engine.accept(item),
+                    Some(item) => {
+                        engine.accept(item);
+                        took_input = true;
+                    }
                     None => break,
                 }
             }
@@ -227,7 +231,8 @@ impl Session {
             io.inbox.clear();
         }
         drop(io);
-        if changed && self.threaded {
+        if (changed || took_input) && self.threaded {
+            // Phase changes end waits; taken input means a waiting `push` has room again.
             notify_events();
         }
     }
@@ -273,9 +278,7 @@ impl Session {
                     return Ok(PushResult::Accepted);
                 }
                 drop(io);
-                let mut engine = lock(&self.engine);
-                self.step(&mut engine);
-                return Ok(PushResult::Accepted);
+                return self.run_inline();
             }
         }
         // Inline and full: run the graph (room may have appeared) and try once more.
@@ -289,9 +292,18 @@ impl Session {
         }
         io.inbox.push_back(item);
         drop(io);
+        self.run_inline()
+    }
+
+    /// Runs the graph on the caller's thread after an inline push; a node failure it caused is
+    /// reported by this push (outputs produced before it stay available to `poll`).
+    fn run_inline(&self) -> Result<PushResult, SessionError> {
         let mut engine = lock(&self.engine);
         self.step(&mut engine);
-        Ok(PushResult::Accepted)
+        match engine.failure() {
+            Some(f) if engine.phase() == Phase::Failed => Err(SessionError::Node(f.clone())),
+            _ => Ok(PushResult::Accepted),
+        }
     }
 
     fn check_open(&self, io: &Io, what: &str) -> Result<(), SessionError> {
@@ -513,7 +525,13 @@ mod tests {
             SessionOptions::default(),
         )
         .unwrap();
-        s.push(Arc::new(RuntimeData::text("not audio"))).unwrap();
+        let err = s
+            .push(Arc::new(RuntimeData::text("not audio")))
+            .unwrap_err();
+        assert!(
+            matches!(err, SessionError::Node(_)),
+            "the push that caused it reports it"
+        );
         let (phase, failure) = s.phase();
         assert_eq!(phase, Phase::Failed);
         assert_eq!(

@@ -1,0 +1,53 @@
+/**
+ * Voice front end: a stereo 48 kHz WAV → mono → 16 kHz → voice activity detection, printing the speech
+ * segments with timestamps. Every node is native; the file is read on a worker thread, so the JS event
+ * loop stays free.
+ *
+ * Run: `deno run --allow-ffi --allow-read --allow-env examples/voice_activity.ts [file.wav]` or
+ * `bun run examples/voice_activity.ts [file.wav]`.
+ *
+ * @module
+ */
+import { PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+
+/** One detected speech segment, in seconds. */
+export interface Segment {
+  /** Start of speech. */
+  start: number;
+  /** End of speech. */
+  end: number;
+}
+
+/** Detects the speech segments of a WAV file. */
+export async function speechSegments(path: string): Promise<Segment[]> {
+  const manifest = new PipelineBuilder()
+    .name("voice-activity")
+    .node("read", "WavReader", { path, chunkMs: 20 })
+    .node("mono", "ChannelMix", { mode: "mono" })
+    .node("resample", "Resample", { targetRate: 16000 })
+    .node("vad", "Vad", { mode: "events", minSilenceMs: 320 })
+    .chain("read", "mono", "resample", "vad")
+    .build();
+  await using session = Session.create(manifest);
+  using start = RuntimeData.json({ start: true }); // any item starts the reader
+  await session.push(start);
+  session.close();
+  const segments: Segment[] = [];
+  for await (const event of session) {
+    const e = event.asJson<{ type: string; startUs: number; endUs: number }>();
+    if (e.type === "speech_end") segments.push({ start: e.startUs / 1e6, end: e.endUs / 1e6 });
+    event.dispose();
+  }
+  return segments;
+}
+
+if (import.meta.main) {
+  const path = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ??
+    (globalThis as unknown as { process: { argv: string[] } }).process?.argv[2] ??
+    new URL("./data/speech.wav", import.meta.url).pathname;
+  for (const { start, end } of await speechSegments(path)) {
+    console.log(
+      `speech ${start.toFixed(2)} s – ${end.toFixed(2)} s (${(end - start).toFixed(2)} s)`,
+    );
+  }
+}

@@ -1,0 +1,649 @@
+/**
+ * Pipelines: build a manifest (JSON or the builder), validate it, and run it once (`run`) or as a
+ * streaming session (`push`, `for await`, `close`, `abort`).
+ *
+ * @module
+ */
+import { POLL_INFO_LEN } from "../ffi/symbols.ts";
+import type { NativeLibrary } from "../ffi/symbols.ts";
+import { DisposedError, ManifestError, PipelineError, RemoteMediaError } from "./errors.ts";
+import { checkHandle, encoder, lastError, lib } from "./native.ts";
+import { RuntimeData } from "./runtime_data.ts";
+
+/** One node of a manifest. */
+export interface NodeSpec {
+  /** Unique id (letters, digits, `_ - . :`); errors and outputs name it. */
+  id: string;
+  /** A registered node type (see {@link nodeTypes}). */
+  type: string;
+  /** Parameters, checked against the type's schema. */
+  params?: Record<string, unknown>;
+  /** When true, an item that makes this node fail is skipped (and counted) instead of failing the session. */
+  skipErrors?: boolean;
+}
+
+/** A directed edge between two nodes. */
+export interface Connection {
+  /** Source node id. */
+  from: string;
+  /** Target node id. */
+  to: string;
+  /** Target input port (required when the target has several). */
+  port?: string;
+  /** What happens when the edge's queue is full: wait (default, no loss) or drop the oldest item. */
+  policy?: "block" | "dropOldest";
+  /** Queue bound in items (default 16). */
+  capacity?: number;
+}
+
+/** A pipeline graph. Nodes without incoming connections receive the session input; nodes without
+ * outgoing connections produce the session output. */
+export interface Manifest {
+  /** Manifest format version: 1. */
+  version: 1;
+  /** Optional name. */
+  name?: string;
+  /** Optional description. */
+  description?: string;
+  /** The nodes. */
+  nodes: NodeSpec[];
+  /** The edges. */
+  connections?: Connection[];
+}
+
+/** One validation problem: where and what. */
+export interface ManifestIssue {
+  /** Path in the manifest, e.g. `nodes[1] "res".params.targetRate`. */
+  path: string;
+  /** What was wrong, with expected vs got. */
+  message: string;
+}
+
+/** A parameter in a node schema. */
+export interface ParamSchema {
+  /** camelCase name. */
+  name: string;
+  /** `number`, `integer`, `boolean`, `string`, `enum`, `stringList` or `numberList`. */
+  type: string;
+  /** Bounds for numbers and integers. */
+  min?: number;
+  /** Bounds for numbers and integers. */
+  max?: number;
+  /** Allowed values of an enum. */
+  values?: string[];
+  /** Default value; `null` means required. */
+  default: unknown;
+  /** What it does. */
+  description: string;
+}
+
+/** What a node type declares. */
+export interface NodeTypeSchema {
+  /** Name used as `type` in manifests. */
+  type: string;
+  /** One-line description. */
+  description: string;
+  /** Parameters. */
+  params: ParamSchema[];
+  /** Input ports and the data types they accept. */
+  inputs: { name: string; accepts: string[] }[];
+  /** Data types the node may emit. */
+  outputs: string[];
+  /** True for multi-input nodes that take one item from every port at once. */
+  joinsInputs: boolean;
+  /** True for nodes with blocking I/O (files): sessions containing one run on a worker thread. */
+  heavy: boolean;
+}
+
+/** Per-node counters of a session. */
+export interface NodeMetrics {
+  /** Node id. */
+  id: string;
+  /** Node type. */
+  type: string;
+  /** Items received. */
+  itemsIn: number;
+  /** Items emitted. */
+  itemsOut: number;
+  /** Time spent in the node. */
+  totalMs: number;
+  /** Longest single call. */
+  maxMs: number;
+  /** Items skipped after errors (`skipErrors`). */
+  errors: number;
+  /** Items waiting in the node's input queues. */
+  queueDepth: number;
+  /** Items dropped on the node's `dropOldest` input edges. */
+  dropped: number;
+}
+
+/** A snapshot of a session's metrics. */
+export interface SessionMetrics {
+  /** Per node, in manifest order. */
+  nodes: NodeMetrics[];
+  /** Items waiting to enter the graph. */
+  inputQueue: number;
+  /** Outputs waiting to be taken. */
+  outputQueue: number;
+}
+
+/** How a session runs. */
+export interface SessionOptions {
+  /**
+   * `inline`: the graph runs on the calling thread inside `push` / iteration (lowest latency for small
+   * real-time frames). `threaded`: a native worker thread runs it and the JS thread is woken per batch
+   * (for files and other long native work: the event loop never blocks). `auto` (default): threaded
+   * when the manifest has a heavy node (file I/O), inline otherwise.
+   */
+  execution?: "auto" | "inline" | "threaded";
+  /** Bound of the input queue (default 16). */
+  inputCapacity?: number;
+  /** Bound of the output queue (default 16). */
+  outputCapacity?: number;
+  /** Aborts the session when it fires. */
+  signal?: AbortSignal;
+}
+
+function jsonFromHandle<T>(handle: number, native: NativeLibrary): T {
+  using data = RuntimeData.fromHandle(handle, native);
+  return data.asJson<T>();
+}
+
+let schemaCache: NodeTypeSchema[] | undefined;
+
+/**
+ * Every registered node type with its params and ports.
+ *
+ * @example
+ * ```ts
+ * import { nodeTypes } from "./mod.ts";
+ * console.log(nodeTypes().map((t) => t.type)); // ["PassThrough", "Gain", …]
+ * ```
+ */
+export function nodeTypes(): NodeTypeSchema[] {
+  const native = lib();
+  schemaCache ??= jsonFromHandle<NodeTypeSchema[]>(
+    checkHandle(native.symbols.rm_node_types(), native),
+    native,
+  );
+  return structuredClone(schemaCache);
+}
+
+function manifestText(manifest: Manifest | string): string {
+  if (typeof manifest === "string") return manifest;
+  if (manifest === null || typeof manifest !== "object") {
+    throw new TypeError(`manifest must be an object or JSON text, got ${typeof manifest}`);
+  }
+  return JSON.stringify(manifest);
+}
+
+/** Every problem of a manifest (an empty array when it is valid). */
+export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
+  const native = lib();
+  const bytes = encoder.encode(manifestText(manifest));
+  return jsonFromHandle<ManifestIssue[]>(
+    checkHandle(native.symbols.rm_manifest_validate(bytes, bytes.length), native),
+    native,
+  );
+}
+
+/**
+ * Builds a manifest in code; `build()` returns the same JSON a file would hold.
+ *
+ * @example
+ * ```ts
+ * import { PipelineBuilder } from "./mod.ts";
+ * const manifest = new PipelineBuilder()
+ *   .node("mono", "ChannelMix", { mode: "mono" })
+ *   .node("resample", "Resample", { targetRate: 16000 })
+ *   .node("vad", "Vad")
+ *   .chain("mono", "resample", "vad")
+ *   .build();
+ * ```
+ */
+export class PipelineBuilder {
+  #nodes: NodeSpec[] = [];
+  #connections: Connection[] = [];
+  #name?: string;
+
+  /** Names the pipeline. */
+  name(name: string): this {
+    this.#name = name;
+    return this;
+  }
+
+  /** Adds a node. */
+  node(
+    id: string,
+    type: string,
+    params?: Record<string, unknown>,
+    options: { skipErrors?: boolean } = {},
+  ): this {
+    const spec: NodeSpec = { id, type };
+    if (params !== undefined) spec.params = params;
+    if (options.skipErrors) spec.skipErrors = true;
+    this.#nodes.push(spec);
+    return this;
+  }
+
+  /** Connects `from` to `to` (optionally a named port, a policy and a capacity). */
+  connect(from: string, to: string, options: Omit<Connection, "from" | "to"> = {}): this {
+    this.#connections.push({ from, to, ...options });
+    return this;
+  }
+
+  /** Connects the given nodes one after another. */
+  chain(...ids: string[]): this {
+    for (let i = 1; i < ids.length; i++) this.connect(ids[i - 1], ids[i]);
+    return this;
+  }
+
+  /** The manifest. */
+  build(): Manifest {
+    const manifest: Manifest = {
+      version: 1,
+      nodes: structuredClone(this.#nodes),
+      connections: structuredClone(this.#connections),
+    };
+    if (this.#name !== undefined) manifest.name = this.#name;
+    return manifest;
+  }
+}
+
+const PHASE_RUNNING = 0;
+const PHASE_ENDED = 2;
+const PHASE_FAILED = 3;
+const PHASE_ABORTED = 4;
+const PUSH_FULL = 1;
+
+const sessionRegistry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
+  ({ native, handle }) => {
+    native.symbols.rm_session_free(handle);
+  },
+);
+
+/** A wake-up signal: `wait()` resolves on the next `notify()`. */
+class Signal {
+  #resolve: (() => void) | undefined;
+  #promise: Promise<void> | undefined;
+
+  wait(): Promise<void> {
+    this.#promise ??= new Promise<void>((resolve) => {
+      this.#resolve = resolve;
+    });
+    return this.#promise;
+  }
+
+  notify(): void {
+    const resolve = this.#resolve;
+    this.#promise = undefined;
+    this.#resolve = undefined;
+    resolve?.();
+  }
+}
+
+/**
+ * A running pipeline: push inputs, iterate outputs, close (or abort).
+ *
+ * @example
+ * ```ts
+ * import { RuntimeData, Session } from "./mod.ts";
+ * await using session = Session.create({
+ *   version: 1,
+ *   nodes: [{ id: "upper", type: "TextTransform", params: { op: "upper" } }],
+ * });
+ * await session.push(RuntimeData.text("hello"));
+ * session.close();
+ * for await (const out of session) console.log(out.asText()); // "HELLO"
+ * ```
+ */
+export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
+  #native: NativeLibrary;
+  #handle: number;
+  #threaded: boolean;
+  #nodeIds: string[];
+  #info = new Float64Array(POLL_INFO_LEN);
+  #progress = new Signal();
+  #iterating = false;
+  #aborted = false;
+  #signal?: AbortSignal;
+  #onAbort?: () => void;
+
+  private constructor(native: NativeLibrary, handle: number, threaded: boolean) {
+    this.#native = native;
+    this.#handle = handle;
+    this.#threaded = threaded;
+    this.#nodeIds = jsonFromHandle<string[]>(
+      checkHandle(native.symbols.rm_session_node_ids(handle), native),
+      native,
+    );
+    sessionRegistry.register(this, { native, handle }, this);
+  }
+
+  /**
+   * Validates the manifest, builds every node and calls each `initialize` before returning. Throws
+   * {@link ManifestError} (with every issue) or {@link PipelineError} (a node failed to initialize).
+   */
+  static create(manifest: Manifest | string, options: SessionOptions = {}): Session {
+    const native = lib();
+    const text = manifestText(manifest);
+    const execution = options.execution ?? "auto";
+    if (!["auto", "inline", "threaded"].includes(execution)) {
+      throw new RangeError(`execution must be auto, inline or threaded, got ${String(execution)}`);
+    }
+    const threaded = execution === "threaded" ||
+      (execution === "auto" && hasHeavyNode(text));
+    const nativeOptions: Record<string, unknown> = { threaded };
+    for (const key of ["inputCapacity", "outputCapacity"] as const) {
+      const value = options[key];
+      if (value === undefined) continue;
+      if (!Number.isInteger(value) || value < 1 || value > 1_000_000) {
+        throw new RangeError(`${key} must be an integer between 1 and 1000000, got ${value}`);
+      }
+      nativeOptions[key] = value;
+    }
+    const manifestBytes = encoder.encode(text);
+    const optionBytes = encoder.encode(JSON.stringify(nativeOptions));
+    const handle = native.symbols.rm_session_create(
+      manifestBytes,
+      manifestBytes.length,
+      optionBytes,
+      optionBytes.length,
+    );
+    if (handle === 0) throw sessionCreateError(native, text);
+    const session = new Session(native, handle, threaded);
+    if (options.signal) session.#watch(options.signal);
+    return session;
+  }
+
+  #watch(signal: AbortSignal): void {
+    if (signal.aborted) {
+      this.#abortNow();
+      return;
+    }
+    this.#signal = signal;
+    this.#onAbort = () => void this.abort();
+    signal.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  #h(): number {
+    if (this.#handle === 0) throw new DisposedError("Session");
+    return this.#handle;
+  }
+
+  /** Node ids in manifest order. */
+  get nodeIds(): readonly string[] {
+    return this.#nodeIds;
+  }
+
+  /** True when the graph runs on a native worker thread. */
+  get threaded(): boolean {
+    return this.#threaded;
+  }
+
+  /** The error that ended the session, if a node failed. */
+  #failure(): PipelineError | undefined {
+    const native = this.#native;
+    const handle = native.symbols.rm_session_failure(this.#h());
+    if (handle === 0) return undefined;
+    const f = jsonFromHandle<{ nodeId: string; nodeType: string; message: string }>(
+      handle,
+      native,
+    );
+    return new PipelineError(f.nodeId, f.nodeType, f.message);
+  }
+
+  /**
+   * Offers one item without waiting: true when taken, false when the queues are full (iterate outputs,
+   * then try again). The item stays yours: dispose it when you no longer need it.
+   */
+  tryPush(data: RuntimeData): boolean {
+    if (!(data instanceof RuntimeData)) {
+      throw new TypeError(`push expects a RuntimeData, got ${describe(data)}`);
+    }
+    const status = this.#native.symbols.rm_session_push(this.#h(), data.handle());
+    if (status === 0) {
+      this.#progress.notify();
+      return true;
+    }
+    if (status === PUSH_FULL) return false;
+    const failure = this.#failure();
+    if (failure) throw failure;
+    if (this.#aborted) throw new RemoteMediaError("closed", "push after the session was aborted");
+    throw lastError(this.#native);
+  }
+
+  /**
+   * Offers one item, waiting while the queues are full (backpressure: a slow consumer slows the producer;
+   * nothing is dropped). Resolves once the item was taken.
+   */
+  async push(data: RuntimeData): Promise<void> {
+    while (!this.tryPush(data)) {
+      await this.#waitForProgress();
+    }
+  }
+
+  /** Waits until something may have changed: outputs taken (inline) or native progress (threaded). */
+  async #waitForProgress(): Promise<void> {
+    if (!this.#threaded) {
+      await this.#progress.wait();
+      return;
+    }
+    const seen = this.#native.symbols.rm_events_current();
+    // Re-check after reading the counter: progress may have happened just before.
+    await Promise.race([this.#native.waitEvents(seen, 1000), this.#progress.wait()]);
+  }
+
+  /**
+   * Takes the next ready output without waiting (`undefined` when none is ready yet). Throws the
+   * {@link PipelineError} once all outputs before a node failure were taken.
+   */
+  poll(): RuntimeData | undefined {
+    const native = this.#native;
+    const handle = native.symbols.rm_session_poll(this.#h(), this.#info);
+    if (handle !== 0) {
+      this.#progress.notify();
+      return RuntimeData.fromHandle(handle, native, this.#nodeIds[this.#info[0]]);
+    }
+    const phase = this.#info[1];
+    if (phase === PHASE_FAILED) {
+      this.#progress.notify(); // a push waiting for room must see the failure too
+      throw this.#failure() ?? lastError(native);
+    }
+    if (phase < 0) throw lastError(native);
+    return undefined;
+  }
+
+  /** Ended, failed or aborted. */
+  get finished(): boolean {
+    if (this.#handle === 0) return true;
+    const phase = this.#native.symbols.rm_session_phase(this.#handle);
+    return phase >= PHASE_ENDED || phase < 0;
+  }
+
+  /** The next output, waiting for it; `undefined` once the session ended. */
+  async next(): Promise<RuntimeData | undefined> {
+    for (;;) {
+      const out = this.poll();
+      if (out) return out;
+      const phase = this.#info[1];
+      if (phase === PHASE_ENDED || phase === PHASE_ABORTED) return undefined;
+      if (!this.#threaded && phase === PHASE_RUNNING) {
+        await this.#progress.wait();
+      } else {
+        await this.#waitForProgress();
+      }
+    }
+  }
+
+  /** Iterates outputs until the session ends (once per session). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<RuntimeData, void, undefined> {
+    if (this.#iterating) {
+      throw new RemoteMediaError("closed", "a session's outputs can be iterated only once");
+    }
+    this.#iterating = true;
+    for (;;) {
+      const out = await this.next();
+      if (!out) return;
+      yield out;
+    }
+  }
+
+  /** Ends the input: queued items finish, nodes flush, then the iteration ends. Harmless twice. */
+  close(): void {
+    const status = this.#native.symbols.rm_session_close(this.#h());
+    if (status !== 0) throw lastError(this.#native);
+    this.#progress.notify();
+  }
+
+  #abortNow(): void {
+    this.#aborted = true;
+    this.#native.symbols.rm_session_abort(this.#h());
+    this.#progress.notify();
+  }
+
+  /** Stops now: queued items are released, every node is cleaned up, iteration ends. */
+  async abort(): Promise<void> {
+    if (this.#handle === 0) return;
+    this.#abortNow();
+    while (!this.finished) await this.#waitForProgress();
+  }
+
+  /** Barge-in: drops queued and undelivered items and resets every node; returns how many were dropped. */
+  interrupt(): number {
+    const dropped = this.#native.symbols.rm_session_interrupt(this.#h());
+    if (dropped < 0) throw lastError(this.#native);
+    this.#progress.notify();
+    return dropped;
+  }
+
+  /** Per-node metrics now. */
+  metrics(): SessionMetrics {
+    const native = this.#native;
+    const m = jsonFromHandle<SessionMetrics>(
+      checkHandle(native.symbols.rm_session_metrics(this.#h()), native),
+      native,
+    );
+    return { nodes: m.nodes, inputQueue: m.inputQueue, outputQueue: m.outputQueue };
+  }
+
+  /** Aborts if still running and frees the native session. Outputs already taken stay valid. */
+  dispose(): void {
+    const handle = this.#handle;
+    if (handle === 0) return;
+    this.#handle = 0;
+    sessionRegistry.unregister(this);
+    if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
+    this.#progress.notify();
+    if (this.#native.symbols.rm_session_free(handle) !== 0) throw lastError(this.#native);
+  }
+
+  /** Same as {@link Session.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Same as {@link Session.dispose}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+    return Promise.resolve();
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
+  return typeof value;
+}
+
+function hasHeavyNode(text: string): boolean {
+  let manifest: { nodes?: { type?: unknown }[] };
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    return false; // the native validation reports the parse error
+  }
+  if (!Array.isArray(manifest?.nodes)) return false;
+  const heavy = new Set(nodeTypes().filter((t) => t.heavy).map((t) => t.type));
+  return manifest.nodes.some((n) => typeof n?.type === "string" && heavy.has(n.type));
+}
+
+function sessionCreateError(native: NativeLibrary, text: string): Error {
+  const error = lastError(native);
+  if (error.code === "invalid_manifest") return new ManifestError(validateManifest(text), error);
+  if (error.code === "node_failed") {
+    const match = /^node "([^"]*)" \(([^)]*)\) failed: ([\s\S]*)$/.exec(error.message);
+    if (match) return new PipelineError(match[1], match[2], match[3]);
+  }
+  return error;
+}
+
+/**
+ * A validated manifest, ready to run.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline, RuntimeData } from "./mod.ts";
+ * const pipeline = Pipeline.from({ version: 1, nodes: [{ id: "gain", type: "Gain", params: { gainDb: -6 } }] });
+ * const [out] = await pipeline.run(RuntimeData.audio({ samples: new Float32Array(960), sampleRate: 48000 }));
+ * ```
+ */
+export class Pipeline {
+  /** The manifest. */
+  readonly manifest: Manifest;
+
+  private constructor(manifest: Manifest) {
+    this.manifest = manifest;
+  }
+
+  /** Validates a manifest (object or JSON text); throws {@link ManifestError} listing every issue. */
+  static from(manifest: Manifest | string): Pipeline {
+    const issues = validateManifest(manifest);
+    if (issues.length > 0) throw new ManifestError(issues);
+    return new Pipeline(
+      typeof manifest === "string" ? JSON.parse(manifest) : structuredClone(manifest),
+    );
+  }
+
+  /** Starts a streaming session. */
+  session(options: SessionOptions = {}): Session {
+    return Session.create(this.manifest, options);
+  }
+
+  /** Unary run: pushes the input(s), closes, and resolves with every output in order. */
+  async run(
+    input: RuntimeData | readonly RuntimeData[],
+    options: SessionOptions = {},
+  ): Promise<RuntimeData[]> {
+    const inputs = Array.isArray(input) ? input : [input as RuntimeData];
+    using session = Session.create(this.manifest, options);
+    const outputs: RuntimeData[] = [];
+    const collect = (async () => {
+      for await (const out of session) outputs.push(out);
+    })();
+    try {
+      for (const item of inputs) await session.push(item);
+      session.close();
+    } catch (error) {
+      // The collector reports node failures with their id; surface that one.
+      await collect.catch(() => {});
+      throw error;
+    }
+    await collect;
+    return outputs;
+  }
+}
+
+/** Unary run of a manifest: `Pipeline.from(manifest).run(input, options)`. */
+export function run(
+  manifest: Manifest | string,
+  input: RuntimeData | readonly RuntimeData[],
+  options: SessionOptions = {},
+): Promise<RuntimeData[]> {
+  return Pipeline.from(manifest).run(input, options);
+}
+
+/** A streaming session of a manifest: `Session.create(manifest, options)`. */
+export function session(manifest: Manifest | string, options: SessionOptions = {}): Session {
+  return Session.create(manifest, options);
+}
