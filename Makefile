@@ -4,7 +4,7 @@ BUN := node_modules/.bin/bun
 DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
 LIB := target/release/libremotemedia.so
 
-.PHONY: all deps build test test-rust test-deno test-bun lint demo header bench clean
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header types bench clean
 
 all: build
 
@@ -23,7 +23,7 @@ lint: deps
 	cargo clippy --all-targets -- -D warnings
 	$(DENO) fmt --check
 	$(DENO) lint
-	$(DENO) check mod.ts tests/ examples/ ffi/ src/
+	$(DENO) check mod.ts tests/ examples/ ffi/ src/ tools/
 	$(DENO) doc --lint mod.ts
 	$(DENO) publish --dry-run --allow-dirty
 
@@ -43,6 +43,10 @@ demo: build
 	@echo "--- speech segments of examples/data/speech.wav (Deno, then Bun)"
 	$(DENO) run $(DENO_FLAGS) examples/voice_activity.ts
 	$(BUN) run examples/voice_activity.ts
+
+# Regenerates src/node_types.ts from the native node schemas (commit the result).
+types: build
+	$(DENO) run $(DENO_FLAGS) tools/gen_node_types.ts
 
 # Regenerates rust/include/remotemedia.h from the crate (commit the result).
 header:

@@ -69,3 +69,4 @@ export {
   type SessionOptions,
   validateManifest,
 } from "./src/pipeline.ts";
+export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";

@@ -8,6 +8,7 @@ import { POLL_INFO_LEN } from "../ffi/symbols.ts";
 import type { NativeLibrary } from "../ffi/symbols.ts";
 import { DisposedError, ManifestError, PipelineError, RemoteMediaError } from "./errors.ts";
 import { checkHandle, encoder, lastError, lib } from "./native.ts";
+import type { BuiltinNodeType, NodeParams } from "./node_types.ts";
 import { RuntimeData } from "./runtime_data.ts";
 
 /** One node of a manifest. */
@@ -212,15 +213,15 @@ export class PipelineBuilder {
     return this;
   }
 
-  /** Adds a node. */
-  node(
+  /** Adds a node; for built-in types the params are type-checked against the node's schema. */
+  node<T extends string>(
     id: string,
-    type: string,
-    params?: Record<string, unknown>,
+    type: T,
+    params?: T extends BuiltinNodeType ? NodeParams[T] : Record<string, unknown>,
     options: { skipErrors?: boolean } = {},
   ): this {
     const spec: NodeSpec = { id, type };
-    if (params !== undefined) spec.params = params;
+    if (params !== undefined) spec.params = params as Record<string, unknown>;
     if (options.skipErrors) spec.skipErrors = true;
     this.#nodes.push(spec);
     return this;
@@ -250,7 +251,6 @@ export class PipelineBuilder {
   }
 }
 
-const PHASE_RUNNING = 0;
 const PHASE_ENDED = 2;
 const PHASE_FAILED = 3;
 const PHASE_ABORTED = 4;
@@ -418,19 +418,27 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * nothing is dropped). Resolves once the item was taken.
    */
   async push(data: RuntimeData): Promise<void> {
-    while (!this.tryPush(data)) {
-      await this.#waitForProgress();
+    for (;;) {
+      const seen = this.#eventCounter();
+      if (this.tryPush(data)) return;
+      await this.#waitForProgress(seen);
     }
   }
 
-  /** Waits until something may have changed: outputs taken (inline) or native progress (threaded). */
-  async #waitForProgress(): Promise<void> {
+  /** The native event counter, read before a check so that a wait after it cannot miss progress. */
+  #eventCounter(): number {
+    return this.#threaded ? this.#native.symbols.rm_events_current() : 0;
+  }
+
+  /**
+   * Waits until something may have changed since the counter read `seen`: outputs taken or input
+   * pushed on this thread (inline), or native progress (threaded).
+   */
+  async #waitForProgress(seen: number): Promise<void> {
     if (!this.#threaded) {
       await this.#progress.wait();
       return;
     }
-    const seen = this.#native.symbols.rm_events_current();
-    // Re-check after reading the counter: progress may have happened just before.
     await Promise.race([this.#native.waitEvents(seen, 1000), this.#progress.wait()]);
   }
 
@@ -464,15 +472,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   /** The next output, waiting for it; `undefined` once the session ended. */
   async next(): Promise<RuntimeData | undefined> {
     for (;;) {
+      const seen = this.#eventCounter();
       const out = this.poll();
       if (out) return out;
       const phase = this.#info[1];
       if (phase === PHASE_ENDED || phase === PHASE_ABORTED) return undefined;
-      if (!this.#threaded && phase === PHASE_RUNNING) {
-        await this.#progress.wait();
-      } else {
-        await this.#waitForProgress();
-      }
+      await this.#waitForProgress(seen);
     }
   }
 
@@ -506,7 +511,11 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   async abort(): Promise<void> {
     if (this.#handle === 0) return;
     this.#abortNow();
-    while (!this.finished) await this.#waitForProgress();
+    for (;;) {
+      const seen = this.#eventCounter();
+      if (this.finished) return;
+      await this.#waitForProgress(seen);
+    }
   }
 
   /** Barge-in: drops queued and undelivered items and resets every node; returns how many were dropped. */

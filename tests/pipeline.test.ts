@@ -1,5 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   audioFromFloat32,
   liveHandles,
@@ -281,6 +284,53 @@ describe("running pipelines", () => {
     await assert.rejects(session.push(item), /aborted|ended/);
     session.dispose();
     assert.equal(liveHandles(), before + 1); // only `item` is still alive
+  });
+
+  test("abort runs cleanup: a WavWriter still leaves a valid file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rm-abort-"));
+    const path = join(dir, "partial.wav");
+    const session = Session.create({
+      version: 1,
+      nodes: [{ id: "w", type: "WavWriter", params: { path } }],
+    });
+    assert.equal(session.threaded, true, "file I/O runs on the worker thread");
+    using item = frame(0.5, 1600);
+    for (let i = 0; i < 3; i++) await session.push(item);
+    while (session.metrics().nodes[0].itemsIn < 3) await tick(1);
+    await session.abort();
+    session.dispose();
+    const bytes = readFileSync(path);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "RIFF");
+    assert.equal(view.getUint32(4, true), bytes.length - 8, "header finalized by cleanup");
+    const dataAt = bytes.indexOf(new TextEncoder().encode("data"));
+    assert.ok(dataAt > 0);
+    assert.equal(view.getUint32(dataAt + 4, true), 3 * 1600 * 4, "every pushed sample was written");
+    rmSync(dir, { recursive: true });
+  });
+
+  test("a dropOldest edge keeps the newest items under pressure and counts drops", async () => {
+    const session = Session.create(
+      {
+        version: 1,
+        nodes: [{ id: "src", type: "PassThrough" }, { id: "sink", type: "PassThrough" }],
+        connections: [{ from: "src", to: "sink", policy: "dropOldest", capacity: 2 }],
+      },
+      { outputCapacity: 1 },
+    );
+    for (let i = 0; i < 10; i++) {
+      using item = frame(i, 1);
+      assert.equal(session.tryPush(item), true, "a dropOldest edge never blocks");
+    }
+    assert.equal(session.metrics().nodes[1].dropped, 7);
+    session.close();
+    const values: number[] = [];
+    for await (const out of session) {
+      values.push(out.asAudio().samples[0]);
+      out.dispose();
+    }
+    assert.deepEqual(values, [0, 8, 9]);
+    session.dispose();
   });
 
   test("an AbortSignal aborts the session", async () => {

@@ -86,6 +86,8 @@ struct Slot {
     cleaned: bool,
     /// Round-robin cursor over input edges, so no upstream starves another.
     cursor: usize,
+    /// Number of input edges over all ports.
+    edge_count: usize,
 }
 
 /// A node failure, with the node's identity.
@@ -158,6 +160,7 @@ impl Engine {
                 initialized: false,
                 cleaned: false,
                 cursor: 0,
+                edge_count: 0,
             });
         }
         let mut edges = Vec::new();
@@ -187,6 +190,9 @@ impl Engine {
                 slot.inputs[0].push(index);
                 entries.push(index);
             }
+        }
+        for slot in slots.iter_mut() {
+            slot.edge_count = slot.inputs.iter().map(Vec::len).sum();
         }
         Ok(Engine {
             slots,
@@ -289,12 +295,20 @@ impl Engine {
             }
             return None;
         }
-        let all: Vec<usize> = slot.inputs.iter().flatten().copied().collect();
-        for k in 0..all.len() {
-            let e = all[(slot.cursor + k) % all.len()];
+        // Round robin over every input edge (flattened across ports) without allocating.
+        let count = slot.edge_count;
+        for k in 0..count {
+            let at = (slot.cursor + k) % count;
+            let e = slot
+                .inputs
+                .iter()
+                .flatten()
+                .nth(at)
+                .copied()
+                .expect("at < edge_count");
             if let Some(item) = self.edges[e].queue.pop_front() {
                 let port = self.edges[e].port;
-                self.slots[n].cursor = (slot.cursor + k + 1) % all.len();
+                self.slots[n].cursor = (at + 1) % count;
                 return Some(Work::One(port, item));
             }
         }
@@ -530,5 +544,146 @@ fn flatten(result: std::thread::Result<Result<(), NodeError>>) -> Result<(), Str
             "panicked: {}",
             crate::abi::error::panic_message(payload.as_ref())
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nodes::schema::{NodeSchema, Params};
+    use crate::nodes::{single_input, NodeType};
+    use crate::pipeline::manifest::{EdgePlan, NodePlan};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    static INITS: AtomicUsize = AtomicUsize::new(0);
+    static CLEANUPS: AtomicUsize = AtomicUsize::new(0);
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    /// Counts lifecycle calls; fails on text "fail", panics on text "panic".
+    struct Probe;
+
+    impl Node for Probe {
+        fn initialize(&mut self) -> Result<(), NodeError> {
+            INITS.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn process(
+            &mut self,
+            _: usize,
+            input: Arc<RuntimeData>,
+            out: &mut Outputs,
+        ) -> Result<(), NodeError> {
+            match input.as_text() {
+                Ok("fail") => Err(NodeError::BadInput("asked to fail".into())),
+                Ok("panic") => panic!("asked to panic"),
+                _ => {
+                    out.push(input);
+                    Ok(())
+                }
+            }
+        }
+        fn cleanup(&mut self) {
+            CLEANUPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn probe_schema() -> NodeSchema {
+        NodeSchema {
+            type_name: "Probe",
+            description: "",
+            params: vec![],
+            inputs: single_input(&[crate::data::DataType::Text]),
+            outputs: vec![crate::data::DataType::Text],
+            joins_inputs: false,
+            heavy: false,
+        }
+    }
+
+    static PROBE: NodeType = NodeType {
+        schema: probe_schema,
+        ports: crate::nodes::schema_ports,
+        build: |_| Ok(Box::new(Probe)),
+    };
+
+    fn engine() -> Engine {
+        let node = |id: &str| NodePlan {
+            id: id.into(),
+            node_type: &PROBE,
+            schema: probe_schema(),
+            params: Params::default(),
+            ports: probe_schema().inputs,
+            skip_errors: false,
+        };
+        let plan = Plan {
+            nodes: vec![node("a"), node("b")],
+            edges: vec![EdgePlan {
+                from: 0,
+                to: 1,
+                port: 0,
+                capacity: 4,
+                policy: EdgePolicy::Block,
+            }],
+            order: vec![0, 1],
+        };
+        let mut e = Engine::new(plan, 4).unwrap();
+        e.initialize().unwrap();
+        e
+    }
+
+    struct Collect(Vec<Arc<RuntimeData>>);
+    impl Sink for Collect {
+        fn has_room(&self) -> bool {
+            true
+        }
+        fn deliver(&mut self, _: usize, item: Arc<RuntimeData>) {
+            self.0.push(item);
+        }
+    }
+
+    fn counts() -> (usize, usize) {
+        (
+            INITS.load(Ordering::SeqCst),
+            CLEANUPS.load(Ordering::SeqCst),
+        )
+    }
+
+    #[test]
+    fn initialize_once_and_cleanup_exactly_once_on_end_error_panic_abort_and_drop() {
+        let _serial = SERIAL.lock().unwrap();
+        let (i0, c0) = counts();
+        // Normal end.
+        let mut e = engine();
+        e.accept(Arc::new(RuntimeData::text("x")));
+        e.close_input();
+        let mut sink = Collect(vec![]);
+        e.run(&mut sink, &|| false);
+        assert_eq!(e.phase(), Phase::Ended);
+        assert_eq!(sink.0.len(), 1);
+        drop(e);
+        assert_eq!(counts(), (i0 + 2, c0 + 2));
+        // Error, then panic: both fail the session with the node id; cleanup still once per node.
+        for (text, expected) in [
+            ("fail", "asked to fail"),
+            ("panic", "panicked: asked to panic"),
+        ] {
+            let mut e = engine();
+            e.accept(Arc::new(RuntimeData::text(text)));
+            e.run(&mut Collect(vec![]), &|| false);
+            assert_eq!(e.phase(), Phase::Failed);
+            let f = e.failure().unwrap();
+            assert_eq!((f.node_id.as_str(), f.message.as_str()), ("a", expected));
+            e.abort(); // no second cleanup
+            drop(e);
+        }
+        assert_eq!(counts(), (i0 + 6, c0 + 6));
+        // Abort, then drop.
+        let mut e = engine();
+        e.abort();
+        e.abort();
+        drop(e);
+        let e = engine();
+        drop(e);
+        assert_eq!(counts(), (i0 + 10, c0 + 10));
     }
 }

@@ -224,8 +224,13 @@ impl Session {
         let mut io = lock(&io_pair.0);
         let changed = io.phase != engine.phase();
         io.phase = engine.phase();
-        io.failure = engine.failure().cloned();
-        io.metrics = engine.metrics_json();
+        if changed {
+            io.failure = engine.failure().cloned();
+        }
+        if self.threaded {
+            // Readers cannot lock the engine while the worker runs: publish a snapshot per batch.
+            io.metrics = engine.metrics_json();
+        }
         if engine.phase() == Phase::Aborted {
             io.outbox.clear();
             io.inbox.clear();
@@ -259,7 +264,9 @@ impl Session {
 
     fn bump(&self, io: &mut Io) {
         io.version += 1;
-        self.io.1.notify_all();
+        if self.threaded {
+            self.io.1.notify_all(); // only the worker thread waits on this
+        }
     }
 
     /// Offers one item. `Full` means: poll outputs, then offer it again.
@@ -383,7 +390,6 @@ impl Session {
         dropped += io.inbox.len() + io.outbox.len();
         io.inbox.clear();
         io.outbox.clear();
-        io.metrics = engine.metrics_json();
         self.bump(&mut io);
         dropped
     }
@@ -396,8 +402,12 @@ impl Session {
 
     /// Metrics snapshot, with the queue lengths of the session itself.
     pub fn metrics(&self) -> Value {
+        let fresh = match self.engine.try_lock() {
+            Ok(engine) => Some(engine.metrics_json()),
+            Err(_) => None, // the worker is running a batch: use its last snapshot
+        };
         let io = lock(&self.io.0);
-        let mut m = io.metrics.clone();
+        let mut m = fresh.unwrap_or_else(|| io.metrics.clone());
         m["inputQueue"] = io.inbox.len().into();
         m["outputQueue"] = io.outbox.len().into();
         m["phase"] = (io.phase as i32).into();

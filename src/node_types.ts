@@ -1,0 +1,116 @@
+// Generated from the native node schemas by `make types` (tools/gen_node_types.ts).
+// Do not edit.
+
+/** Params of each built-in node type, as manifests and the builder accept them. */
+export interface NodeParams {
+  /** Emits every input unchanged (shares the payload, no copy). */
+  PassThrough: Record<string, never>;
+  /** Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format. */
+  Gain: {
+    /** Linear factor. Range 0..1000. Default 1. */
+    gain?: number;
+    /** Gain in decibels, applied on top of `gain`. Range -120..60. Default 0. */
+    gainDb?: number;
+    /** Clip the result to [-1, 1]. Default true. */
+    clip?: boolean;
+  };
+  /** Converts audio samples to f32, i16 or i32 (i16 → f32 divides by 32768; back multiplies, rounds and saturates). */
+  AudioFormat: {
+    /** Target sample format. Required. */
+    format: "f32" | "i16" | "i32";
+  };
+  /** Downmixes to mono (average), upmixes to `channels` (copies), or selects one `channel`. */
+  ChannelMix: {
+    /** What to do. Default "mono". */
+    mode?: "mono" | "upmix" | "select";
+    /** Output channels for `upmix`. Range 1..64. Default 2. */
+    channels?: number;
+    /** Channel kept by `select`. Range 0..63. Default 0. */
+    channel?: number;
+  };
+  /** Converts audio to `targetRate` (rubato). Streams across items without discontinuities; the output keeps the input's sample format; the total length is exact at end of stream. */
+  Resample: {
+    /** Output sample rate in Hz. Range 1000..384000. Required. */
+    targetRate: number;
+    /** fast: cubic polynomial; balanced: FFT (synchronous); high: 256-tap windowed sinc. Default "balanced". */
+    quality?: "fast" | "balanced" | "high";
+  };
+  /** Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped. */
+  Chunker: {
+    /** Frame duration in milliseconds. Range 0.1..60000. Default 20. */
+    frameMs?: number;
+    /** Frame size in frames per channel; overrides frameMs when > 0. Range 0..100000000. Default 0. */
+    frames?: number;
+    /** What to do with a final partial frame. Default "emit". */
+    remainder?: "emit" | "pad" | "drop";
+  };
+  /** Voice activity detection (earshot) on mono 8/16/32/48 kHz audio. Emits {type:"speech_start", timeUs} and {type:"speech_end", startUs, endUs, durationUs}; `gate` also emits the speech audio, `pass` every audio item. */
+  Vad: {
+    /** events: only JSON events; gate: events + speech audio; pass: events + all audio. Default "events". */
+    mode?: "events" | "gate" | "pass";
+    /** Score above which a 16 ms frame counts as voice. Range 0..1. Default 0.5. */
+    threshold?: number;
+    /** Voice must last this long before speech starts. Range 0..10000. Default 250. */
+    minSpeechMs?: number;
+    /** Silence must last this long before speech ends. Range 0..10000. Default 320. */
+    minSilenceMs?: number;
+    /** In gate mode, audio kept from before the detected start. Range 0..5000. Default 200. */
+    preRollMs?: number;
+  };
+  /** Reads a WAV file (16/24/32-bit PCM or 32-bit float) when an item arrives: the item's text is the path, or `path` for any other item. Emits audio in frames of `chunkMs` (0 = one item), streaming with backpressure. */
+  WavReader: {
+    /** File to read; when empty, the input text is the path. Default "". */
+    path?: string;
+    /** Frame duration of emitted items (0 = whole file in one item). Range 0..3600000. Default 20. */
+    chunkMs?: number;
+  };
+  /** Writes incoming audio to a WAV file in its sample format (f32 → 32-bit float, i16 → 16-bit, i32 → 32-bit PCM); at end of stream emits {type:"wav_written", path, frames, sampleRate, channels, durationSeconds}. */
+  WavWriter: {
+    /** File to create (overwritten). Required. */
+    path: string;
+    /** Also emit every audio item downstream. Default false. */
+    passThrough?: boolean;
+  };
+  /** Transforms text: upper, lower, trim, or prefix/suffix. */
+  TextTransform: {
+    /** Case/whitespace operation. Default "upper". */
+    op?: "upper" | "lower" | "trim" | "none";
+    /** Prepended after the operation. Default "". */
+    prefix?: string;
+    /** Appended after the operation. Default "". */
+    suffix?: string;
+  };
+  /** Buffers streamed text and emits one item per sentence (ending in . ! ? or a newline, followed by whitespace); the rest is emitted at end of stream. */
+  TextCollector: {
+    /** Sentences shorter than this are held and joined with the next. Range 0..100000. Default 1. */
+    minChars?: number;
+    /** Emit at a space once this many characters are buffered, even without an end mark. Range 1..1000000. Default 2000. */
+    maxChars?: number;
+  };
+  /** Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:"speech_end"} event, at end of stream, or when `maxMs` is reached; utterances shorter than `minMs` are dropped. */
+  UtteranceAccumulator: {
+    /** Shorter utterances are discarded. Range 0..600000. Default 200. */
+    minMs?: number;
+    /** An utterance this long is emitted even while speech continues. Range 1..3600000. Default 30000. */
+    maxMs?: number;
+  };
+  /** Emits {type:"level", rmsDb, peakDb, silent, clipping, startUs, durationUs} per audio item. */
+  AudioLevel: {
+    /** Below this RMS the item is flagged silent. Range -200..0. Default -50. */
+    silenceDb?: number;
+    /** A sample at or above this magnitude flags clipping. Range 0..1. Default 0.999. */
+    clipLevel?: number;
+    /** Also emit the audio itself, before its level event. Default false. */
+    passAudio?: boolean;
+  };
+  /** Waits for one audio item on every input port, then sums them (each scaled by its gain) and clips to [-1, 1]. Items must share rate and channel count; shorter ones are zero-padded. */
+  Mix: {
+    /** Names of the input ports. Default ["a","b"]. */
+    inputs?: string[];
+    /** Per-port linear gains (default 1 each). Default []. */
+    gains?: number[];
+  };
+}
+
+/** Names of the built-in node types. */
+export type BuiltinNodeType = keyof NodeParams;
