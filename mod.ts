@@ -70,3 +70,14 @@ export {
   validateManifest,
 } from "./src/pipeline.ts";
 export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";
+export {
+  isRegisteredNode,
+  type Node,
+  type NodeFactory,
+  type NodeResult,
+  type NodeTypeOptions,
+  type PortSpec,
+  registerNode,
+  runNode,
+  unregisterNode,
+} from "./src/node.ts";

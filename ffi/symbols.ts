@@ -146,7 +146,12 @@ export const symbols = {
   rm_debug_panic: { parameters: [], result: "i32" },
   rm_node_types: { parameters: [], result: "u64" }, // JSON data handle
   rm_manifest_validate: {
-    parameters: ["buffer", "usize"], // manifest JSON text
+    parameters: [
+      "buffer", // manifest JSON text
+      "usize",
+      "buffer", // host node types JSON or null
+      "usize",
+    ],
     result: "u64", // JSON data handle: [{path, message}]
   },
   rm_session_create: {
@@ -177,6 +182,27 @@ export const symbols = {
   rm_session_metrics: { parameters: ["u64"], result: "u64" }, // JSON data handle
   rm_session_node_ids: { parameters: ["u64"], result: "u64" }, // JSON data handle
   rm_session_free: { parameters: ["u64"], result: "i32" },
+  rm_session_take_task: {
+    parameters: [
+      "u64", // session
+      "buffer", // double *out: ticket, node, port, kind, count, item handles…
+      "usize", // size_t cap (doubles)
+    ],
+    result: "i32", // slots written (0: no task) or -status
+  },
+  rm_session_emit: {
+    parameters: ["u64", "f64", "u64"], // session, ticket, data
+    result: "i32", // 0 routed, 1 full, 2 cancelled, <0 -status
+  },
+  rm_session_task_done: { parameters: ["u64", "f64"], result: "i32" }, // 0, 2 cancelled
+  rm_session_task_fail: {
+    parameters: ["u64", "f64", "buffer", "usize"], // session, ticket, UTF-8 message
+    result: "i32",
+  },
+  rm_session_fail_node: {
+    parameters: ["u64", "u32", "buffer", "usize"], // session, node index, UTF-8 message
+    result: "i32",
+  },
   rm_events_current: { parameters: [], result: "f64" },
   rm_events_wait: {
     parameters: [

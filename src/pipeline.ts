@@ -8,6 +8,16 @@ import { POLL_INFO_LEN } from "../ffi/symbols.ts";
 import type { NativeLibrary } from "../ffi/symbols.ts";
 import { DisposedError, ManifestError, PipelineError, RemoteMediaError } from "./errors.ts";
 import { checkHandle, encoder, lastError, lib } from "./native.ts";
+import {
+  drainResult,
+  hostTypes,
+  instantiate,
+  isRegisteredNode,
+  type Node,
+  type NodeResult,
+  type NodeTypeOptions,
+  registerInstance,
+} from "./node.ts";
 import type { BuiltinNodeType, NodeParams } from "./node_types.ts";
 import { RuntimeData } from "./runtime_data.ts";
 
@@ -178,12 +188,40 @@ function manifestText(manifest: Manifest | string): string {
   return JSON.stringify(manifest);
 }
 
+function parsedManifest(manifest: Manifest | string): Partial<Manifest> | undefined {
+  if (typeof manifest !== "string") return manifest;
+  try {
+    return JSON.parse(manifest);
+  } catch {
+    return undefined; // the native validation reports the parse error with line and column
+  }
+}
+
+function manifestNodes(manifest: Manifest | string): NodeSpec[] {
+  const nodes = parsedManifest(manifest)?.nodes;
+  return Array.isArray(nodes)
+    ? nodes.filter((n): n is NodeSpec => n !== null && typeof n === "object")
+    : [];
+}
+
+/** The TypeScript node types a manifest uses, as the native validator expects them. */
+function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
+  const used = manifestNodes(manifest)
+    .map((n) => n.type)
+    .filter((t) => typeof t === "string" && isRegisteredNode(t));
+  return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used)));
+}
+
 /** Every problem of a manifest (an empty array when it is valid). */
 export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
   const native = lib();
   const bytes = encoder.encode(manifestText(manifest));
+  const types = hostTypesJson(manifest);
   return jsonFromHandle<ManifestIssue[]>(
-    checkHandle(native.symbols.rm_manifest_validate(bytes, bytes.length), native),
+    checkHandle(
+      native.symbols.rm_manifest_validate(bytes, bytes.length, types, types?.length ?? 0),
+      native,
+    ),
     native,
   );
 }
@@ -213,15 +251,33 @@ export class PipelineBuilder {
     return this;
   }
 
-  /** Adds a node; for built-in types the params are type-checked against the node's schema. */
+  /** Adds a TypeScript node instance (see {@link Node}). */
+  node(id: string, instance: Node, options?: NodeTypeOptions & { skipErrors?: boolean }): this;
+  /**
+   * Adds a node by type name: a built-in type (params type-checked against its schema) or a type
+   * registered with `registerNode`.
+   */
   node<T extends string>(
     id: string,
     type: T,
     params?: T extends BuiltinNodeType ? NodeParams[T] : Record<string, unknown>,
+    options?: { skipErrors?: boolean },
+  ): this;
+  node(
+    id: string,
+    typeOrInstance: string | Node,
+    paramsOrOptions?: Record<string, unknown> | (NodeTypeOptions & { skipErrors?: boolean }),
     options: { skipErrors?: boolean } = {},
   ): this {
-    const spec: NodeSpec = { id, type };
-    if (params !== undefined) spec.params = params as Record<string, unknown>;
+    if (typeof typeOrInstance !== "string") {
+      const opts = (paramsOrOptions ?? {}) as NodeTypeOptions & { skipErrors?: boolean };
+      const spec: NodeSpec = { id, type: registerInstance(typeOrInstance, opts) };
+      if (opts.skipErrors) spec.skipErrors = true;
+      this.#nodes.push(spec);
+      return this;
+    }
+    const spec: NodeSpec = { id, type: typeOrInstance };
+    if (paramsOrOptions !== undefined) spec.params = paramsOrOptions as Record<string, unknown>;
     if (options.skipErrors) spec.skipErrors = true;
     this.#nodes.push(spec);
     return this;
@@ -255,6 +311,20 @@ const PHASE_ENDED = 2;
 const PHASE_FAILED = 3;
 const PHASE_ABORTED = 4;
 const PUSH_FULL = 1;
+const EMIT_FULL = 1;
+const EMIT_CANCELLED = 2;
+const TASK_FLUSH = 1;
+
+interface HostNode {
+  id: string;
+  type: string;
+  node: Node;
+  ports: string[];
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 const sessionRegistry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
   ({ native, handle }) => {
@@ -308,6 +378,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #aborted = false;
   #signal?: AbortSignal;
   #onAbort?: () => void;
+  #hostNodes = new Map<number, HostNode>();
+  #causes = new Map<string, unknown>();
+  #taskInfo = new Float64Array(5 + 64);
+  #done: Promise<void> = Promise.resolve();
+  /** Errors thrown by TypeScript nodes' `cleanup()` (the session had already ended). */
+  readonly cleanupErrors: PipelineError[] = [];
 
   private constructor(native: NativeLibrary, handle: number, threaded: boolean) {
     this.#native = native;
@@ -342,6 +418,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       }
       nativeOptions[key] = value;
     }
+    const hostSpecs = manifestNodes(manifest)
+      .map((spec, index) => ({ spec, index }))
+      .filter(({ spec }) => typeof spec.type === "string" && isRegisteredNode(spec.type));
+    if (hostSpecs.length > 0) {
+      nativeOptions.nodeTypes = hostTypes(hostSpecs.map(({ spec }) => spec.type));
+    }
     const manifestBytes = encoder.encode(text);
     const optionBytes = encoder.encode(JSON.stringify(nativeOptions));
     const handle = native.symbols.rm_session_create(
@@ -352,8 +434,131 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     );
     if (handle === 0) throw sessionCreateError(native, text);
     const session = new Session(native, handle, threaded);
+    if (hostSpecs.length > 0) {
+      try {
+        for (const { spec, index } of hostSpecs) {
+          const { node, ports } = instantiate(spec.type, spec.id, spec.params ?? {});
+          session.#hostNodes.set(index, { id: spec.id, type: spec.type, node, ports });
+        }
+      } catch (error) {
+        session.dispose();
+        throw error;
+      }
+      session.#done = session.#pump();
+    }
     if (options.signal) session.#watch(options.signal);
     return session;
+  }
+
+  /**
+   * Resolves once the session has ended (closed and flushed, failed or aborted) and every TypeScript
+   * node's `cleanup()` ran.
+   */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Runs TypeScript nodes: initialize, then tasks as the native graph hands them over, then cleanup. */
+  async #pump(): Promise<void> {
+    const native = this.#native;
+    for (const [index, host] of this.#hostNodes) {
+      try {
+        await host.node.initialize?.();
+      } catch (error) {
+        this.#causes.set(host.id, error);
+        const message = encoder.encode(`initialize: ${errorMessage(error)}`);
+        if (this.#handle !== 0) {
+          native.symbols.rm_session_fail_node(this.#handle, index, message, message.length);
+        }
+        this.#progress.notify();
+        break;
+      }
+    }
+    const running = new Set<Promise<void>>();
+    while (this.#handle !== 0) {
+      const seen = this.#eventCounter();
+      const count = native.symbols.rm_session_take_task(
+        this.#handle,
+        this.#taskInfo,
+        this.#taskInfo.length,
+      );
+      if (count > 0) {
+        const info = this.#taskInfo;
+        const handles = Array.from(info.subarray(5, 5 + info[4]));
+        const task = this.#runTask(info[0], info[1], info[2], info[3], handles);
+        running.add(task);
+        task.finally(() => running.delete(task));
+        continue;
+      }
+      if (count < 0 || this.finished) break;
+      await this.#waitForProgress(seen);
+    }
+    await Promise.allSettled(running);
+    for (const host of this.#hostNodes.values()) {
+      try {
+        await host.node.cleanup?.();
+      } catch (error) {
+        this.cleanupErrors.push(
+          new PipelineError(host.id, host.type, `cleanup: ${errorMessage(error)}`, {
+            cause: error,
+          }),
+        );
+      }
+    }
+  }
+
+  async #runTask(
+    ticket: number,
+    nodeIndex: number,
+    port: number,
+    kind: number,
+    handles: number[],
+  ): Promise<void> {
+    const native = this.#native;
+    const host = this.#hostNodes.get(nodeIndex)!;
+    const items = handles.map((h) => RuntimeData.fromHandle(h, native));
+    try {
+      let result: NodeResult;
+      const node = host.node;
+      if (kind === TASK_FLUSH) {
+        result = node.flush?.();
+      } else if (host.ports.length > 1 || !node.process) {
+        const named: Record<string, RuntimeData> = {};
+        if (items.length > 1) host.ports.forEach((p, i) => named[p] = items[i]);
+        else named[host.ports[port]] = items[0];
+        result = node.processMulti!(named);
+      } else {
+        result = node.process(items[0]);
+      }
+      await drainResult(result, (data) => this.#emit(ticket, data));
+      if (this.#handle !== 0) native.symbols.rm_session_task_done(this.#handle, ticket);
+    } catch (error) {
+      this.#causes.set(host.id, error);
+      const message = encoder.encode(errorMessage(error));
+      if (this.#handle !== 0) {
+        native.symbols.rm_session_task_fail(this.#handle, ticket, message, message.length);
+      }
+    } finally {
+      for (const item of items) item.dispose();
+      this.#progress.notify();
+    }
+  }
+
+  /** Hands one output of a TypeScript node to the graph, waiting while downstream is full. */
+  async #emit(ticket: number, data: RuntimeData): Promise<boolean> {
+    const native = this.#native;
+    for (;;) {
+      if (this.#handle === 0) return false;
+      const seen = this.#eventCounter();
+      const status = native.symbols.rm_session_emit(this.#handle, ticket, data.handle());
+      if (status === 0 || status === EMIT_CANCELLED) {
+        data.dispose(); // the graph holds its own reference
+        this.#progress.notify();
+        return status === 0;
+      }
+      if (status !== EMIT_FULL) throw lastError(native);
+      await this.#waitForProgress(seen);
+    }
   }
 
   #watch(signal: AbortSignal): void {
@@ -390,7 +595,13 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       handle,
       native,
     );
-    return new PipelineError(f.nodeId, f.nodeType, f.message);
+    const cause = this.#causes.get(f.nodeId);
+    return new PipelineError(
+      f.nodeId,
+      f.nodeType,
+      f.message,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /**
@@ -513,9 +724,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     this.#abortNow();
     for (;;) {
       const seen = this.#eventCounter();
-      if (this.finished) return;
+      if (this.finished) break;
       await this.#waitForProgress(seen);
     }
+    await this.#done;
   }
 
   /** Barge-in: drops queued and undelivered items and resets every node; returns how many were dropped. */
@@ -639,6 +851,7 @@ export class Pipeline {
       throw error;
     }
     await collect;
+    await session.done;
     return outputs;
   }
 }

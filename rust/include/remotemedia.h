@@ -211,12 +211,15 @@ int32_t rm_debug_panic(void);
 RmHandle rm_node_types(void);
 
 // Validates manifest JSON text and returns the issues as a JSON array of `{path, message}` (empty when
-// valid) in a data handle.
+// valid) in a data handle. `types`/`types_len`: optional JSON of host node types (as in the session
+// options' `nodeTypes`).
 //
 // # Safety
-// `ptr`/`len` must be null with 0 or readable for the call.
+// Both pointer/length pairs must be null with 0 or readable for the call.
 RmHandle rm_manifest_validate(const uint8_t *ptr,
-                              size_t len);
+                              size_t len,
+                              const uint8_t *types,
+                              size_t types_len);
 
 // Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
 // or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:
@@ -244,6 +247,42 @@ int32_t rm_session_push(RmHandle session,
 // `out` must point to `RM_POLL_INFO_LEN` writable doubles.
 RmHandle rm_session_poll(RmHandle session,
                          double *out);
+
+// Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
+// handles…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush) and returns the number of slots
+// written: 0 when no task is ready, negative on error. The item handles are new: free each with
+// `rm_data_free`. Answer with `rm_session_emit`, then `rm_session_task_done` or `rm_session_task_fail`.
+//
+// # Safety
+// `out` must point to `cap` writable doubles.
+int32_t rm_session_take_task(RmHandle session,
+                             double *out,
+                             size_t cap);
+
+// Emits one output of host task `ticket` (the session shares the data; the caller still frees its
+// handle). Returns 0 when routed, 1 when downstream is full (emit again after progress), 2 when the
+// task was cancelled (interrupt, abort, failure: stop producing), or a negative status.
+int32_t rm_session_emit(RmHandle session, double ticket, RmHandle data);
+
+// Marks host task `ticket` finished. Returns 0, 2 when it had been cancelled, or a negative status.
+int32_t rm_session_task_done(RmHandle session, double ticket);
+
+// Host task `ticket` failed with a UTF-8 message: the session fails with that node's id (unless the
+// node skips errors). Returns 0 or a negative status.
+//
+// # Safety
+// `msg`/`len` must be null with 0 or readable for the call.
+int32_t rm_session_task_fail(RmHandle session, double ticket, const uint8_t *msg, size_t len);
+
+// Host node `node` (manifest index) failed outside a task, e.g. in its initialize: the session fails
+// with that node's id. Returns 0 or a negative status.
+//
+// # Safety
+// `msg`/`len` must be null with 0 or readable for the call.
+int32_t rm_session_fail_node(RmHandle session,
+                             uint32_t node,
+                             const uint8_t *msg,
+                             size_t len);
 
 // Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it
 // again is harmless. Returns 0 or a status.

@@ -42,16 +42,36 @@ pub extern "C" fn rm_node_types() -> RmHandle {
 }
 
 /// Validates manifest JSON text and returns the issues as a JSON array of `{path, message}` (empty when
-/// valid) in a data handle.
+/// valid) in a data handle. `types`/`types_len`: optional JSON of host node types (as in the session
+/// options' `nodeTypes`).
 ///
 /// # Safety
-/// `ptr`/`len` must be null with 0 or readable for the call.
+/// Both pointer/length pairs must be null with 0 or readable for the call.
 #[no_mangle]
-pub unsafe extern "C" fn rm_manifest_validate(ptr: *const u8, len: usize) -> RmHandle {
+pub unsafe extern "C" fn rm_manifest_validate(
+    ptr: *const u8,
+    len: usize,
+    types: *const u8,
+    types_len: usize,
+) -> RmHandle {
     guard(0, || {
-        // SAFETY: forwarded caller guarantee.
+        // SAFETY: forwarded caller guarantees.
         let text = unsafe { input_str(ptr, len, "manifest") }?;
-        let issues = match crate::pipeline::plan_from_str(text) {
+        let externals = if types_len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: forwarded caller guarantee.
+            let types = unsafe { input_str(types, types_len, "node types") }?;
+            let value: Value = serde_json::from_str(types).map_err(|e| {
+                AbiError::new(
+                    Status::InvalidJson,
+                    format!("invalid JSON in node types: {e}"),
+                )
+            })?;
+            crate::pipeline::manifest::external_types(&value)
+                .map_err(|e| AbiError::new(Status::InvalidArgument, e))?
+        };
+        let issues = match crate::pipeline::plan_from_str(text, &externals) {
             Ok(_) => Vec::new(),
             Err(issues) => issues,
         };
@@ -154,6 +174,113 @@ pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> Rm
             0
         }
     }
+}
+
+/// Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
+/// handles…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush) and returns the number of slots
+/// written: 0 when no task is ready, negative on error. The item handles are new: free each with
+/// `rm_data_free`. Answer with `rm_session_emit`, then `rm_session_task_done` or `rm_session_task_fail`.
+///
+/// # Safety
+/// `out` must point to `cap` writable doubles.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut f64, cap: usize) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        let s = handles::get_session(session)?;
+        let Some(task) = s.take_task() else {
+            return Ok(0);
+        };
+        let needed = 5 + task.items.len();
+        if out.is_null() || cap < needed {
+            return Err(AbiError::new(
+                Status::InvalidArgument,
+                format!("rm_session_take_task needs room for {needed} values, got {cap}"),
+            ));
+        }
+        let mut values = vec![
+            task.ticket as f64,
+            task.node as f64,
+            task.port as f64,
+            task.kind as i32 as f64,
+            task.items.len() as f64,
+        ];
+        for item in task.items {
+            values.push(handles::insert(Object::Data(item))? as f64);
+        }
+        // SAFETY: `out` is non-null with `cap >= values.len()` writable doubles (checked above).
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
+        Ok(values.len() as i32)
+    })
+}
+
+/// Emits one output of host task `ticket` (the session shares the data; the caller still frees its
+/// handle). Returns 0 when routed, 1 when downstream is full (emit again after progress), 2 when the
+/// task was cancelled (interrupt, abort, failure: stop producing), or a negative status.
+#[no_mangle]
+pub extern "C" fn rm_session_emit(session: RmHandle, ticket: f64, data: RmHandle) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        let s = handles::get_session(session)?;
+        let d = handles::get_data(data)?;
+        Ok(match s.emit(ticket as u64, d) {
+            crate::pipeline::engine::Emit::Accepted => 0,
+            crate::pipeline::engine::Emit::Full => 1,
+            crate::pipeline::engine::Emit::Cancelled => 2,
+        })
+    })
+}
+
+/// Marks host task `ticket` finished. Returns 0, 2 when it had been cancelled, or a negative status.
+#[no_mangle]
+pub extern "C" fn rm_session_task_done(session: RmHandle, ticket: f64) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        Ok(
+            if handles::get_session(session)?.complete_task(ticket as u64) {
+                0
+            } else {
+                2
+            },
+        )
+    })
+}
+
+/// Host task `ticket` failed with a UTF-8 message: the session fails with that node's id (unless the
+/// node skips errors). Returns 0 or a negative status.
+///
+/// # Safety
+/// `msg`/`len` must be null with 0 or readable for the call.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_task_fail(
+    session: RmHandle,
+    ticket: f64,
+    msg: *const u8,
+    len: usize,
+) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        // SAFETY: forwarded caller guarantee.
+        let message = unsafe { input_str(msg, len, "failure message") }?;
+        handles::get_session(session)?.fail_task(ticket as u64, message.to_string());
+        Ok(0)
+    })
+}
+
+/// Host node `node` (manifest index) failed outside a task, e.g. in its initialize: the session fails
+/// with that node's id. Returns 0 or a negative status.
+///
+/// # Safety
+/// `msg`/`len` must be null with 0 or readable for the call.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_fail_node(
+    session: RmHandle,
+    node: u32,
+    msg: *const u8,
+    len: usize,
+) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        // SAFETY: forwarded caller guarantee.
+        let message = unsafe { input_str(msg, len, "failure message") }?;
+        handles::get_session(session)?.fail_node(node as usize, message.to_string());
+        Ok(0)
+    })
 }
 
 /// Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it

@@ -75,7 +75,11 @@ impl Edge {
 struct Slot {
     id: String,
     type_name: &'static str,
-    node: Box<dyn Node>,
+    /// `None` for host (TypeScript) nodes: their work is dispatched as [`Task`]s.
+    node: Option<Box<dyn Node>>,
+    /// Ticket of the host task in progress (host nodes handle one item at a time, in order).
+    busy: Option<u64>,
+    dispatched_at: Option<Instant>,
     /// Edges into each port.
     inputs: Vec<Vec<usize>>,
     outputs: Vec<usize>,
@@ -111,12 +115,50 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// What a host node is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum TaskKind {
+    /// Process the task's items (one, or one per port for joining nodes).
+    Process = 0,
+    /// End of stream: emit whatever is buffered.
+    Flush = 1,
+}
+
+/// Work for a host (TypeScript) node, identified by a ticket.
+#[derive(Debug)]
+pub struct Task {
+    /// Identifies the task in `emit` / `complete` / `fail_task`.
+    pub ticket: u64,
+    /// Node index (manifest order).
+    pub node: usize,
+    /// Input port of a single item.
+    pub port: usize,
+    /// Process or flush.
+    pub kind: TaskKind,
+    /// The items (empty for a flush).
+    pub items: Vec<Arc<RuntimeData>>,
+}
+
+/// Result of a host node's emit.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Emit {
+    /// Routed downstream.
+    Accepted,
+    /// No room downstream: emit again after progress.
+    Full,
+    /// The task no longer exists (interrupted, aborted, failed): stop producing.
+    Cancelled,
+}
+
 /// The output side of the executor: where sink outputs go, and how much room there is.
 pub trait Sink {
     /// Room for one more output?
     fn has_room(&self) -> bool;
     /// Delivers an output from node `node`.
     fn deliver(&mut self, node: usize, item: Arc<RuntimeData>);
+    /// Hands work to the host (TypeScript nodes).
+    fn dispatch(&mut self, task: Task);
 }
 
 /// A running graph.
@@ -130,6 +172,7 @@ pub struct Engine {
     phase: Phase,
     failure: Option<Failure>,
     scratch: Outputs,
+    next_ticket: u64,
 }
 
 enum Work {
@@ -143,15 +186,20 @@ impl Engine {
     pub fn new(plan: Plan, input_capacity: usize) -> Result<Self, Failure> {
         let mut slots = Vec::with_capacity(plan.nodes.len());
         for n in &plan.nodes {
-            let node = (n.node_type.build)(&n.params).map_err(|message| Failure {
-                node_id: n.id.clone(),
-                node_type: n.schema.type_name,
-                message,
-            })?;
+            let node = match n.node_type {
+                Some(t) => Some((t.build)(&n.params).map_err(|message| Failure {
+                    node_id: n.id.clone(),
+                    node_type: n.schema.type_name,
+                    message,
+                })?),
+                None => None,
+            };
             slots.push(Slot {
                 id: n.id.clone(),
                 type_name: n.schema.type_name,
                 node,
+                busy: None,
+                dispatched_at: None,
                 inputs: vec![Vec::new(); n.ports.len().max(1)],
                 outputs: Vec::new(),
                 joins: n.schema.joins_inputs,
@@ -203,6 +251,7 @@ impl Engine {
             phase: Phase::Running,
             failure: None,
             scratch: Vec::new(),
+            next_ticket: 1,
         })
     }
 
@@ -210,7 +259,11 @@ impl Engine {
     pub fn initialize(&mut self) -> Result<(), Failure> {
         for i in self.order.clone() {
             let slot = &mut self.slots[i];
-            let result = catch_unwind(AssertUnwindSafe(|| slot.node.initialize()));
+            let Some(node) = slot.node.as_mut() else {
+                slot.initialized = true; // host nodes are initialized by the host
+                continue;
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| node.initialize()));
             match flatten(result) {
                 Ok(()) => slot.initialized = true,
                 Err(message) => {
@@ -235,6 +288,11 @@ impl Engine {
     /// The failure that ended the session, if any.
     pub fn failure(&self) -> Option<&Failure> {
         self.failure.as_ref()
+    }
+
+    /// True when node `n` is implemented by the host.
+    pub fn is_external(&self, n: usize) -> bool {
+        self.slots.get(n).is_some_and(|s| s.node.is_none())
     }
 
     /// Node ids in manifest order.
@@ -268,10 +326,10 @@ impl Engine {
         } else {
             slot.outputs.iter().all(|&e| self.edges[e].has_room())
         };
-        if !room {
+        if !room || slot.busy.is_some() {
             return None;
         }
-        if slot.node.pending() {
+        if slot.node.as_ref().is_some_and(|n| n.pending()) {
             return Some(Work::Resume);
         }
         if slot.joins {
@@ -315,32 +373,40 @@ impl Engine {
         None
     }
 
-    /// Runs one call on node `n`, routes its outputs, and records metrics. Returns false on failure.
+    /// Runs one call on node `n` (or dispatches it to the host), routes its outputs, and records
+    /// metrics. Returns false on failure.
     fn execute(&mut self, n: usize, work: Work, sink: &mut dyn Sink) -> bool {
+        if self.slots[n].node.is_none() {
+            let (port, items) = match work {
+                Work::One(port, item) => (port, vec![item]),
+                Work::Joined(items) => (0, items),
+                Work::Resume => return true,
+            };
+            self.dispatch(n, TaskKind::Process, port, items, sink);
+            return true;
+        }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         let slot = &mut self.slots[n];
+        let node = slot.node.as_mut().expect("native node");
         let start = Instant::now();
         let result = match work {
             Work::One(port, item) => {
                 slot.metrics.items_in += 1;
-                catch_unwind(AssertUnwindSafe(|| slot.node.process(port, item, &mut out)))
+                catch_unwind(AssertUnwindSafe(|| node.process(port, item, &mut out)))
             }
             Work::Joined(items) => {
                 slot.metrics.items_in += items.len() as u64;
-                catch_unwind(AssertUnwindSafe(|| {
-                    slot.node.process_joined(items, &mut out)
-                }))
+                catch_unwind(AssertUnwindSafe(|| node.process_joined(items, &mut out)))
             }
-            Work::Resume => catch_unwind(AssertUnwindSafe(|| slot.node.resume(&mut out))),
+            Work::Resume => catch_unwind(AssertUnwindSafe(|| node.resume(&mut out))),
         };
         let elapsed = start.elapsed().as_nanos() as u64;
         slot.metrics.total_ns += elapsed;
         slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
         let ok = match flatten(result) {
             Ok(()) => true,
-            Err(message) if slot.skip_errors => {
-                let _ = message;
+            Err(_) if slot.skip_errors => {
                 slot.metrics.errors += 1;
                 true
             }
@@ -359,6 +425,101 @@ impl Engine {
         }
         self.scratch = out;
         ok
+    }
+
+    fn dispatch(
+        &mut self,
+        n: usize,
+        kind: TaskKind,
+        port: usize,
+        items: Vec<Arc<RuntimeData>>,
+        sink: &mut dyn Sink,
+    ) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        let slot = &mut self.slots[n];
+        slot.metrics.items_in += items.len() as u64;
+        slot.busy = Some(ticket);
+        slot.dispatched_at = Some(Instant::now());
+        sink.dispatch(Task {
+            ticket,
+            node: n,
+            port,
+            kind,
+            items,
+        });
+    }
+
+    fn slot_of_ticket(&self, ticket: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.busy == Some(ticket))
+    }
+
+    /// A host node emits one output for the task `ticket`.
+    pub fn emit(&mut self, ticket: u64, item: Arc<RuntimeData>, sink: &mut dyn Sink) -> Emit {
+        let Some(n) = self.slot_of_ticket(ticket) else {
+            return Emit::Cancelled;
+        };
+        let slot = &self.slots[n];
+        let room = if slot.outputs.is_empty() {
+            sink.has_room()
+        } else {
+            slot.outputs.iter().all(|&e| self.edges[e].has_room())
+        };
+        if !room {
+            return Emit::Full;
+        }
+        let mut out = vec![item];
+        self.route(n, &mut out, sink);
+        Emit::Accepted
+    }
+
+    /// The host finished task `ticket`; returns false when it had been cancelled.
+    pub fn complete(&mut self, ticket: u64) -> bool {
+        let Some(n) = self.slot_of_ticket(ticket) else {
+            return false;
+        };
+        let slot = &mut self.slots[n];
+        slot.busy = None;
+        if let Some(at) = slot.dispatched_at.take() {
+            let elapsed = at.elapsed().as_nanos() as u64;
+            slot.metrics.total_ns += elapsed;
+            slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
+        }
+        true
+    }
+
+    /// A host node failed outside any task (e.g. in its initialize): the session fails with its id.
+    pub fn fail_node(&mut self, n: usize, message: String) {
+        if self.phase.is_terminal() || n >= self.slots.len() {
+            return;
+        }
+        let slot = &self.slots[n];
+        let failure = Failure {
+            node_id: slot.id.clone(),
+            node_type: slot.type_name,
+            message,
+        };
+        self.fail(failure);
+    }
+
+    /// The host node of task `ticket` failed: the session fails with that node's id (or, with
+    /// `skipErrors`, the item is counted and skipped).
+    pub fn fail_task(&mut self, ticket: u64, message: String) {
+        let Some(n) = self.slot_of_ticket(ticket) else {
+            return;
+        };
+        if self.slots[n].skip_errors {
+            self.slots[n].metrics.errors += 1;
+            self.complete(ticket);
+            return;
+        }
+        let slot = &self.slots[n];
+        let failure = Failure {
+            node_id: slot.id.clone(),
+            node_type: slot.type_name,
+            message,
+        };
+        self.fail(failure);
     }
 
     fn route(&mut self, n: usize, out: &mut Outputs, sink: &mut dyn Sink) {
@@ -382,7 +543,10 @@ impl Engine {
 
     fn idle(&self) -> bool {
         self.edges.iter().all(|e| e.queue.is_empty())
-            && self.slots.iter().all(|s| !s.node.pending())
+            && self
+                .slots
+                .iter()
+                .all(|s| s.busy.is_none() && !s.node.as_ref().is_some_and(|n| n.pending()))
     }
 
     /// Runs until nothing can move: no input, no room downstream, or the end. `on_progress` is told
@@ -426,11 +590,16 @@ impl Engine {
     }
 
     fn flush_node(&mut self, n: usize, sink: &mut dyn Sink) -> bool {
+        if self.slots[n].node.is_none() {
+            self.dispatch(n, TaskKind::Flush, 0, Vec::new(), sink);
+            return true;
+        }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         let slot = &mut self.slots[n];
+        let node = slot.node.as_mut().expect("native node");
         let start = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| slot.node.flush(&mut out)));
+        let result = catch_unwind(AssertUnwindSafe(|| node.flush(&mut out)));
         let elapsed = start.elapsed().as_nanos() as u64;
         slot.metrics.total_ns += elapsed;
         slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
@@ -456,9 +625,12 @@ impl Engine {
     fn cleanup_all(&mut self) {
         for i in self.order.clone() {
             let slot = &mut self.slots[i];
+            slot.busy = None;
             if !slot.cleaned {
                 slot.cleaned = true;
-                let _ = catch_unwind(AssertUnwindSafe(|| slot.node.cleanup()));
+                if let Some(node) = slot.node.as_mut() {
+                    let _ = catch_unwind(AssertUnwindSafe(|| node.cleanup()));
+                }
             }
         }
         for e in &mut self.edges {
@@ -489,7 +661,10 @@ impl Engine {
             e.queue.clear();
         }
         for slot in &mut self.slots {
-            let _ = catch_unwind(AssertUnwindSafe(|| slot.node.reset()));
+            slot.busy = None; // in-flight host tasks are cancelled: their emits are refused
+            if let Some(node) = slot.node.as_mut() {
+                let _ = catch_unwind(AssertUnwindSafe(|| node.reset()));
+            }
         }
         dropped
     }
@@ -609,7 +784,7 @@ mod tests {
     fn engine() -> Engine {
         let node = |id: &str| NodePlan {
             id: id.into(),
-            node_type: &PROBE,
+            node_type: Some(&PROBE),
             schema: probe_schema(),
             params: Params::default(),
             ports: probe_schema().inputs,
@@ -638,6 +813,9 @@ mod tests {
         }
         fn deliver(&mut self, _: usize, item: Arc<RuntimeData>) {
             self.0.push(item);
+        }
+        fn dispatch(&mut self, _: Task) {
+            unreachable!("no host nodes here")
         }
     }
 

@@ -39,8 +39,8 @@ pub enum EdgePolicy {
 pub struct NodePlan {
     /// Unique id.
     pub id: String,
-    /// Registered type.
-    pub node_type: &'static NodeType,
+    /// Registered native type, or `None` for a node implemented by the host (TypeScript).
+    pub node_type: Option<&'static NodeType>,
     /// Its schema.
     pub schema: NodeSchema,
     /// Params with defaults.
@@ -101,19 +101,111 @@ fn check_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, issues: &m
     }
 }
 
+/// Interns a name so host-declared schemas can use `&'static str` like native ones.
+fn intern(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&n) = names.iter().find(|&&n| n == name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
+/// Parses node types declared by the host (TypeScript nodes):
+/// `[{type, inputs?: [{name, accepts: [..]}], outputs?: [..], joinsInputs?}]`. Missing ports default
+/// to one port `in` accepting every type; missing outputs to every type.
+pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
+    let all: Vec<DataType> = ["text", "audio", "video", "json", "binary", "tensor"]
+        .iter()
+        .filter_map(|n| DataType::from_name(n))
+        .collect();
+    let types = |v: Option<&Value>, what: &str| -> Result<Vec<DataType>, String> {
+        match v {
+            None => Ok(all.clone()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .and_then(DataType::from_name)
+                        .ok_or_else(|| format!("{what}: {i} is not a data type (text, audio, video, json, binary, tensor)"))
+                })
+                .collect(),
+            Some(other) => Err(format!("{what}: expected an array of data types, got {}", json_kind(other))),
+        }
+    };
+    let Value::Array(list) = value else {
+        return Err(format!(
+            "node types must be an array, got {}",
+            json_kind(value)
+        ));
+    };
+    let mut out = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        let name = t["type"]
+            .as_str()
+            .ok_or_else(|| format!("nodeTypes[{i}].type: expected a string"))?;
+        if nodes::find(name).is_some() {
+            return Err(format!(
+                "nodeTypes[{i}]: \"{name}\" is a built-in node type"
+            ));
+        }
+        let inputs = match t.get("inputs") {
+            None => vec![PortSchema {
+                name: "in".into(),
+                accepts: all.clone(),
+            }],
+            Some(Value::Array(ports)) if !ports.is_empty() => ports
+                .iter()
+                .enumerate()
+                .map(|(p, port)| {
+                    Ok(PortSchema {
+                        name: port["name"]
+                            .as_str()
+                            .ok_or_else(|| {
+                                format!("nodeTypes[{i}].inputs[{p}].name: expected a string")
+                            })?
+                            .to_string(),
+                        accepts: types(
+                            port.get("accepts"),
+                            &format!("nodeTypes[{i}].inputs[{p}].accepts"),
+                        )?,
+                    })
+                })
+                .collect::<Result<_, String>>()?,
+            Some(_) => {
+                return Err(format!(
+                    "nodeTypes[{i}].inputs: expected a non-empty array of ports"
+                ))
+            }
+        };
+        out.push(NodeSchema {
+            type_name: intern(name),
+            description: "",
+            params: Vec::new(),
+            inputs,
+            outputs: types(t.get("outputs"), &format!("nodeTypes[{i}].outputs"))?,
+            joins_inputs: t["joinsInputs"].as_bool().unwrap_or(false),
+            heavy: false,
+        });
+    }
+    Ok(out)
+}
+
 /// Parses and validates manifest text; returns the plan or every issue found.
-pub fn plan_from_str(text: &str) -> Result<Plan, Vec<Issue>> {
+pub fn plan_from_str(text: &str, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>> {
     let value: Value = serde_json::from_str(text).map_err(|e| {
         vec![Issue {
             path: String::new(),
             message: format!("manifest is not valid JSON: {e}"),
         }]
     })?;
-    plan(&value)
+    plan(&value, externals)
 }
 
-/// Validates a parsed manifest.
-pub fn plan(value: &Value) -> Result<Plan, Vec<Issue>> {
+/// Validates a parsed manifest; `externals` are node types implemented by the host.
+pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>> {
     let mut issues = Vec::new();
     let Value::Object(root) = value else {
         return Err(vec![Issue {
@@ -142,7 +234,7 @@ pub fn plan(value: &Value) -> Result<Plan, Vec<Issue>> {
     match root.get("nodes") {
         Some(Value::Array(list)) if !list.is_empty() => {
             for (i, spec) in list.iter().enumerate() {
-                nodes.push(plan_node(i, spec, &mut ids, &mut issues));
+                nodes.push(plan_node(i, spec, &mut ids, externals, &mut issues));
             }
         }
         Some(Value::Array(_)) => issue(&mut issues, "nodes", "must contain at least one node"),
@@ -216,6 +308,7 @@ fn plan_node(
     i: usize,
     spec: &Value,
     ids: &mut HashMap<String, usize>,
+    externals: &[NodeSchema],
     issues: &mut Vec<Issue>,
 ) -> Option<NodePlan> {
     let base = format!("nodes[{i}]");
@@ -285,22 +378,30 @@ fn plan_node(
             false
         }
     };
-    let node_type = match map.get("type") {
-        Some(Value::String(t)) => match nodes::find(t) {
-            Some(nt) => Some(nt),
-            None => {
-                let known: Vec<&str> = nodes::registry()
-                    .iter()
-                    .map(|t| (t.schema)().type_name)
-                    .collect();
-                issue(
-                    issues,
-                    format!("{label}.type"),
-                    format!("unknown node type \"{t}\" (known: {})", known.join(", ")),
-                );
-                None
+    enum Found {
+        Native(&'static NodeType),
+        External(NodeSchema),
+    }
+    let found = match map.get("type") {
+        Some(Value::String(t)) => {
+            match (nodes::find(t), externals.iter().find(|e| e.type_name == t)) {
+                (Some(nt), _) => Some(Found::Native(nt)),
+                (None, Some(ext)) => Some(Found::External(ext.clone())),
+                (None, None) => {
+                    let mut known: Vec<&str> = nodes::registry()
+                        .iter()
+                        .map(|t| (t.schema)().type_name)
+                        .collect();
+                    known.extend(externals.iter().map(|e| e.type_name));
+                    issue(
+                        issues,
+                        format!("{label}.type"),
+                        format!("unknown node type \"{t}\" (known: {})", known.join(", ")),
+                    );
+                    None
+                }
             }
-        },
+        }
         Some(other) => {
             issue(
                 issues,
@@ -314,31 +415,58 @@ fn plan_node(
             None
         }
     };
-    let node_type = node_type?;
-    let schema = (node_type.schema)();
-    let params = match validate_params(&schema, map.get("params")) {
-        Ok(p) => p,
-        Err(problems) => {
-            for (param, message) in problems {
-                let path = if param.is_empty() {
-                    format!("{label}.params")
-                } else {
-                    format!("{label}.params.{param}")
-                };
-                issue(issues, path, message);
-            }
-            return None;
+    match found? {
+        Found::Native(node_type) => {
+            let schema = (node_type.schema)();
+            let params = match validate_params(&schema, map.get("params")) {
+                Ok(p) => p,
+                Err(problems) => {
+                    for (param, message) in problems {
+                        let path = if param.is_empty() {
+                            format!("{label}.params")
+                        } else {
+                            format!("{label}.params.{param}")
+                        };
+                        issue(issues, path, message);
+                    }
+                    return None;
+                }
+            };
+            let ports = (node_type.ports)(&schema, &params);
+            Some(NodePlan {
+                id: id?,
+                node_type: Some(node_type),
+                schema,
+                params,
+                ports,
+                skip_errors,
+            })
         }
-    };
-    let ports = (node_type.ports)(&schema, &params);
-    Some(NodePlan {
-        id: id?,
-        node_type,
-        schema,
-        params,
-        ports,
-        skip_errors,
-    })
+        Found::External(schema) => {
+            // Host nodes validate their own params (their factory receives them).
+            let params = match map.get("params") {
+                None | Some(Value::Null) => Params::default(),
+                Some(Value::Object(m)) => Params(m.clone()),
+                Some(other) => {
+                    issue(
+                        issues,
+                        format!("{label}.params"),
+                        format!("params must be an object, got {}", json_kind(other)),
+                    );
+                    return None;
+                }
+            };
+            let ports = schema.inputs.clone();
+            Some(NodePlan {
+                id: id?,
+                node_type: None,
+                schema,
+                params,
+                ports,
+                skip_errors,
+            })
+        }
+    }
 }
 
 fn plan_edge(
@@ -552,7 +680,7 @@ mod tests {
     use serde_json::json;
 
     fn issues(v: Value) -> Vec<String> {
-        match plan(&v) {
+        match plan(&v, &[]) {
             Ok(_) => vec![],
             Err(list) => list.iter().map(|i| i.to_string()).collect(),
         }
@@ -560,10 +688,13 @@ mod tests {
 
     #[test]
     fn a_valid_chain_is_planned_in_order() {
-        let p = plan(&json!({"version": 1, "nodes": [
+        let p = plan(
+            &json!({"version": 1, "nodes": [
             {"id": "b", "type": "Resample", "params": {"targetRate": 16000}},
             {"id": "a", "type": "ChannelMix"}
-        ], "connections": [{"from": "a", "to": "b"}]}))
+        ], "connections": [{"from": "a", "to": "b"}]}),
+            &[],
+        )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(p.order, vec![1, 0]);
         assert_eq!(p.edges[0].capacity, DEFAULT_EDGE_CAPACITY);
@@ -631,7 +762,7 @@ mod tests {
 
     #[test]
     fn malformed_json_reports_line_and_column() {
-        let err = plan_from_str("{\"version\": 1,\n \"nodes\": [")
+        let err = plan_from_str("{\"version\": 1,\n \"nodes\": [", &[])
             .err()
             .unwrap();
         assert!(err[0].message.contains("line 2"), "{}", err[0]);

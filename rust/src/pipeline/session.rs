@@ -6,8 +6,8 @@
 //! - **threaded** (long native jobs, e.g. whole files): a worker thread runs the graph; the caller is woken
 //!   through [`wait_events`] (one wake per batch of outputs), so the JS event loop never blocks.
 
-use super::engine::{Engine, Failure, Phase, Sink};
-use super::manifest::{plan, Issue};
+use super::engine::{Emit, Engine, Failure, Phase, Sink, Task};
+use super::manifest::{external_types, plan, Issue};
 use crate::data::RuntimeData;
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -29,6 +29,9 @@ pub struct SessionOptions {
     /// Bound of the output queue (items).
     #[serde(default = "default_capacity")]
     pub output_capacity: usize,
+    /// Node types implemented by the host (TypeScript): `[{type, inputs?, outputs?, joinsInputs?}]`.
+    #[serde(default)]
+    pub node_types: Option<Value>,
 }
 
 fn default_capacity() -> usize {
@@ -41,6 +44,7 @@ impl Default for SessionOptions {
             threaded: false,
             input_capacity: default_capacity(),
             output_capacity: default_capacity(),
+            node_types: None,
         }
     }
 }
@@ -74,6 +78,7 @@ pub enum PushResult {
 struct Io {
     inbox: VecDeque<Arc<RuntimeData>>,
     outbox: VecDeque<(u32, Arc<RuntimeData>)>,
+    tasks: VecDeque<Task>,
     input_capacity: usize,
     output_capacity: usize,
     input_closed: bool,
@@ -139,6 +144,13 @@ impl Sink for OutboxSink<'_> {
             notify_events();
         }
     }
+
+    fn dispatch(&mut self, task: Task) {
+        lock(&self.io.0).tasks.push_back(task);
+        if self.notify {
+            notify_events();
+        }
+    }
 }
 
 impl Session {
@@ -149,7 +161,11 @@ impl Session {
                 "inputCapacity and outputCapacity must be at least 1".into(),
             ));
         }
-        let plan = plan(manifest).map_err(SessionError::Manifest)?;
+        let externals = match &options.node_types {
+            Some(v) => external_types(v).map_err(SessionError::Options)?,
+            None => Vec::new(),
+        };
+        let plan = plan(manifest, &externals).map_err(SessionError::Manifest)?;
         let mut engine = Engine::new(plan, options.input_capacity).map_err(SessionError::Node)?;
         engine.initialize().map_err(SessionError::Node)?;
         let node_ids = engine.node_ids();
@@ -157,6 +173,7 @@ impl Session {
             Mutex::new(Io {
                 inbox: VecDeque::new(),
                 outbox: VecDeque::new(),
+                tasks: VecDeque::new(),
                 input_capacity: options.input_capacity,
                 output_capacity: options.output_capacity,
                 input_closed: false,
@@ -234,6 +251,9 @@ impl Session {
         if engine.phase() == Phase::Aborted {
             io.outbox.clear();
             io.inbox.clear();
+        }
+        if engine.phase().is_terminal() {
+            io.tasks.clear();
         }
         drop(io);
         if (changed || took_input) && self.threaded {
@@ -350,6 +370,58 @@ impl Session {
         (out, io.phase, io.outbox.len())
     }
 
+    /// The next task for a host (TypeScript) node, if any.
+    pub fn take_task(&self) -> Option<Task> {
+        if let Some(task) = lock(&self.io.0).tasks.pop_front() {
+            return Some(task);
+        }
+        if self.threaded {
+            return None;
+        }
+        let mut engine = lock(&self.engine);
+        self.step(&mut engine);
+        drop(engine);
+        lock(&self.io.0).tasks.pop_front()
+    }
+
+    /// Runs `f` on the engine with the output sink, then lets the graph continue (inline: now, on this
+    /// thread; threaded: the worker is woken).
+    fn with_engine<R>(&self, f: impl FnOnce(&mut Engine, &mut OutboxSink<'_>) -> R) -> R {
+        let mut engine = lock(&self.engine);
+        let mut sink = OutboxSink {
+            io: &self.io,
+            notify: self.threaded,
+        };
+        let result = f(&mut engine, &mut sink);
+        if self.threaded {
+            let mut io = lock(&self.io.0);
+            self.bump(&mut io);
+        } else {
+            self.step(&mut engine);
+        }
+        result
+    }
+
+    /// A host node emits one output for task `ticket`.
+    pub fn emit(&self, ticket: u64, item: Arc<RuntimeData>) -> Emit {
+        self.with_engine(|engine, sink| engine.emit(ticket, item, sink))
+    }
+
+    /// A host node finished task `ticket`; false when it had been cancelled.
+    pub fn complete_task(&self, ticket: u64) -> bool {
+        self.with_engine(|engine, _| engine.complete(ticket))
+    }
+
+    /// A host node failed on task `ticket`.
+    pub fn fail_task(&self, ticket: u64, message: String) {
+        self.with_engine(|engine, _| engine.fail_task(ticket, message))
+    }
+
+    /// A host node failed outside a task (initialize): the session fails with its id.
+    pub fn fail_node(&self, node: usize, message: String) {
+        self.with_engine(|engine, _| engine.fail_node(node, message))
+    }
+
     /// No more input: remaining items drain, nodes flush in order, then every node is cleaned up.
     pub fn close(&self) -> Result<(), SessionError> {
         {
@@ -388,8 +460,10 @@ impl Session {
         let mut dropped = engine.interrupt();
         let mut io = lock(&self.io.0);
         dropped += io.inbox.len() + io.outbox.len();
+        dropped += io.tasks.iter().map(|t| t.items.len()).sum::<usize>();
         io.inbox.clear();
         io.outbox.clear();
+        io.tasks.clear();
         self.bump(&mut io);
         dropped
     }
@@ -603,6 +677,66 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("after the session ended"));
+    }
+
+    #[test]
+    fn host_nodes_get_tasks_and_their_emits_flow_downstream_in_order() {
+        let m = json!({"version": 1, "nodes": [
+            {"id": "src", "type": "PassThrough"},
+            {"id": "host", "type": "Host"},
+            {"id": "gain", "type": "Gain", "params": {"gain": 2.0}}
+        ], "connections": [{"from": "src", "to": "host"}, {"from": "host", "to": "gain"}]});
+        let opts = SessionOptions {
+            node_types: Some(
+                json!([{"type": "Host", "inputs": [{"name": "in", "accepts": ["audio"]}], "outputs": ["audio"]}]),
+            ),
+            ..Default::default()
+        };
+        let s = Session::create(&m, opts).unwrap();
+        s.push(audio(2, 0.1)).unwrap();
+        s.push(audio(2, 0.2)).unwrap();
+        // One task at a time per host node: the second waits until the first is done.
+        let t1 = s.take_task().unwrap();
+        assert_eq!((t1.node, t1.items.len()), (1, 1));
+        assert!(s.take_task().is_none());
+        // A streaming host node emits twice for one input.
+        assert_eq!(s.emit(t1.ticket, t1.items[0].clone()), Emit::Accepted);
+        assert_eq!(s.emit(t1.ticket, audio(1, 0.3)), Emit::Accepted);
+        assert!(s.complete_task(t1.ticket));
+        let t2 = s.take_task().unwrap();
+        assert_eq!(s.emit(t2.ticket, t2.items[0].clone()), Emit::Accepted);
+        s.complete_task(t2.ticket);
+        s.close().unwrap();
+        let flush = s.take_task().unwrap();
+        assert_eq!(flush.kind, crate::pipeline::engine::TaskKind::Flush);
+        s.complete_task(flush.ticket);
+        let values: Vec<f32> = drain(&s)
+            .iter()
+            .map(|(_, d)| d.as_audio().unwrap().samples.to_f32()[0])
+            .collect();
+        assert_eq!(values, vec![0.2, 0.6, 0.4]);
+        assert_eq!(s.phase().0, Phase::Ended);
+        // A late emit for a finished task is refused, not routed.
+        assert_eq!(s.emit(t1.ticket, audio(1, 0.0)), Emit::Cancelled);
+    }
+
+    #[test]
+    fn a_host_failure_names_the_host_node() {
+        let m = json!({"version": 1, "nodes": [{"id": "tts", "type": "Tts"}]});
+        let opts = SessionOptions {
+            node_types: Some(json!([{"type": "Tts"}])),
+            ..Default::default()
+        };
+        let s = Session::create(&m, opts).unwrap();
+        s.push(Arc::new(RuntimeData::text("hi"))).unwrap();
+        let t = s.take_task().unwrap();
+        s.fail_task(t.ticket, "espeak-ng exited with 1".into());
+        let (phase, failure) = s.phase();
+        assert_eq!(phase, Phase::Failed);
+        assert_eq!(
+            failure.unwrap().to_string(),
+            "node \"tts\" (Tts) failed: espeak-ng exited with 1"
+        );
     }
 
     #[test]

@@ -1,0 +1,140 @@
+/**
+ * A streaming TTS node: text in, audio chunks out as espeak-ng produces them (a real offline engine run
+ * as a subprocess), feeding the native `Resample` and `WavWriter`.
+ *
+ * Needs espeak-ng (`apt-get install espeak-ng`, `brew install espeak-ng`).
+ * Run: `deno run -A examples/streaming_tts.ts "Hello there" out.wav` or
+ * `bun run examples/streaming_tts.ts "Hello there" out.wav`.
+ *
+ * @module
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { type Node, PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+
+/** Why espeak-ng cannot be used here, or `undefined` when it can. */
+export function espeakMissing(): string | undefined {
+  const probe = spawnSync("espeak-ng", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    return "espeak-ng is not installed: install it with `apt-get install espeak-ng` " +
+      "(Debian/Ubuntu) or `brew install espeak-ng` (macOS)";
+  }
+  return undefined;
+}
+
+/** Text → 16-bit mono audio chunks, streamed from espeak-ng's stdout while it speaks. */
+export class EspeakTtsNode implements Node {
+  #voice: string;
+  #rate: number;
+
+  /** A node speaking with `voice` at `wordsPerMinute`. */
+  constructor(voice = "en-us", wordsPerMinute = 160) {
+    this.#voice = voice;
+    this.#rate = wordsPerMinute;
+  }
+
+  /** Checks the engine once, before the first item. */
+  initialize(): void {
+    const missing = espeakMissing();
+    if (missing) throw new Error(missing);
+  }
+
+  /** Yields audio as espeak-ng writes it: the WAV header first gives the rate, then PCM chunks. */
+  async *process(data: RuntimeData): AsyncGenerator<RuntimeData> {
+    const text = data.asText();
+    const child = spawn("espeak-ng", ["--stdout", "-v", this.#voice, "-s", String(this.#rate)], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdin.end(text);
+    let header: Uint8Array = new Uint8Array(0);
+    let sampleRate = 0;
+    let carry: number | undefined; // an odd byte waiting for its pair
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Uint8Array>) {
+        let bytes: Uint8Array = new Uint8Array(chunk);
+        if (sampleRate === 0) {
+          header = concat(header, bytes);
+          if (header.length < 44) continue;
+          sampleRate = new DataView(header.buffer, header.byteOffset).getUint32(24, true);
+          bytes = header.subarray(44);
+        }
+        if (carry !== undefined) {
+          bytes = concat(Uint8Array.of(carry), bytes);
+          carry = undefined;
+        }
+        if (bytes.length % 2 === 1) {
+          carry = bytes[bytes.length - 1];
+          bytes = bytes.subarray(0, bytes.length - 1);
+        }
+        if (bytes.length === 0) continue;
+        const out = RuntimeData.allocAudio({
+          format: "i16",
+          numSamples: bytes.length / 2,
+          sampleRate,
+        });
+        new Uint8Array(out.asAudio().samples.buffer).set(bytes); // one copy: pipe → native memory
+        yield out;
+      }
+      const code: number = await new Promise((resolve) => {
+        if (child.exitCode !== null) resolve(child.exitCode);
+        else child.once("close", (c: number | null) => resolve(c ?? -1));
+      });
+      if (code !== 0) throw new Error(`espeak-ng exited with code ${code}`);
+    } finally {
+      if (child.exitCode === null) child.kill(); // aborted or interrupted: stop speaking
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Speaks each text into one WAV at `sampleRate`; resolves with the WAV summary and the chunk count. */
+export async function speakToWav(
+  texts: string[],
+  path: string,
+  sampleRate = 16000,
+): Promise<{ chunks: number; frames: number; durationSeconds: number }> {
+  const manifest = new PipelineBuilder()
+    .node("tts", new EspeakTtsNode(), { accepts: ["text"], outputs: ["audio"] })
+    .node("resample", "Resample", { targetRate: sampleRate })
+    .node("wav", "WavWriter", { path })
+    .chain("tts", "resample", "wav")
+    .build();
+  await using session = Session.create(manifest);
+  const reader = (async () => {
+    let summary = { frames: 0, durationSeconds: 0 };
+    for await (const out of session) {
+      summary = out.asJson();
+      out.dispose();
+    }
+    return summary;
+  })();
+  for (const text of texts) {
+    using item = RuntimeData.text(text);
+    await session.push(item);
+  }
+  session.close();
+  const summary = await reader;
+  const chunks = session.metrics().nodes[0].itemsOut;
+  return { chunks, frames: summary.frames, durationSeconds: summary.durationSeconds };
+}
+
+if (import.meta.main) {
+  const missing = espeakMissing();
+  if (missing) {
+    console.error(missing);
+  } else {
+    const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
+      (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+    const text = args[0] ?? "Hello from a streaming text to speech node.";
+    const path = args[1] ?? "tts.wav";
+    const r = await speakToWav([text], path);
+    console.log(
+      `${path}: ${r.durationSeconds.toFixed(2)} s at 16 kHz, from ${r.chunks} streamed chunks`,
+    );
+  }
+}

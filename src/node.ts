@@ -1,0 +1,273 @@
+/**
+ * TypeScript nodes: the `Node` interface (basic, streaming, audio-effect and multi-input patterns), the
+ * registry that lets manifests name them, and `runNode` to test one without a pipeline.
+ *
+ * @module
+ */
+import { RemoteMediaError } from "./errors.ts";
+import { type DataType, RuntimeData } from "./runtime_data.ts";
+
+/** What `process` / `processMulti` / `flush` may return. */
+export type NodeResult =
+  | RuntimeData
+  | readonly RuntimeData[]
+  | undefined
+  | null
+  | void
+  | Iterable<RuntimeData>
+  | AsyncIterable<RuntimeData>
+  | Promise<RuntimeData | readonly RuntimeData[] | undefined | null | void>;
+
+/**
+ * A pipeline node written in TypeScript. Every method is optional except one of `process` /
+ * `processMulti`; each may be sync or async.
+ *
+ * - basic: `process(data)` returns a `RuntimeData` (or an array, or nothing);
+ * - streaming: `async *process(data)` yields many outputs per input, each delivered as soon as it is
+ *   yielded (a slow downstream pauses the generator: backpressure);
+ * - audio effect: read `data.asAudio().samples` (a view, no copy) and write into
+ *   `RuntimeData.allocAudio(...)` (native memory, no copy on the way back);
+ * - multi-input: `processMulti({ audio, video })` receives one item per named input port.
+ *
+ * Ownership: inputs are released when the call (or generator) finishes — `clone()` one to keep it;
+ * returned or yielded values are handed to the pipeline and released by it.
+ *
+ * @example
+ * ```ts
+ * import { type Node, RuntimeData } from "./mod.ts";
+ * const upper: Node = {
+ *   process: (data) => RuntimeData.text(data.asText().toUpperCase()),
+ * };
+ * ```
+ */
+export interface Node {
+  /** Called once before the first item. */
+  initialize?(): void | Promise<void>;
+  /** Processes one item. */
+  process?(data: RuntimeData): NodeResult;
+  /** Processes one item from every named input port (multi-input nodes). */
+  processMulti?(inputs: Record<string, RuntimeData>): NodeResult;
+  /** End of stream: returns whatever is still buffered. */
+  flush?(): NodeResult;
+  /** Interruption (barge-in): drop buffered state. */
+  reset?(): void;
+  /** Called exactly once at the end (normal end, error or abort). */
+  cleanup?(): void | Promise<void>;
+}
+
+/** An input port of a TypeScript node type. */
+export interface PortSpec {
+  /** Port name used in connections. */
+  name: string;
+  /** Data types it accepts (default: all). */
+  accepts?: DataType[];
+}
+
+/** How a TypeScript node type plugs into manifests. */
+export interface NodeTypeOptions {
+  /** Input ports (default: one port `in`); several ports make a multi-input node. */
+  inputs?: (string | PortSpec)[];
+  /** Data types the single `in` port accepts (default: all). */
+  accepts?: DataType[];
+  /** Data types the node emits (default: all); used to check connections. */
+  outputs?: DataType[];
+}
+
+/** Builds a node instance from its manifest params. */
+export type NodeFactory = (params: Record<string, unknown>, context: { id: string }) => Node;
+
+interface Registered {
+  factory: NodeFactory;
+  options: NodeTypeOptions;
+}
+
+const registry = new Map<string, Registered>();
+let instanceCounter = 0;
+
+/** The host-type declaration sent to the native validator. @internal */
+export interface HostTypeDecl {
+  type: string;
+  inputs: { name: string; accepts?: DataType[] }[];
+  outputs?: DataType[];
+  joinsInputs: boolean;
+}
+
+/**
+ * Registers a TypeScript node type so manifests can use it by name.
+ *
+ * @example
+ * ```ts
+ * import { registerNode, RuntimeData } from "./mod.ts";
+ * registerNode("Shout", (params) => ({
+ *   process: (d) => RuntimeData.text(d.asText().toUpperCase() + String(params.suffix ?? "!")),
+ * }), { accepts: ["text"], outputs: ["text"] });
+ * ```
+ */
+export function registerNode(
+  type: string,
+  factory: NodeFactory,
+  options: NodeTypeOptions = {},
+): void {
+  if (typeof type !== "string" || !/^[A-Za-z_][\w.:-]*$/.test(type)) {
+    throw new RangeError(`node type name must be an identifier-like string, got ${String(type)}`);
+  }
+  if (typeof factory !== "function") {
+    throw new TypeError(`registerNode("${type}"): factory must be a function`);
+  }
+  registry.set(type, { factory, options });
+}
+
+/** Removes a registered TypeScript node type. */
+export function unregisterNode(type: string): boolean {
+  return registry.delete(type);
+}
+
+/** True when `type` is a registered TypeScript node type. */
+export function isRegisteredNode(type: string): boolean {
+  return registry.has(type);
+}
+
+/** Registers one instance under a fresh type name (for the builder's `node(id, instance)`). @internal */
+export function registerInstance(node: Node, options: NodeTypeOptions = {}): string {
+  checkNode(node, "node instance");
+  const type = `instance:${++instanceCounter}`;
+  registry.set(type, { factory: () => node, options });
+  return type;
+}
+
+function checkNode(node: unknown, what: string): asserts node is Node {
+  if (node === null || typeof node !== "object") {
+    throw new TypeError(`${what} must be an object with process() or processMulti(), got ${node}`);
+  }
+  const n = node as Node;
+  if (typeof n.process !== "function" && typeof n.processMulti !== "function") {
+    throw new TypeError(`${what} has neither process() nor processMulti()`);
+  }
+}
+
+function ports(options: NodeTypeOptions): { name: string; accepts?: DataType[] }[] {
+  if (!options.inputs || options.inputs.length === 0) {
+    return [{ name: "in", ...(options.accepts ? { accepts: options.accepts } : {}) }];
+  }
+  return options.inputs.map((p) => typeof p === "string" ? { name: p } : p);
+}
+
+/** Declarations of the registered types a manifest uses. @internal */
+export function hostTypes(typeNames: Iterable<string>): HostTypeDecl[] {
+  const out: HostTypeDecl[] = [];
+  for (const type of new Set(typeNames)) {
+    const reg = registry.get(type);
+    if (!reg) continue;
+    const inputs = ports(reg.options);
+    const decl: HostTypeDecl = { type, inputs, joinsInputs: inputs.length > 1 };
+    if (reg.options.outputs) decl.outputs = reg.options.outputs;
+    out.push(decl);
+  }
+  return out;
+}
+
+/** Creates the instance of a registered type for manifest node `id`. @internal */
+export function instantiate(
+  type: string,
+  id: string,
+  params: Record<string, unknown>,
+): { node: Node; ports: string[] } {
+  const reg = registry.get(type);
+  if (!reg) throw new RemoteMediaError("invalid_manifest", `no TypeScript node type "${type}"`);
+  const node = reg.factory(params, { id });
+  checkNode(node, `the factory of node type "${type}" (node "${id}")`);
+  return { node, ports: ports(reg.options).map((p) => p.name) };
+}
+
+function isIterable(value: unknown): value is Iterable<RuntimeData> | AsyncIterable<RuntimeData> {
+  return value !== null && typeof value === "object" &&
+    (Symbol.asyncIterator in value || Symbol.iterator in value) && !(value instanceof RuntimeData);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
+  return typeof value;
+}
+
+/**
+ * Feeds what a node call returned to `emit`, one item at a time, in order. Stops (closing a generator so
+ * its `finally` runs) when `emit` returns false.
+ * @internal
+ */
+export async function drainResult(
+  result: NodeResult,
+  emit: (data: RuntimeData) => Promise<boolean> | boolean,
+): Promise<void> {
+  let value: unknown = result;
+  if (value instanceof Promise) value = await value;
+  if (value === undefined || value === null) return;
+  if (value instanceof RuntimeData) {
+    await emit(value);
+    return;
+  }
+  if (Array.isArray(value) || isIterable(value)) {
+    for await (const item of value as AsyncIterable<unknown>) {
+      if (!(item instanceof RuntimeData)) {
+        throw new TypeError(
+          `a node yielded ${
+            describe(item)
+          }; nodes must yield RuntimeData (e.g. RuntimeData.text(...))`,
+        );
+      }
+      if (!(await emit(item))) return; // leaving the loop calls the generator's return()
+    }
+    return;
+  }
+  throw new TypeError(
+    `a node returned ${
+      describe(value)
+    }; expected RuntimeData, an array or an iterable of RuntimeData, or nothing`,
+  );
+}
+
+/**
+ * Runs a node on its own, without a pipeline: `initialize`, `process` for each input (in order),
+ * `flush`, `cleanup`; returns every output. The seed's "test a node standalone".
+ *
+ * @example
+ * ```ts
+ * import { runNode, RuntimeData } from "./mod.ts";
+ * const outputs = await runNode(
+ *   { process: (d) => RuntimeData.text(d.asText().toUpperCase()) },
+ *   [RuntimeData.text("hi")],
+ * );
+ * outputs[0].asText(); // "HI"
+ * ```
+ */
+export async function runNode(
+  node: Node,
+  inputs:
+    | Iterable<RuntimeData | Record<string, RuntimeData>>
+    | AsyncIterable<
+      RuntimeData | Record<string, RuntimeData>
+    >,
+): Promise<RuntimeData[]> {
+  checkNode(node, "runNode: node");
+  const outputs: RuntimeData[] = [];
+  const collect = (d: RuntimeData) => {
+    outputs.push(d);
+    return true;
+  };
+  await node.initialize?.();
+  try {
+    for await (const input of inputs) {
+      if (input instanceof RuntimeData) {
+        if (!node.process) throw new TypeError("runNode: this node only has processMulti()");
+        await drainResult(node.process(input), collect);
+      } else {
+        if (!node.processMulti) throw new TypeError("runNode: this node has no processMulti()");
+        await drainResult(node.processMulti(input), collect);
+      }
+    }
+    if (node.flush) await drainResult(node.flush(), collect);
+  } finally {
+    await node.cleanup?.();
+  }
+  return outputs;
+}
