@@ -730,10 +730,16 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     await this.#done;
   }
 
-  /** Barge-in: drops queued and undelivered items and resets every node; returns how many were dropped. */
+  /**
+   * Barge-in: drops queued and undelivered items, cancels in-flight TypeScript tasks (a streaming node's
+   * generator is closed at its next `yield`) and resets every node (`reset()`); the session stays open.
+   * Returns how many items were dropped.
+   */
   interrupt(): number {
     const dropped = this.#native.symbols.rm_session_interrupt(this.#h());
     if (dropped < 0) throw lastError(this.#native);
+    // In-flight TS tasks were cancelled natively: their next emit stops them (closing generators).
+    for (const host of this.#hostNodes.values()) host.node.reset?.();
     this.#progress.notify();
     return dropped;
   }

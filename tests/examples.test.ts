@@ -25,3 +25,60 @@ test("the voice activity example finds the sentences of the speech WAV", async (
   assert.ok(segments.some((s) => s.start > 5 && s.start < 5.6), "second sentence");
   for (const s of segments) assert.ok(s.end <= 4.6 || s.start >= 5, "nothing in the pause");
 });
+
+test("the basic node example works standalone and in a pipeline", async () => {
+  const { standalone, inPipeline } = await import("../examples/basic_node.ts");
+  assert.deepEqual(await standalone(), ["HELLO", "WORLD"]);
+  assert.deepEqual(await inPipeline(["hel", "lo there. how ", "are you? fine"]), [
+    "HELLO THERE.",
+    "HOW ARE YOU?",
+    "FINE",
+  ]);
+});
+
+test("the TS audio effect gives the same output as native Gain", async () => {
+  const { compare } = await import("../examples/audio_effect.ts");
+  const { ts, native } = await compare(6);
+  assert.equal(ts.length, 4800);
+  assert.deepEqual(ts, native);
+  assert.ok(ts.some((v) => v === 1), "clipping happened");
+});
+
+const { espeakMissing } = await import("../examples/streaming_tts.ts");
+const noEspeak = espeakMissing();
+if (noEspeak) console.warn(`skipping the espeak-ng examples: ${noEspeak}`);
+
+test(
+  "streaming TTS speaks through native Resample into a WAV",
+  { skip: noEspeak ?? false },
+  async () => {
+    const { speakToWav } = await import("../examples/streaming_tts.ts");
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "rm-tts-"));
+    const path = join(dir, "tts.wav");
+    const r = await speakToWav(["Hello there.", "Streaming speech."], path);
+    assert.ok(r.durationSeconds > 1 && r.durationSeconds < 6, `${r.durationSeconds} s`);
+    assert.ok(r.chunks >= 2, "audio arrived in several chunks");
+    const bytes = readFileSync(path);
+    assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(24, true), 16000);
+    rmSync(dir, { recursive: true });
+  },
+);
+
+test("the voice pipeline replies once per utterance", { skip: noEspeak ?? false }, async () => {
+  const { respond } = await import("../examples/voice_pipeline.ts");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "rm-voice-"));
+  const input = decodeURIComponent(
+    new URL("../examples/data/speech.wav", import.meta.url).pathname,
+  );
+  const { replies, durationSeconds } = await respond(input, join(dir, "reply.wav"));
+  assert.equal(replies.length, 3, JSON.stringify(replies));
+  for (const r of replies) assert.match(r, /^I heard \d+\.\d seconds of speech\.$/);
+  assert.ok(durationSeconds > 3);
+  rmSync(dir, { recursive: true });
+});
