@@ -1,3 +1,5 @@
+// Inline test nodes are object literals whose return types are obvious from use.
+// deno-lint-ignore-file explicit-function-return-type
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
