@@ -31,6 +31,24 @@ interface BunWorker {
   terminate(): void;
 }
 
+/**
+ * The waiter worker: blocks in `rm_events_wait` off the main thread and posts each result back, so the
+ * main thread is woken by an ordinary message instead of polling (Bun has no `nonblocking` FFI calls).
+ * Inlined as a Blob so it needs no file, also inside a `bun build --compile` binary.
+ */
+const WAITER_SOURCE = `
+let wait;
+self.onmessage = async (event) => {
+  const { path, last, timeoutMs } = event.data;
+  if (!wait) {
+    const { dlopen } = await import("bun:ffi");
+    wait = dlopen(path, { rm_events_wait: { args: ["f64", "u32"], returns: "f64" } })
+      .symbols.rm_events_wait;
+  }
+  self.postMessage(wait(last, timeoutMs));
+};
+`;
+
 /** Bun's name for each neutral type; 64-bit results use the `_fast` variants that yield numbers. */
 function bunType(type: NativeType, isResult: boolean): string {
   switch (type) {
@@ -65,7 +83,7 @@ export function openBun(path: string): NativeLibrary {
     waitEvents(last: number, timeoutMs: number): Promise<number> {
       if (inFlight) return inFlight;
       worker ??= new (globalThis as unknown as { Worker: new (url: string) => BunWorker }).Worker(
-        new URL("./bun_waiter.ts", import.meta.url).href,
+        URL.createObjectURL(new Blob([WAITER_SOURCE], { type: "application/javascript" })),
       );
       const w = worker;
       inFlight = new Promise<number>((resolve, reject) => {

@@ -110,6 +110,11 @@ export interface NodeParams {
     /** Per-port linear gains (default 1 each). Default []. */
     gains?: number[];
   };
+  /** Passes only items whose data type is listed in `types`; drops the rest (counted as itemsIn − itemsOut). */
+  Filter: {
+    /** Data types to keep: text, audio, video, json, binary, tensor. Required. */
+    types: string[];
+  };
 }
 
 /** Names of the built-in node types. */

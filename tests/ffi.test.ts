@@ -1,6 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { candidatePaths, libraryFileName } from "../ffi/load.ts";
+import {
+  cacheDirectory,
+  candidatePaths,
+  extractedPath,
+  LIBRARY_VERSION,
+  libraryFileName,
+  prebuiltFileName,
+} from "../ffi/load.ts";
+import { readFileSync } from "node:fs";
 import { ABI_VERSION } from "../ffi/symbols.ts";
 import { RemoteMediaError, RuntimeData } from "../mod.ts";
 import { lastError, lib } from "../src/native.ts";
@@ -12,14 +20,57 @@ describe("native library", () => {
     assert.equal(lib().symbols.rm_abi_version(), ABI_VERSION);
   });
 
-  test("the loader tries REMOTEMEDIA_LIB first, then the release and debug builds", () => {
-    const paths = candidatePaths("/opt/x/libremotemedia.so", "linux");
+  test("the loader tries REMOTEMEDIA_LIB, the release and debug builds, then the cache", () => {
+    const env = (vars: Record<string, string>) => (name: string) => vars[name];
+    const paths = candidatePaths(
+      env({ REMOTEMEDIA_LIB: "/opt/x/libremotemedia.so", HOME: "/home/u" }),
+      "linux",
+      "x86_64",
+    );
     assert.equal(paths[0], "/opt/x/libremotemedia.so");
     assert.match(paths[1], /target\/release\/libremotemedia\.so$/);
     assert.match(paths[2], /target\/debug\/libremotemedia\.so$/);
-    assert.equal(candidatePaths(undefined, "linux").length, 2);
+    assert.equal(
+      paths[3],
+      `/home/u/.cache/remotemedia/libremotemedia-v${LIBRARY_VERSION}-linux-x86_64.so`,
+    );
+    assert.equal(candidatePaths(env({}), "linux", "x86_64").length, 2);
     assert.equal(libraryFileName("darwin"), "libremotemedia.dylib");
     assert.equal(libraryFileName("windows"), "remotemedia.dll");
+  });
+
+  test("prebuilt names and cache directories follow each OS's conventions", () => {
+    const env = (vars: Record<string, string>) => (name: string) => vars[name];
+    assert.equal(
+      prebuiltFileName("darwin", "aarch64", "1.2.3"),
+      "libremotemedia-v1.2.3-darwin-aarch64.dylib",
+    );
+    assert.equal(
+      prebuiltFileName("windows", "x86_64", "1.2.3"),
+      "remotemedia-v1.2.3-windows-x86_64.dll",
+    );
+    assert.equal(cacheDirectory(env({ REMOTEMEDIA_CACHE: "/c" }), "linux"), "/c");
+    assert.equal(
+      cacheDirectory(env({ XDG_CACHE_HOME: "/x", HOME: "/h" }), "linux"),
+      "/x/remotemedia",
+    );
+    assert.equal(cacheDirectory(env({ HOME: "/h" }), "darwin"), "/h/Library/Caches/remotemedia");
+    assert.equal(cacheDirectory(env({ LOCALAPPDATA: "C:\\L" }), "windows"), "C:\\L\\remotemedia");
+    assert.equal(cacheDirectory(env({}), "linux"), undefined);
+  });
+
+  test("a library inside a compiled binary is copied out under a content-addressed name", () => {
+    const a = extractedPath("/c", "linux", new Uint8Array([1, 2, 3]));
+    assert.match(a, /^\/c\/extracted\/libremotemedia-[0-9a-f]{8}\.so$/);
+    assert.equal(a, extractedPath("/c", "linux", new Uint8Array([1, 2, 3])));
+    assert.notEqual(a, extractedPath("/c", "linux", new Uint8Array([1, 2, 4])));
+  });
+
+  test("the bindings' version matches deno.json and package.json", () => {
+    for (const file of ["../deno.json", "../package.json"]) {
+      const json = JSON.parse(readFileSync(new URL(file, import.meta.url), "utf8"));
+      assert.equal(json.version, LIBRARY_VERSION, file);
+    }
   });
 
   test("a panic inside the library becomes an error, not a crash", () => {

@@ -6,6 +6,7 @@ mod audio_format;
 mod audio_level;
 mod channel_mix;
 mod chunker;
+mod filter;
 mod gain;
 mod mix;
 mod pass_through;
@@ -127,6 +128,7 @@ pub fn registry() -> &'static [NodeType] {
         utterance::TYPE,
         audio_level::TYPE,
         mix::TYPE,
+        filter::TYPE,
     ];
     REGISTRY
 }

@@ -1,0 +1,441 @@
+/**
+ * The `remotemedia` command line: run, validate and inspect pipelines. Works under `deno run`,
+ * `bun run` and as a compiled binary.
+ *
+ * Exit codes: 0 success, 1 a node failed, 2 usage error, 3 invalid manifest, 4 file not readable,
+ * 70 internal error.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import {
+  type Manifest,
+  ManifestError,
+  type NodeMetrics,
+  nodeTypes,
+  PipelineError,
+  RuntimeData,
+  Session,
+  validateManifest,
+} from "../mod.ts";
+
+/** Where the CLI writes, and what it knows about its terminal. */
+export interface CliIo {
+  /** One line of program output. */
+  out(line: string): void;
+  /** Diagnostics, progress and the metrics summary (may contain `\r`). */
+  err(text: string): void;
+  /** True when stderr is a terminal (progress bar). */
+  isTty: boolean;
+}
+
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  ok: 0,
+  nodeFailed: 1,
+  usage: 2,
+  invalidManifest: 3,
+  io: 4,
+  internal: 70,
+} as const;
+
+const HELP: Record<string, string> = {
+  main: `remotemedia — real-time media pipelines (Rust core) from the command line
+
+Usage:
+  remotemedia run <manifest.json> [--input in.wav] [--output out.wav] [--param node.key=value]...
+  remotemedia validate <manifest.json>
+  remotemedia nodes [--json]
+  remotemedia <command> --help
+
+Options for every command:
+  --verbose   show stack traces of errors
+  --help      show help
+
+Exit codes: 0 ok, 1 a node failed, 2 usage error, 3 invalid manifest, 4 file not readable.`,
+  run: `remotemedia run <manifest.json> [options]
+
+Runs a pipeline once. Outputs are printed to stdout: JSON events as JSON lines, text as lines.
+
+  --input <in.wav>         read this WAV into every entry node (as 20 ms frames)
+  --output <out.wav>       write the audio of every audio sink to this WAV
+  --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
+  --no-stats               do not print the per-node metrics summary to stderr
+  --verbose                show stack traces of errors`,
+  validate: `remotemedia validate <manifest.json>
+
+Checks a manifest and lists every problem with its path. Exit code 0 when valid, 3 when not.`,
+  nodes: `remotemedia nodes [--json]
+
+Lists the built-in node types with their params and port types (--json: machine-readable).`,
+};
+
+class UsageError extends Error {}
+class FileError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string[]>;
+}
+
+const VALUE_FLAGS = new Set(["--input", "--output", "--param"]);
+const BOOL_FLAGS = new Set(["--help", "-h", "--verbose", "--json", "--no-stats"]);
+
+function parse(args: string[]): Parsed {
+  const parsed: Parsed = { positional: [], flags: new Map() };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg.startsWith("-")) {
+      const [name, inline] = arg.includes("=") && arg.startsWith("--")
+        ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+        : [arg, undefined];
+      if (VALUE_FLAGS.has(name)) {
+        const value = inline ?? args[++i];
+        if (value === undefined) throw new UsageError(`${name} needs a value`);
+        parsed.flags.set(name, [...(parsed.flags.get(name) ?? []), value]);
+      } else if (BOOL_FLAGS.has(name)) {
+        parsed.flags.set(name, ["true"]);
+      } else {
+        throw new UsageError(`unknown option ${name}`);
+      }
+    } else {
+      parsed.positional.push(arg);
+    }
+  }
+  return parsed;
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new FileError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function loadManifest(path: string): Manifest {
+  const text = readText(path);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError([{
+      path: "",
+      message: `${path} is not valid JSON: ${(error as Error).message}`,
+    }]);
+  }
+}
+
+/** Applies `--param node.key=value` overrides. */
+export function applyParams(manifest: Manifest, params: string[]): Manifest {
+  const out = structuredClone(manifest);
+  for (const p of params) {
+    const match = /^([^.=]+)\.([^=]+)=(.*)$/s.exec(p);
+    if (!match) throw new UsageError(`--param expects node.key=value, got "${p}"`);
+    const [, id, key, raw] = match;
+    const node = out.nodes?.find((n) => n.id === id);
+    if (!node) {
+      throw new UsageError(
+        `--param ${p}: no node "${id}" (nodes: ${out.nodes?.map((n) => n.id).join(", ")})`,
+      );
+    }
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // not JSON: keep the string
+    }
+    node.params = { ...(node.params ?? {}), [key]: value };
+  }
+  return out;
+}
+
+/** Adds a `WavReader` feeding every entry node and/or a `WavWriter` fed by every audio sink. */
+export function withFiles(manifest: Manifest, input?: string, output?: string): Manifest {
+  const out = structuredClone(manifest);
+  out.connections ??= [];
+  const ids = out.nodes.map((n) => n.id);
+  const hasIncoming = new Set(out.connections.map((c) => c.to));
+  const hasOutgoing = new Set(out.connections.map((c) => c.from));
+  const roots = ids.filter((id) => !hasIncoming.has(id));
+  const sinks = ids.filter((id) => !hasOutgoing.has(id));
+  if (input !== undefined) {
+    const id = unique("input", ids);
+    out.nodes.unshift({ id, type: "WavReader", params: { path: input, chunkMs: 20 } });
+    for (const root of roots) out.connections.push({ from: id, to: root });
+  }
+  if (output !== undefined) {
+    const types = new Map(nodeTypes().map((t) => [t.type, t]));
+    const audioSinks = sinks.filter((id) => {
+      const type = out.nodes.find((n) => n.id === id)!.type;
+      return types.get(type)?.outputs.includes("audio") ?? true;
+    });
+    if (audioSinks.length === 0) {
+      throw new UsageError("--output: no sink node of this pipeline emits audio");
+    }
+    const id = unique("output", ids);
+    const keep = unique("output-audio", ids);
+    out.nodes.push({ id: keep, type: "Filter", params: { types: ["audio"] } });
+    out.nodes.push({ id, type: "WavWriter", params: { path: output } });
+    out.connections.push({ from: keep, to: id });
+    for (const sink of audioSinks) {
+      // The sink keeps printing its other outputs (events, text) through a tap.
+      const tap = unique(`${sink}${TAP_SUFFIX}`, ids);
+      out.nodes.push({
+        id: tap,
+        type: "Filter",
+        params: { types: ["text", "json", "video", "binary", "tensor"] },
+      });
+      out.connections.push({ from: sink, to: keep }, { from: sink, to: tap });
+    }
+  }
+  return out;
+}
+
+/** Suffix of the tap nodes `--output` adds; outputs from a tap are reported under the sink's id. */
+const TAP_SUFFIX = ":events";
+
+function unique(base: string, ids: string[]): string {
+  let id = base;
+  for (let i = 2; ids.includes(id); i++) id = `${base}${i}`;
+  return id;
+}
+
+/** Duration in seconds from a WAV header, or undefined when it cannot be read. */
+export function wavDuration(path: string): number | undefined {
+  try {
+    const bytes = readFileSync(path);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let byteRate = 0;
+    for (let at = 12; at + 8 <= bytes.length;) {
+      const id = String.fromCharCode(...bytes.subarray(at, at + 4));
+      const size = view.getUint32(at + 4, true);
+      if (id === "fmt ") byteRate = view.getUint32(at + 16, true);
+      if (id === "data") return byteRate ? size / byteRate : undefined;
+      at += 8 + size + (size % 2);
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+function table(rows: NodeMetrics[]): string {
+  const head = ["node", "type", "in", "out", "total ms", "max ms", "dropped", "errors"];
+  const body = rows.map((m) => [
+    m.id,
+    m.type,
+    String(m.itemsIn),
+    String(m.itemsOut),
+    m.totalMs.toFixed(2),
+    m.maxMs.toFixed(3),
+    String(m.dropped),
+    String(m.errors),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r.map((c, i) => i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ");
+  return [line(head), ...body.map(line)].join("\n");
+}
+
+async function run(parsed: Parsed, io: CliIo): Promise<number> {
+  const [manifestPath, ...extra] = parsed.positional;
+  if (!manifestPath) {
+    throw new UsageError("run needs a manifest file (remotemedia run <manifest.json>)");
+  }
+  if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
+  const input = parsed.flags.get("--input")?.at(-1);
+  const output = parsed.flags.get("--output")?.at(-1);
+  if (input !== undefined) readText(input).length; // fail early, with exit code 4, if unreadable
+  let manifest = applyParams(loadManifest(manifestPath), parsed.flags.get("--param") ?? []);
+  manifest = withFiles(manifest, input, output);
+  const issues = validateManifest(manifest);
+  if (issues.length) throw new ManifestError(issues);
+
+  const session = Session.create(manifest);
+  const total = input ? wavDuration(input) : undefined;
+  const started = performance.now();
+  let progress: ReturnType<typeof setInterval> | undefined;
+  if (io.isTty && input && total) {
+    const inputIndex = session.nodeIds.indexOf(manifest.nodes[0].id);
+    const draw = () => {
+      const done = Math.min(1, (session.metrics().nodes[inputIndex].itemsOut * 0.02) / total);
+      const width = 30;
+      const filled = Math.round(done * width);
+      const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
+      io.err(`\r[${bar}] ${(done * 100).toFixed(0).padStart(3)}% of ${total.toFixed(1)} s`);
+    };
+    draw();
+    progress = setInterval(draw, 200);
+  }
+  let audioFrames = 0;
+  try {
+    using trigger = RuntimeData.json({});
+    await session.push(trigger);
+    session.close();
+    for await (const out of session) {
+      const type = out.dataType();
+      const node = out.nodeId?.endsWith(TAP_SUFFIX)
+        ? out.nodeId.slice(0, -TAP_SUFFIX.length)
+        : out.nodeId;
+      if (type === "json") {
+        const value = out.asJson();
+        if ((value as { type?: string })?.type !== "wav_written") {
+          io.out(JSON.stringify({ node, ...asObject(value) }));
+        }
+      } else if (type === "text") {
+        io.out(`${node}: ${out.asText()}`);
+      } else if (type === "audio") {
+        audioFrames += out.asAudio().numSamples;
+      } else {
+        io.out(`${node}: ${type}`);
+      }
+      out.dispose();
+    }
+    await session.done;
+  } finally {
+    if (progress !== undefined) {
+      clearInterval(progress);
+      io.err("\r" + " ".repeat(60) + "\r");
+    }
+  }
+  if (output !== undefined) {
+    const writer = session.metrics().nodes.find((n) =>
+      n.type === "WavWriter" && n.id.startsWith("output")
+    );
+    if (writer && writer.itemsIn === 0) {
+      io.err(`warning: no audio reached ${output}; nothing was written\n`);
+    }
+  }
+  if (!parsed.flags.has("--no-stats")) {
+    const seconds = (performance.now() - started) / 1000;
+    io.err(table(session.metrics().nodes) + "\n");
+    io.err(
+      `done in ${seconds.toFixed(2)} s` +
+        (total ? ` (${(total / seconds).toFixed(0)}x real time)` : "") +
+        (audioFrames ? `, ${audioFrames} audio frames not written (use --output)` : "") + "\n",
+    );
+  }
+  session.dispose();
+  return EXIT.ok;
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : { value };
+}
+
+function validate(parsed: Parsed, io: CliIo): number {
+  const [path, ...extra] = parsed.positional;
+  if (!path) throw new UsageError("validate needs a manifest file");
+  if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
+  const text = readText(path);
+  const issues = validateManifest(text);
+  if (issues.length) {
+    for (const i of issues) io.out(`${path}: ${i.path ? i.path + ": " : ""}${i.message}`);
+    return EXIT.invalidManifest;
+  }
+  const m = JSON.parse(text) as Manifest;
+  io.out(`${path}: ok (${m.nodes.length} nodes, ${m.connections?.length ?? 0} connections)`);
+  return EXIT.ok;
+}
+
+function nodes(parsed: Parsed, io: CliIo): number {
+  const types = nodeTypes();
+  if (parsed.flags.has("--json")) {
+    io.out(JSON.stringify(types, null, 2));
+    return EXIT.ok;
+  }
+  for (const t of types) {
+    const ports = t.inputs.map((p) => `${p.name}: ${p.accepts.join("|")}`).join(", ");
+    io.out(`${t.type}  (${ports}) → ${t.outputs.join("|")}`);
+    io.out(`    ${t.description}`);
+    for (const p of t.params) {
+      const domain = p.values
+        ? p.values.join("|")
+        : p.min !== undefined
+        ? `${p.min}..${p.max}`
+        : p.type;
+      const dflt = p.default === null ? "required" : `default ${JSON.stringify(p.default)}`;
+      io.out(`    --param <id>.${p.name}=<${domain}>  ${dflt}. ${p.description}`);
+    }
+  }
+  return EXIT.ok;
+}
+
+/** Runs the CLI with `args` (without the program name); resolves with the exit code. */
+export async function runCli(args: string[], io: CliIo): Promise<number> {
+  let verbose = false;
+  try {
+    const parsed = parse(args);
+    verbose = parsed.flags.has("--verbose");
+    const [command, ...rest] = parsed.positional;
+    parsed.positional = rest;
+    const help = parsed.flags.has("--help") || parsed.flags.has("-h");
+    if (!command || command === "help") {
+      io.out(HELP[rest[0] ?? "main"] ?? HELP.main);
+      return command ? EXIT.ok : help ? EXIT.ok : EXIT.usage;
+    }
+    if (!(command in HELP) || command === "main") {
+      throw new UsageError(`unknown command "${command}" (commands: run, validate, nodes)`);
+    }
+    if (help) {
+      io.out(HELP[command]);
+      return EXIT.ok;
+    }
+    if (command === "run") return await run(parsed, io);
+    if (command === "validate") return validate(parsed, io);
+    return nodes(parsed, io);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.err(`error: ${message}\n`);
+    if (verbose && error instanceof Error && error.stack) io.err(error.stack + "\n");
+    if (error instanceof UsageError) {
+      io.err("run `remotemedia --help` for usage\n");
+      return EXIT.usage;
+    }
+    if (error instanceof ManifestError) return EXIT.invalidManifest;
+    if (error instanceof FileError) return EXIT.io;
+    if (error instanceof PipelineError) return EXIT.nodeFailed;
+    return EXIT.internal;
+  }
+}
+
+/** Arguments and I/O of the running process (Deno, Bun or a compiled binary). */
+export function processIo(): { args: string[]; io: CliIo; exit(code: number): never } {
+  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  if (deno && !isBun) {
+    const encoder = new TextEncoder();
+    return {
+      args: deno.args,
+      io: {
+        out: (line) => console.log(line),
+        err: (text) => deno.stderr.writeSync(encoder.encode(text)),
+        isTty: deno.stderr.isTerminal(),
+      },
+      exit: (code) => deno.exit(code),
+    };
+  }
+  const proc = (globalThis as unknown as {
+    process: {
+      argv: string[];
+      stderr: { write(text: string): void; isTTY?: boolean };
+      exit(code: number): never;
+    };
+  }).process;
+  return {
+    args: proc.argv.slice(2),
+    io: {
+      out: (line) => console.log(line),
+      err: (text) => proc.stderr.write(text),
+      isTty: proc.stderr.isTTY === true,
+    },
+    exit: (code) => proc.exit(code),
+  };
+}
+
+if (import.meta.main) {
+  const { args, io, exit } = processIo();
+  exit(await runCli(args, io));
+}
