@@ -4,7 +4,7 @@ BUN := node_modules/.bin/bun
 DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
 LIB := target/release/libremotemedia.so
 
-.PHONY: all deps build test test-rust test-deno test-bun lint demo header types bench clean
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header types binary bench clean
 
 all: build
 
@@ -24,7 +24,7 @@ lint: deps
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check mod.ts tests/ examples/ ffi/ src/ tools/
-	$(DENO) doc --lint mod.ts
+	$(DENO) doc --lint mod.ts cli/main.ts
 	$(DENO) publish --dry-run --allow-dirty
 
 test-rust:
@@ -43,6 +43,10 @@ demo: build
 	@echo "--- speech segments of examples/data/speech.wav (Deno, then Bun)"
 	$(DENO) run $(DENO_FLAGS) examples/voice_activity.ts
 	$(BUN) run examples/voice_activity.ts
+
+# A standalone `remotemedia` executable (Bun runtime + the native library embedded): dist/remotemedia
+binary: build
+	$(BUN) build --compile cli/compiled.ts --outfile dist/remotemedia
 
 # Regenerates src/node_types.ts from the native node schemas (commit the result).
 types: build

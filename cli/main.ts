@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 /**
  * The `remotemedia` command line: run, validate and inspect pipelines. Works under `deno run`,
  * `bun run` and as a compiled binary.
