@@ -48,6 +48,14 @@ demo: build
 binary: build
 	$(BUN) build --compile cli/compiled.ts --outfile dist/remotemedia
 
+# Every benchmark in Deno and Bun (and the native nodes alone), one table, bench/results.json.
+bench: build
+	mkdir -p target/bench
+	cargo run --release --quiet --example node_bench > target/bench/rust-nodes.jsonl
+	$(DENO) run $(DENO_FLAGS) --v8-flags=--expose-gc bench/suite.ts
+	$(BUN) run bench/suite.ts
+	$(DENO) run -A bench/report.ts
+
 # Regenerates src/node_types.ts from the native node schemas (commit the result).
 types: build
 	$(DENO) run $(DENO_FLAGS) tools/gen_node_types.ts

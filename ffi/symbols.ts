@@ -53,6 +53,7 @@ export const symbols = {
     result: "usize", // full message length
   },
   rm_live_handles: { parameters: [], result: "u32" },
+  rm_bytes_copied: { parameters: [], result: "f64" }, // payload bytes copied in so far
   rm_data_text: {
     parameters: [
       "buffer", // const uint8_t *ptr: UTF-8 text

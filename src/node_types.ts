@@ -32,7 +32,7 @@ export interface NodeParams {
   Resample: {
     /** Output sample rate in Hz. Range 1000..384000. Required. */
     targetRate: number;
-    /** fast: cubic polynomial; balanced: FFT (synchronous); high: 256-tap windowed sinc. Default "balanced". */
+    /** fast: cubic polynomial (least work, some aliasing); balanced: FFT, 512-frame blocks; high: FFT with one 4096-frame block (longest filter, most latency). Default "balanced". */
     quality?: "fast" | "balanced" | "high";
   };
   /** Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped. */

@@ -67,6 +67,10 @@ typedef uint64_t RmHandle;
 extern "C" {
 #endif // __cplusplus
 
+// Payload bytes copied from callers into native memory since the library was loaded (instrumentation
+// for the zero-copy benchmark).
+double rm_bytes_copied(void);
+
 // The ABI version of this library (compare with `RM_ABI_VERSION` of the bindings).
 uint32_t rm_abi_version(void);
 

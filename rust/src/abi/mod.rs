@@ -32,6 +32,21 @@ pub const RM_MAX_TENSOR_RANK: usize = 16;
 /// Number of `f64` slots `rm_data_info` writes at most.
 pub const RM_INFO_LEN: usize = 8 + RM_MAX_TENSOR_RANK;
 
+static BYTES_COPIED_IN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts payload bytes copied from the caller into native memory (the only boundary copies: outputs
+/// and `*_alloc` buffers are shared, not copied).
+fn count_copy(bytes: usize) {
+    BYTES_COPIED_IN.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Payload bytes copied from callers into native memory since the library was loaded (instrumentation
+/// for the zero-copy benchmark).
+#[no_mangle]
+pub extern "C" fn rm_bytes_copied() -> f64 {
+    BYTES_COPIED_IN.load(std::sync::atomic::Ordering::Relaxed) as f64
+}
+
 /// Borrows `len` bytes at `ptr` for the duration of a call.
 ///
 /// # Safety
@@ -146,6 +161,7 @@ pub unsafe extern "C" fn rm_data_text(
         // SAFETY: forwarded caller guarantees.
         let text = unsafe { input_str(ptr, len, "text") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
+        count_copy(len);
         store(RuntimeData::text(text), attributes)
     })
 }
@@ -184,6 +200,7 @@ pub unsafe extern "C" fn rm_data_binary(
         // SAFETY: forwarded caller guarantees.
         let bytes = unsafe { input_bytes(ptr, len, "binary payload") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
+        count_copy(len);
         store(RuntimeData::binary(bytes.to_vec()), attributes)
     })
 }
@@ -227,6 +244,7 @@ pub unsafe extern "C" fn rm_data_audio(
         let bytes = unsafe { input_bytes(ptr, byte_len, "audio samples") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         let samples = Samples::from_bytes(format, bytes)?;
+        count_copy(byte_len);
         store(
             RuntimeData::Audio(AudioBuffer::new(samples, sample_rate, channels)?),
             attributes,
@@ -279,6 +297,7 @@ pub unsafe extern "C" fn rm_data_video(
         let bytes = unsafe { input_bytes(ptr, len, "video pixels") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         let frame = VideoFrame::new(width, height, format, bytes.to_vec())?;
+        count_copy(len);
         store(RuntimeData::Video(frame, Attributes::default()), attributes)
     })
 }
@@ -315,6 +334,7 @@ pub unsafe extern "C" fn rm_data_tensor(
         // SAFETY: forwarded caller guarantees.
         let bytes = unsafe { input_bytes(ptr, len, "tensor data") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
+        count_copy(len);
         store(
             RuntimeData::Tensor(
                 Tensor::from_bytes(dims, dtype, bytes)?,

@@ -93,6 +93,21 @@ impl Samples {
         })
     }
 
+    /// Decodes little-endian sample bytes (WAV data); the byte count must be a multiple of the sample size.
+    pub fn from_le_bytes(format: SampleFormat, bytes: &[u8]) -> Result<Self, DataError> {
+        let mut samples = Samples::from_bytes(format, bytes)?;
+        if cfg!(target_endian = "big") {
+            match &mut samples {
+                Samples::F32(v) => v
+                    .iter_mut()
+                    .for_each(|s| *s = f32::from_bits(s.to_bits().swap_bytes())),
+                Samples::I16(v) => v.iter_mut().for_each(|s| *s = s.swap_bytes()),
+                Samples::I32(v) => v.iter_mut().for_each(|s| *s = s.swap_bytes()),
+            }
+        }
+        Ok(samples)
+    }
+
     /// The storage format.
     pub fn format(&self) -> SampleFormat {
         match self {
@@ -191,11 +206,9 @@ impl Samples {
                 Samples::I16(v.iter().map(|&s| (s >> 16) as i16).collect())
             }
             (_, SampleFormat::F32) => Samples::F32(self.to_f32()),
-            (Samples::F32(v), SampleFormat::I16) => Samples::I16(
-                v.iter()
-                    .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                    .collect(),
-            ),
+            (Samples::F32(v), SampleFormat::I16) => {
+                Samples::I16(v.iter().map(|&s| f32_to_i16(s)).collect())
+            }
             (Samples::F32(v), SampleFormat::I32) => Samples::I32(
                 v.iter()
                     .map(|&s| {
@@ -208,6 +221,14 @@ impl Samples {
             _ => unreachable!("same-format conversions return early"),
         }
     }
+}
+
+/// f32 in [-1, 1] → i16: ×32768, rounded half away from zero; the `as` cast saturates to the i16 range
+/// (and maps NaN to 0). Written without `round()` so the loop vectorizes.
+#[inline]
+pub fn f32_to_i16(s: f32) -> i16 {
+    let v = s * 32768.0;
+    (v + 0.5f32.copysign(v)) as i16
 }
 
 /// Interleaved PCM audio with its sample rate and channel count.

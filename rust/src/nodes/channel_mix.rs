@@ -72,14 +72,33 @@ impl Node for ChannelMix {
                     out.push(input);
                     return Ok(());
                 }
-                let s = audio.samples.to_f32();
-                let scale = 1.0 / ch as f32;
-                (
-                    s.chunks_exact(ch)
-                        .map(|f| f.iter().sum::<f32>() * scale)
-                        .collect(),
-                    1,
-                )
+                // Integer formats are averaged in integer arithmetic: no float round trip.
+                let samples = match &audio.samples {
+                    Samples::I16(v) => Samples::I16(
+                        v.chunks_exact(ch)
+                            .map(|f| (f.iter().map(|&x| x as i32).sum::<i32>() / ch as i32) as i16)
+                            .collect(),
+                    ),
+                    Samples::I32(v) => Samples::I32(
+                        v.chunks_exact(ch)
+                            .map(|f| (f.iter().map(|&x| x as i64).sum::<i64>() / ch as i64) as i32)
+                            .collect(),
+                    ),
+                    Samples::F32(v) => {
+                        let scale = 1.0 / ch as f32;
+                        Samples::F32(
+                            v.chunks_exact(ch)
+                                .map(|f| f.iter().sum::<f32>() * scale)
+                                .collect(),
+                        )
+                    }
+                };
+                out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+                    samples,
+                    channels: 1,
+                    ..audio.clone_layout()
+                })));
+                return Ok(());
             }
             "upmix" => {
                 if ch != 1 {
@@ -129,6 +148,22 @@ mod tests {
         );
         assert_eq!(samples_f32(&out[0]), vec![0.5, 0.5]);
         assert_eq!(crate::nodes::expect_audio(&out[0]).unwrap().channels, 1);
+    }
+
+    #[test]
+    fn integer_downmix_stays_integer() {
+        use crate::data::{AudioBuffer, RuntimeData, Samples};
+        let input = std::sync::Arc::new(RuntimeData::Audio(
+            AudioBuffer::new(
+                Samples::I16(vec![100, 300, -32768, -32768, 32767, 32767]),
+                8000,
+                2,
+            )
+            .unwrap(),
+        ));
+        let out = run(build("ChannelMix", json!({})).as_mut(), vec![input]);
+        let a = crate::nodes::expect_audio(&out[0]).unwrap();
+        assert_eq!(a.samples, Samples::I16(vec![200, -32768, 32767]));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData, Samples};
+use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -90,6 +90,19 @@ impl Node for Gain {
         input: Arc<RuntimeData>,
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
+        expect_audio(&input)?;
+        // Sole owner of f32 audio (the usual case mid-graph): scale in place, no allocation.
+        let input = match Arc::try_unwrap(input) {
+            Ok(RuntimeData::Audio(mut audio)) if audio.samples.format() == SampleFormat::F32 => {
+                if let Samples::F32(v) = &mut audio.samples {
+                    v.iter_mut().for_each(|s| *s = self.apply(*s));
+                }
+                out.push(Arc::new(RuntimeData::Audio(audio)));
+                return Ok(());
+            }
+            Ok(data) => Arc::new(data),
+            Err(shared) => shared,
+        };
         let audio = expect_audio(&input)?;
         let samples = match &audio.samples {
             Samples::F32(v) => Samples::F32(v.iter().map(|&s| self.apply(s)).collect()),
@@ -118,6 +131,33 @@ mod tests {
         let s = samples_f32(&out[0]);
         assert!((s[0] - 0.5).abs() < 1e-4 && (s[1] + 0.5).abs() < 1e-4);
         assert_eq!(s[2], 1.0);
+    }
+
+    #[test]
+    fn a_sole_owner_is_scaled_in_place_and_a_shared_input_is_left_alone() {
+        let mut node = build("Gain", json!({"gain": 2.0}));
+        let mut out = vec![];
+        let sole = audio(vec![0.25; 4], 8000, 1);
+        let before = crate::nodes::expect_audio(&sole)
+            .unwrap()
+            .samples
+            .as_bytes()
+            .as_ptr();
+        node.process(0, sole, &mut out).unwrap();
+        let after = crate::nodes::expect_audio(&out[0])
+            .unwrap()
+            .samples
+            .as_bytes()
+            .as_ptr();
+        assert_eq!(before, after, "no new buffer");
+        let shared = audio(vec![0.25; 4], 8000, 1);
+        node.process(0, shared.clone(), &mut out).unwrap();
+        assert_eq!(
+            samples_f32(&shared),
+            vec![0.25; 4],
+            "the caller's data is untouched"
+        );
+        assert_eq!(samples_f32(&out[1]), vec![0.5; 4]);
     }
 
     #[test]

@@ -5,12 +5,9 @@ use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{
-    Async, Fft, FixedAsync, FixedSync, Indexing, Resampler, SincInterpolationParameters,
-    SincInterpolationType, WindowFunction,
-};
+use rubato::{Async, Fft, FixedAsync, FixedSync, Indexing, Resampler, WindowFunction};
 use serde::Deserialize;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Registration.
 pub const TYPE: NodeType = NodeType {
@@ -25,7 +22,7 @@ fn schema() -> NodeSchema {
         description: "Converts audio to `targetRate` (rubato). Streams across items without discontinuities; the output keeps the input's sample format; the total length is exact at end of stream.",
         params: vec![
             ParamSchema::required("targetRate", ParamKind::Integer { min: 1000, max: 384_000 }, "Output sample rate in Hz."),
-            ParamSchema::optional("quality", ParamKind::Enum { values: &["fast", "balanced", "high"] }, "balanced", "fast: cubic polynomial; balanced: FFT (synchronous); high: 256-tap windowed sinc."),
+            ParamSchema::optional("quality", ParamKind::Enum { values: &["fast", "balanced", "high"] }, "balanced", "fast: cubic polynomial (least work, some aliasing); balanced: FFT, 512-frame blocks; high: FFT with one 4096-frame block (longest filter, most latency)."),
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
@@ -65,7 +62,109 @@ pub struct Resample {
     stream: Option<Stream>,
 }
 
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The exact delay (in output frames, possibly fractional) of a preset for a rate pair, measured once
+/// per process: rubato reports its delays rounded, and a fraction of a sample is a phase error that
+/// shows at high frequencies. Measured from the phase of a low sine whose period (4096 output frames)
+/// is longer than any delay, so it cannot wrap.
+fn exact_delay(quality: &str, in_rate: u32, out_rate: u32) -> Result<f64, NodeError> {
+    /// (preset, input rate, output rate) → delay in output frames.
+    type DelayKey = (String, u32, u32);
+    static CACHE: Mutex<Vec<(DelayKey, f64)>> = Mutex::new(Vec::new());
+    let key = (quality.to_string(), in_rate, out_rate);
+    if let Some((_, d)) = CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|(k, _)| *k == key)
+    {
+        return Ok(*d);
+    }
+    let mut r = new_resampler(quality, in_rate, out_rate, 1)?;
+    let freq = out_rate.min(in_rate) as f64 / 4096.0;
+    let in_frames = (in_rate as f64 / freq * 4.0) as usize;
+    let w_in = 2.0 * std::f64::consts::PI * freq / in_rate as f64;
+    let input: Vec<f32> = (0..in_frames)
+        .map(|i| (w_in * i as f64).sin() as f32)
+        .collect();
+    let mut output = Vec::new();
+    let mut buffer = vec![0f32; r.output_frames_max()];
+    let mut pos = 0;
+    while pos + r.input_frames_next() <= input.len() {
+        let n = r.input_frames_next();
+        let inp = InterleavedSlice::new(&input[pos..pos + n], 1, n)
+            .map_err(|e| NodeError::BadInput(e.to_string()))?;
+        let cap = buffer.len();
+        let mut out = InterleavedSlice::new_mut(&mut buffer[..], 1, cap)
+            .map_err(|e| NodeError::BadInput(e.to_string()))?;
+        let (_, written) = r
+            .process_into_buffer(&inp, &mut out, None)
+            .map_err(|e| NodeError::BadInput(format!("resampler failed: {e}")))?;
+        output.extend_from_slice(&buffer[..written]);
+        pos += n;
+    }
+    let w_out = 2.0 * std::f64::consts::PI * freq / out_rate as f64;
+    let (mut s, mut c) = (0.0, 0.0);
+    // Fit over two whole periods after the first one (start-up transient).
+    let period = (out_rate as f64 / freq).round() as usize;
+    for (i, &v) in output.iter().enumerate().skip(period).take(2 * period) {
+        s += v as f64 * (w_out * i as f64).sin();
+        c += v as f64 * (w_out * i as f64).cos();
+    }
+    let delay = -c.atan2(s) / w_out;
+    CACHE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((key, delay));
+    Ok(delay)
+}
+
+/// A resampler and how to make its delay a whole number of output frames.
+struct Prepared {
+    resampler: Box<dyn Resampler<f32>>,
+    /// Zero frames to prepend to the input.
+    pad: usize,
+    /// Output frames to discard.
+    skip: usize,
+}
+
+/// Builds the resampler of a preset with its delay compensation. Prepending `p` input frames adds
+/// `p·out/in` output frames of delay; `p` is chosen so that the total is (nearly) whole, then that many
+/// output frames are discarded.
 fn build_resampler(
+    quality: &str,
+    in_rate: u32,
+    out_rate: u32,
+    channels: usize,
+) -> Result<Prepared, NodeError> {
+    let resampler = new_resampler(quality, in_rate, out_rate, channels)?;
+    let delay = exact_delay(quality, in_rate, out_rate)?;
+    let g = gcd(in_rate as u64, out_rate as u64);
+    let (up, down) = ((out_rate as u64 / g) as f64, in_rate as u64 / g);
+    let mut best = (0u64, f64::MAX);
+    for pad in 0..down.min(4096) {
+        let total = delay + pad as f64 * up / down as f64;
+        let off = (total - total.round()).abs();
+        if total > -0.5 && off < best.1 - 1e-9 {
+            best = (pad, off);
+        }
+    }
+    let skip = (delay + best.0 as f64 * up / down as f64).round().max(0.0) as usize;
+    Ok(Prepared {
+        resampler,
+        pad: best.0 as usize,
+        skip,
+    })
+}
+
+fn new_resampler(
     quality: &str,
     in_rate: u32,
     out_rate: u32,
@@ -89,29 +188,29 @@ fn build_resampler(
             )
             .map_err(err)?,
         ),
+        // One long FFT chunk: the longest anti-aliasing filter, at the cost of latency (4096 frames).
         "high" => Box::new(
-            Async::<f32>::new_sinc(
-                ratio,
-                1.0,
-                &SincInterpolationParameters {
-                    sinc_len: 256,
-                    f_cutoff: None,
-                    interpolation: SincInterpolationType::Cubic,
-                    oversampling_factor: 256,
-                    window: WindowFunction::BlackmanHarris2,
-                },
-                1024,
+            Fft::<f32>::new_custom(
+                in_rate as usize,
+                out_rate as usize,
+                4096,
+                1,
                 channels,
-                FixedAsync::Input,
+                WindowFunction::BlackmanHarris2,
+                FixedSync::Input,
             )
             .map_err(err)?,
         ),
+        // One 512-frame FFT block: measured fastest per item here (6.7 µs per 20 ms at 48k → 16k, vs
+        // 8.9 µs with rubato's default ~256-frame sub-blocks) with ~11 ms of latency.
         _ => Box::new(
-            Fft::<f32>::new(
+            Fft::<f32>::new_custom(
                 in_rate as usize,
                 out_rate as usize,
-                1024,
+                512,
+                1,
                 channels,
+                WindowFunction::BlackmanHarris2,
                 FixedSync::Input,
             )
             .map_err(err)?,
@@ -198,7 +297,11 @@ impl Resample {
     pub fn push(&mut self, audio: &AudioBuffer, out: &mut Outputs) -> Result<(), NodeError> {
         if self.stream.is_none() {
             let channels = audio.channels as usize;
-            let resampler = build_resampler(
+            let Prepared {
+                resampler,
+                pad,
+                skip,
+            } = build_resampler(
                 &self.params.quality,
                 audio.sample_rate,
                 self.params.target_rate,
@@ -207,13 +310,13 @@ impl Resample {
             let mut template = audio.clone_layout();
             template.sample_rate = self.params.target_rate;
             self.stream = Some(Stream {
-                skip: resampler.output_delay(),
+                skip,
                 resampler,
                 in_rate: audio.sample_rate,
                 channels,
                 format: audio.samples.format(),
                 template,
-                fifo: Vec::new(),
+                fifo: vec![0.0; pad * channels],
                 out_buf: Vec::new(),
                 frames_in: 0,
                 frames_out: 0,
@@ -361,5 +464,44 @@ mod tests {
         assert!(rms(&right) < 1e-3);
         let l: Vec<f32> = s.iter().step_by(2).copied().collect();
         assert!((zero_crossing_freq(&l[2000..46000], 48000) - 500.0).abs() < 3.0);
+    }
+}
+
+#[cfg(test)]
+mod snr_tests {
+    use crate::nodes::testing::*;
+    use serde_json::json;
+
+    /// SNR in dB of `s` against `amp·sin(2π·f·i/rate)`, over the middle 80%.
+    fn snr(s: &[f32], rate: u32, f: f64, amp: f64) -> f64 {
+        let (from, to) = (s.len() / 10, s.len() * 9 / 10);
+        let (mut sig, mut err) = (0.0, 0.0);
+        for (i, &v) in s.iter().enumerate().take(to).skip(from) {
+            let ideal = amp * (2.0 * std::f64::consts::PI * f * i as f64 / rate as f64).sin();
+            sig += ideal * ideal;
+            err += (v as f64 - ideal).powi(2);
+        }
+        10.0 * (sig / err).log10()
+    }
+
+    #[test]
+    fn every_preset_is_time_aligned_with_the_input() {
+        for quality in ["fast", "balanced", "high"] {
+            for (from, to) in [(48000, 16000), (16000, 48000), (44100, 16000)] {
+                let input = sine(1000.0, from, from as usize * 2, 0.5);
+                let items: Vec<_> = input
+                    .chunks(from as usize / 50)
+                    .map(|c| audio(c.to_vec(), from, 1))
+                    .collect();
+                let out = run(
+                    build("Resample", json!({"targetRate": to, "quality": quality})).as_mut(),
+                    items,
+                );
+                let s: Vec<f32> = out.iter().flat_map(|d| samples_f32(d)).collect();
+                let db = snr(&s, to, 1000.0, 0.5);
+                eprintln!("{quality} {from}->{to}: {db:.1} dB");
+                assert!(db > 60.0, "{quality} {from}->{to}: SNR {db:.1} dB");
+            }
+        }
     }
 }

@@ -70,8 +70,18 @@ struct ReaderParams {
     chunk_ms: f64,
 }
 
+/// Where samples come from: 16-bit and 32-bit float PCM are read as raw little-endian bytes in bulk
+/// (hound's per-sample iterator costs ~9 ns a sample); other layouts go through hound.
+enum Source {
+    Hound(hound::WavReader<BufReader<File>>),
+    Raw {
+        reader: BufReader<File>,
+        remaining: u64,
+    },
+}
+
 struct OpenFile {
-    reader: hound::WavReader<BufReader<File>>,
+    source: Source,
     format: SampleFormat,
     shift: u32,
     rate: u32,
@@ -97,32 +107,44 @@ impl OpenFile {
     fn read_chunk(&mut self) -> Result<Option<AudioBuffer>, NodeError> {
         let n = self.chunk_frames * self.channels as usize;
         let path = self.path.clone();
-        let samples = match self.format {
-            SampleFormat::F32 => Samples::F32(
-                self.reader
-                    .samples::<f32>()
-                    .take(n)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| io_error(&path, e))?,
-            ),
-            SampleFormat::I16 => Samples::I16(
-                self.reader
-                    .samples::<i16>()
-                    .take(n)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| io_error(&path, e))?,
-            ),
-            SampleFormat::I32 => {
-                let shift = self.shift;
-                Samples::I32(
-                    self.reader
-                        .samples::<i32>()
+        let samples = match &mut self.source {
+            Source::Raw { reader, remaining } => {
+                use std::io::Read;
+                let take = (n as u64).min(*remaining) as usize;
+                let mut bytes = vec![0u8; take * self.format.size()];
+                reader
+                    .read_exact(&mut bytes)
+                    .map_err(|e| io_error(&path, format!("truncated data: {e}")))?;
+                *remaining -= take as u64;
+                Samples::from_le_bytes(self.format, &bytes)?
+            }
+            Source::Hound(reader) => match self.format {
+                SampleFormat::F32 => Samples::F32(
+                    reader
+                        .samples::<f32>()
                         .take(n)
-                        .map(|s| s.map(|v| v << shift))
                         .collect::<Result<_, _>>()
                         .map_err(|e| io_error(&path, e))?,
-                )
-            }
+                ),
+                SampleFormat::I16 => Samples::I16(
+                    reader
+                        .samples::<i16>()
+                        .take(n)
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| io_error(&path, e))?,
+                ),
+                SampleFormat::I32 => {
+                    let shift = self.shift;
+                    Samples::I32(
+                        reader
+                            .samples::<i32>()
+                            .take(n)
+                            .map(|s| s.map(|v| v << shift))
+                            .collect::<Result<_, _>>()
+                            .map_err(|e| io_error(&path, e))?,
+                    )
+                }
+            },
         };
         if samples.is_empty() {
             return Ok(None);
@@ -178,8 +200,16 @@ impl Node for WavReader {
                 .round()
                 .max(1.0) as usize
         };
+        let len = reader.len() as u64;
+        let source = match (spec.sample_format, spec.bits_per_sample) {
+            (hound::SampleFormat::Int, 16) | (hound::SampleFormat::Float, 32) => Source::Raw {
+                reader: reader.into_inner(),
+                remaining: len,
+            },
+            _ => Source::Hound(reader),
+        };
         self.open = Some(OpenFile {
-            reader,
+            source,
             format,
             shift,
             rate: spec.sample_rate,
