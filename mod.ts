@@ -33,7 +33,7 @@ export {
   type Video,
   type VideoInit,
 } from "./src/runtime_data.ts";
-export { setLibraryPath } from "./ffi/load.ts";
+export { closeLibrary, setLibraryPath } from "./ffi/load.ts";
 export {
   audioFromFloat32,
   audioToFloat32,

@@ -79,7 +79,8 @@ export function openBun(path: string): NativeLibrary {
   let worker: BunWorker | undefined;
   let inFlight: Promise<number> | undefined;
   return {
-    symbols: lib.symbols as unknown as NativeLibrary["symbols"],
+    // A copy, so closeLibrary() can swap entries for throwing stubs.
+    symbols: { ...lib.symbols } as unknown as NativeLibrary["symbols"],
     waitEvents(last: number, timeoutMs: number): Promise<number> {
       if (inFlight) return inFlight;
       worker ??= new (globalThis as unknown as { Worker: new (url: string) => BunWorker }).Worker(

@@ -24,7 +24,7 @@ export function openDeno(path: string): NativeLibrary {
   const waitSymbol = raw.rm_events_wait as (last: number, timeoutMs: number) => Promise<number>;
   let inFlight: Promise<number> | undefined;
   return {
-    symbols: wrapped as unknown as NativeLibrary["symbols"],
+    symbols: wrapped as unknown as NativeLibrary["symbols"], // a plain object: closeLibrary() swaps entries
     waitEvents(last: number, timeoutMs: number): Promise<number> {
       // A `nonblocking` symbol runs on Deno's blocking pool; one wait serves every caller.
       inFlight ??= waitSymbol(last, timeoutMs).finally(() => {

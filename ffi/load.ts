@@ -188,6 +188,30 @@ export function extractedPath(cache: string, os: string, bytes: Uint8Array): str
 
 let loaded: NativeLibrary | undefined;
 
+/**
+ * Unloads the native library. Refuses while handles are alive (dispose every RuntimeData and Session
+ * first): unmapping code that live objects still use would crash the process. Afterwards every call
+ * through the old library throws; the next use of the API loads it again.
+ */
+export function closeLibrary(): void {
+  const lib = loaded;
+  if (!lib) return;
+  const live = lib.symbols.rm_live_handles();
+  if (live > 0) {
+    throw new Error(
+      `cannot close the remotemedia library: ${live} handle(s) are still alive (dispose them first)`,
+    );
+  }
+  loaded = undefined;
+  lib.close();
+  const symbols = lib.symbols as unknown as Record<string, unknown>;
+  for (const name of Object.keys(symbols)) {
+    symbols[name] = () => {
+      throw new Error(`the remotemedia library was closed (calling ${name})`);
+    };
+  }
+}
+
 function open(info: RuntimeInfo, path: string): NativeLibrary {
   const lib = info.runtime === "deno" ? openDeno(path) : openBun(path);
   const version = lib.symbols.rm_abi_version();

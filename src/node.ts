@@ -5,6 +5,7 @@
  * @module
  */
 import { RemoteMediaError } from "./errors.ts";
+import { lib } from "./native.ts";
 import { type DataType, RuntimeData } from "./runtime_data.ts";
 
 /** What `process` / `processMulti` / `flush` may return. */
@@ -82,6 +83,17 @@ interface Registered {
 }
 
 const registry = new Map<string, Registered>();
+let builtins: Set<string> | undefined;
+
+/** Names of the native node types (read once from the library). */
+function builtinTypes(): Set<string> {
+  if (!builtins) {
+    const native = lib();
+    using data = RuntimeData.fromHandle(native.symbols.rm_node_types(), native);
+    builtins = new Set(data.asJson<{ type: string }[]>().map((t) => t.type));
+  }
+  return builtins;
+}
 let instanceCounter = 0;
 
 /** The host-type declaration sent to the native validator. @internal */
@@ -113,6 +125,9 @@ export function registerNode(
   }
   if (typeof factory !== "function") {
     throw new TypeError(`registerNode("${type}"): factory must be a function`);
+  }
+  if (builtinTypes().has(type)) {
+    throw new RangeError(`registerNode: "${type}" is a built-in node type; choose another name`);
   }
   registry.set(type, { factory, options });
 }

@@ -328,7 +328,11 @@ function errorMessage(error: unknown): string {
 
 const sessionRegistry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
   ({ native, handle }) => {
-    native.symbols.rm_session_free(handle);
+    try {
+      native.symbols.rm_session_free(handle);
+    } catch {
+      // the library was closed meanwhile: nothing left to free
+    }
   },
 );
 
@@ -379,6 +383,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #signal?: AbortSignal;
   #onAbort?: () => void;
   #hostNodes = new Map<number, HostNode>();
+  #taskItems = new Set<RuntimeData>();
   #causes = new Map<string, unknown>();
   #taskInfo = new Float64Array(5 + 64);
   #done: Promise<void> = Promise.resolve();
@@ -493,7 +498,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       if (count < 0 || this.finished) break;
       await this.#waitForProgress(seen);
     }
-    await Promise.allSettled(running);
+    // After an abort, a node stuck in an await (a generator that never yields) must not keep the
+    // session from ending: its next emit is refused anyway. Otherwise let running tasks finish.
+    if (!this.#aborted && this.#handle !== 0) await Promise.allSettled(running);
+    // Inputs of tasks that never finished are released here (a stuck node must not leak them).
+    for (const item of this.#taskItems) item.dispose();
+    this.#taskItems.clear();
     for (const host of this.#hostNodes.values()) {
       try {
         await host.node.cleanup?.();
@@ -517,6 +527,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const native = this.#native;
     const host = this.#hostNodes.get(nodeIndex)!;
     const items = handles.map((h) => RuntimeData.fromHandle(h, native));
+    for (const item of items) this.#taskItems.add(item);
     try {
       let result: NodeResult;
       const node = host.node;
@@ -539,7 +550,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         native.symbols.rm_session_task_fail(this.#handle, ticket, message, message.length);
       }
     } finally {
-      for (const item of items) item.dispose();
+      for (const item of items) {
+        item.dispose();
+        this.#taskItems.delete(item);
+      }
       this.#progress.notify();
     }
   }
@@ -618,6 +632,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       return true;
     }
     if (status === PUSH_FULL) return false;
+    this.#progress.notify(); // a reader waiting for outputs must see the failure too
     const failure = this.#failure();
     if (failure) throw failure;
     if (this.#aborted) throw new RemoteMediaError("closed", "push after the session was aborted");

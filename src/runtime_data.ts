@@ -245,7 +245,11 @@ function bytesOf(view: ArrayBufferView | ArrayBuffer): Uint8Array {
 const info = new Float64Array(INFO_LEN);
 const registry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
   ({ native, handle }) => {
-    native.symbols.rm_data_free(handle);
+    try {
+      native.symbols.rm_data_free(handle);
+    } catch {
+      // the library was closed meanwhile: nothing left to free
+    }
   },
 );
 /** Property on a view's ArrayBuffer that keeps its owner (and so the native memory) alive. */

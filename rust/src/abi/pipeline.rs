@@ -94,6 +94,15 @@ pub unsafe extern "C" fn rm_session_create(
     options_len: usize,
 ) -> RmHandle {
     guard(0, || {
+        if manifest_len > crate::pipeline::manifest::MAX_MANIFEST_BYTES {
+            return Err(AbiError::new(
+                Status::InvalidManifest,
+                format!(
+                    "invalid manifest:\n  - manifest is {manifest_len} bytes; the limit is {}",
+                    crate::pipeline::manifest::MAX_MANIFEST_BYTES
+                ),
+            ));
+        }
         // SAFETY: forwarded caller guarantees.
         let text = unsafe { input_str(manifest, manifest_len, "manifest") }?;
         let value: Value = serde_json::from_str(text).map_err(|e| {

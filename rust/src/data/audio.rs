@@ -258,6 +258,14 @@ impl AudioBuffer {
                 u16::MAX
             )));
         }
+        if let Samples::F32(v) = &samples {
+            if let Some(i) = v.iter().position(|s| !s.is_finite()) {
+                return Err(DataError::InvalidArgument(format!(
+                    "audio sample {i} is {} (f32 samples must be finite)",
+                    v[i]
+                )));
+            }
+        }
         if !samples.len().is_multiple_of(channels as usize) {
             return Err(DataError::ShapeMismatch(format!(
                 "{} samples is not a multiple of {channels} channels",
@@ -310,6 +318,17 @@ mod tests {
             .contains("sampleRate must be at least 1 Hz, got 0"));
         let e = AudioBuffer::new(Samples::F32(vec![]), 16000, 0).unwrap_err();
         assert!(e.to_string().contains("got 0"));
+    }
+
+    #[test]
+    fn nan_and_infinite_samples_are_rejected_with_their_index() {
+        let e = AudioBuffer::new(Samples::F32(vec![0.0, f32::NAN]), 8000, 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid argument: audio sample 1 is NaN (f32 samples must be finite)"
+        );
+        let e = AudioBuffer::new(Samples::F32(vec![f32::NEG_INFINITY]), 8000, 1).unwrap_err();
+        assert!(e.to_string().contains("audio sample 0 is -inf"));
     }
 
     #[test]

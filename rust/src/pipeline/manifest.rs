@@ -78,6 +78,12 @@ pub struct Plan {
 /// Default bound of an edge queue.
 pub const DEFAULT_EDGE_CAPACITY: usize = 16;
 
+/// Largest number of nodes (and of connections) a manifest may declare.
+pub const MAX_NODES: usize = 10_000;
+
+/// Largest manifest text accepted, in bytes.
+pub const MAX_MANIFEST_BYTES: usize = 16 * 1024 * 1024;
+
 fn issue(issues: &mut Vec<Issue>, path: impl Into<String>, message: impl Into<String>) {
     issues.push(Issue {
         path: path.into(),
@@ -195,6 +201,15 @@ pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
 
 /// Parses and validates manifest text; returns the plan or every issue found.
 pub fn plan_from_str(text: &str, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>> {
+    if text.len() > MAX_MANIFEST_BYTES {
+        return Err(vec![Issue {
+            path: String::new(),
+            message: format!(
+                "manifest is {} bytes; the limit is {MAX_MANIFEST_BYTES}",
+                text.len()
+            ),
+        }]);
+    }
     let value: Value = serde_json::from_str(text).map_err(|e| {
         vec![Issue {
             path: String::new(),
@@ -232,6 +247,11 @@ pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>>
     let mut nodes: Vec<Option<NodePlan>> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
     match root.get("nodes") {
+        Some(Value::Array(list)) if list.len() > MAX_NODES => issue(
+            &mut issues,
+            "nodes",
+            format!("{} nodes; the limit is {MAX_NODES}", list.len()),
+        ),
         Some(Value::Array(list)) if !list.is_empty() => {
             for (i, spec) in list.iter().enumerate() {
                 nodes.push(plan_node(i, spec, &mut ids, externals, &mut issues));
@@ -250,6 +270,11 @@ pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>>
     let mut seen_edges = HashSet::new();
     match root.get("connections") {
         None => {}
+        Some(Value::Array(list)) if list.len() > MAX_NODES * 4 => issue(
+            &mut issues,
+            "connections",
+            format!("{} connections; the limit is {}", list.len(), MAX_NODES * 4),
+        ),
         Some(Value::Array(list)) => {
             for (i, spec) in list.iter().enumerate() {
                 if let Some(edge) = plan_edge(i, spec, &ids, &nodes, &mut issues) {
@@ -641,24 +666,27 @@ fn topological_order(
 ) -> Vec<usize> {
     let n = nodes.len();
     let mut indegree = vec![0usize; n];
+    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n];
     for e in edges {
         indegree[e.to] += 1;
+        successors[e.from].push(e.to);
     }
     let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
     ready.reverse();
     let mut order = Vec::with_capacity(n);
     while let Some(i) = ready.pop() {
         order.push(i);
-        for e in edges.iter().filter(|e| e.from == i) {
-            indegree[e.to] -= 1;
-            if indegree[e.to] == 0 {
-                ready.push(e.to);
+        for &to in &successors[i] {
+            indegree[to] -= 1;
+            if indegree[to] == 0 {
+                ready.push(to);
             }
         }
     }
     if order.len() < n {
+        let placed: HashSet<usize> = order.iter().copied().collect();
         let cyclic: Vec<String> = (0..n)
-            .filter(|i| !order.contains(i))
+            .filter(|i| !placed.contains(i))
             .map(|i| {
                 nodes[i]
                     .as_ref()
