@@ -314,6 +314,8 @@ const PUSH_FULL = 1;
 const EMIT_FULL = 1;
 const EMIT_CANCELLED = 2;
 const TASK_FLUSH = 1;
+/** How long an aborted session waits for TypeScript nodes to notice the cancellation. */
+const ABORT_GRACE_MS = 500;
 
 interface HostNode {
   id: string;
@@ -498,9 +500,17 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       if (count < 0 || this.finished) break;
       await this.#waitForProgress(seen);
     }
-    // After an abort, a node stuck in an await (a generator that never yields) must not keep the
-    // session from ending: its next emit is refused anyway. Otherwise let running tasks finish.
-    if (!this.#aborted && this.#handle !== 0) await Promise.allSettled(running);
+    // Running tasks finish first (after an abort their next emit is refused, which closes generators
+    // and runs their `finally`). A node stuck in an await (a generator that never yields) gets
+    // ABORT_GRACE_MS after an abort, then the session ends without it.
+    const settled = Promise.allSettled(running);
+    if (this.#aborted || this.#handle === 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([settled, new Promise((r) => timer = setTimeout(r, ABORT_GRACE_MS))]);
+      clearTimeout(timer);
+    } else {
+      await settled;
+    }
     // Inputs of tasks that never finished are released here (a stuck node must not leak them).
     for (const item of this.#taskItems) item.dispose();
     this.#taskItems.clear();
