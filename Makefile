@@ -4,7 +4,7 @@ BUN := node_modules/.bin/bun
 DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
 LIB := target/release/libremotemedia.so
 
-.PHONY: all deps build test test-rust test-deno test-bun lint demo header types binary bench clean
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header types binary bench soak fuzz valgrind reliability clean
 
 all: build
 
@@ -55,6 +55,29 @@ bench: build
 	$(DENO) run $(DENO_FLAGS) --v8-flags=--expose-gc bench/suite.ts
 	$(BUN) run bench/suite.ts
 	$(DENO) run -A bench/report.ts
+
+# 1,000,000 frames through a mixed native/TS pipeline in each runtime (not part of `make test`).
+soak: build
+	$(DENO) run $(DENO_FLAGS) --v8-flags=--expose-gc tests/soak.ts
+	$(BUN) run tests/soak.ts
+
+# Fuzzing with cargo-fuzz (nightly toolchain; not part of `make test`). FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
+	cd rust/fuzz && for t in manifest data_abi; do \
+	  mkdir -p corpus/$$t && cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+# The C ABI's Rust tests under valgrind (handle table, buffers, error model): no invalid access, no leak.
+valgrind:
+	cargo test --test abi --no-run
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  $$(ls -t target/debug/deps/abi-* | grep -v '\.d$$' | head -1) --test-threads=1
+
+# Regenerates docs/RELIABILITY.md from the reliability table (commit the result).
+reliability: build
+	$(DENO) run $(DENO_FLAGS) tools/gen_reliability.ts
 
 # Regenerates src/node_types.ts from the native node schemas (commit the result).
 types: build

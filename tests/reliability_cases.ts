@@ -1,0 +1,663 @@
+// Inline test nodes are object literals whose return types are obvious from use.
+// deno-lint-ignore-file explicit-function-return-type
+/**
+ * The reliability table: bad inputs and misuses, each with the error it must give (or, where marked,
+ * the harmless no-op it must be). Run by tests/reliability.test.ts under `deno test` and `bun test`;
+ * `make reliability` renders it as docs/RELIABILITY.md.
+ */
+import assert from "node:assert/strict";
+import {
+  closeLibrary,
+  DataTypeError,
+  DisposedError,
+  type Manifest,
+  ManifestError,
+  PipelineBuilder,
+  PipelineError,
+  registerNode,
+  run,
+  RuntimeData,
+  Session,
+  ShapeError,
+  validateManifest,
+} from "../mod.ts";
+import { lastError, lib } from "../src/native.ts";
+
+/** One row: what is done wrong, and what must happen. */
+export interface Case {
+  /** Area of the API. */
+  area: string;
+  /** The bad input or misuse. */
+  name: string;
+  /** The error it must give (class and message), or "no error" for harmless repeats. */
+  expect: string;
+  /** Does the wrong thing; must throw an error matching `error` (or not throw when `error` is null). */
+  run: () => unknown;
+  /** Pattern of the message (and optionally a class the error must be). */
+  error: RegExp | null;
+  /** Class the error must be an instance of. */
+  type?: new (...args: never[]) => Error;
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+const manifest = (m: unknown) => m as Parameters<typeof Session.create>[0];
+const pass: Manifest = { version: 1, nodes: [{ id: "p", type: "PassThrough" }] };
+
+function frame(v = 0): RuntimeData {
+  return RuntimeData.audio({ samples: new Float32Array(4).fill(v), sampleRate: 16000 });
+}
+
+async function drain(session: Session): Promise<void> {
+  for await (const out of session) out.dispose();
+}
+
+function issueOf(m: unknown): string {
+  return validateManifest(manifest(m)).map((i) => `${i.path}: ${i.message}`).join("\n");
+}
+
+/** The table. */
+export const cases: Case[] = [
+  // Manifests
+  {
+    area: "manifest",
+    name: "malformed JSON",
+    expect: "ManifestError naming line and column",
+    run: () => Session.create('{"version": 1, "nodes": [ {"id": }'),
+    error: /manifest is not valid JSON: .*line 1 column \d+/,
+    type: ManifestError,
+  },
+  {
+    area: "manifest",
+    name: "truncated JSON",
+    expect: "ManifestError: EOF while parsing, with line and column",
+    run: () => Session.create('{"version": 1, "nodes": ['),
+    error: /EOF while parsing .* line 1 column 25/,
+    type: ManifestError,
+  },
+  {
+    area: "manifest",
+    name: "huge manifest (more than 10,000 nodes)",
+    expect: "ManifestError naming the count and the limit",
+    run: () =>
+      Session.create({
+        version: 1,
+        nodes: Array.from({ length: 10_001 }, (_, i) => ({ id: `n${i}`, type: "PassThrough" })),
+      }),
+    error: /nodes: 10001 nodes; the limit is 10000/,
+    type: ManifestError,
+  },
+  {
+    area: "manifest",
+    name: "not an object",
+    expect: "ManifestError: must be a JSON object, got an array",
+    run: () => Session.create("[1, 2]"),
+    error: /manifest must be a JSON object, got an array/,
+    type: ManifestError,
+  },
+  {
+    area: "manifest",
+    name: "missing version",
+    expect: "ManifestError at `version`",
+    run: () => Session.create(manifest({ nodes: [{ id: "a", type: "PassThrough" }] })),
+    error: /version: missing \(expected 1\)/,
+  },
+  {
+    area: "manifest",
+    name: "unknown node type",
+    expect: 'ManifestError at `nodes[0] "x".type` listing the known types',
+    run: () => Session.create({ version: 1, nodes: [{ id: "x", type: "Gian" }] }),
+    error: /nodes\[0\] "x"\.type: unknown node type "Gian" \(known: PassThrough, Gain/,
+  },
+  {
+    area: "manifest",
+    name: "unknown param",
+    expect: "ManifestError at the param, listing the node's params",
+    run: () =>
+      Session.create({ version: 1, nodes: [{ id: "g", type: "Gain", params: { volume: 2 } }] }),
+    error: /nodes\[0\] "g"\.params\.volume: unknown param \(expected one of gain, gainDb, clip\)/,
+  },
+  {
+    area: "manifest",
+    name: "param out of range",
+    expect: "ManifestError with expected range and actual value",
+    run: () =>
+      Session.create({
+        version: 1,
+        nodes: [{ id: "r", type: "Resample", params: { targetRate: 5 } }],
+      }),
+    error: /params\.targetRate: expected an integer between 1000 and 384000, got 5/,
+  },
+  {
+    area: "manifest",
+    name: "param of the wrong type",
+    expect: "ManifestError: expected a boolean, got a string",
+    run: () =>
+      Session.create({ version: 1, nodes: [{ id: "g", type: "Gain", params: { clip: "yes" } }] }),
+    error: /params\.clip: expected a boolean, got a string/,
+  },
+  {
+    area: "manifest",
+    name: "duplicate node ids",
+    expect: "ManifestError naming both positions",
+    run: () => Session.create({ version: 1, nodes: [pass.nodes[0], pass.nodes[0]] }),
+    error: /nodes\[1\]\.id: duplicate id "p" \(also nodes\[0\]\)/,
+  },
+  {
+    area: "manifest",
+    name: "dangling connection",
+    expect: "ManifestError at the connection's end",
+    run: () => Session.create({ ...pass, connections: [{ from: "p", to: "ghost" }] }),
+    error: /connections\[0\]\.to: no node has id "ghost" \(dangling connection\)/,
+  },
+  {
+    area: "manifest",
+    name: "cycle",
+    expect: "ManifestError naming the nodes on the cycle",
+    run: () =>
+      Session.create({
+        version: 1,
+        nodes: [{ id: "a", type: "PassThrough" }, { id: "b", type: "PassThrough" }],
+        connections: [{ from: "a", to: "b" }, { from: "b", to: "a" }],
+      }),
+    error: /cycle through nodes "a", "b"/,
+  },
+  {
+    area: "manifest",
+    name: "unconnected port of a multi-input node",
+    expect: "ManifestError naming the port",
+    run: () => {
+      throw new Error(issueOf({ version: 1, nodes: [{ id: "m", type: "Mix" }] }));
+    },
+    error: /input port "a" is not connected/,
+  },
+  {
+    area: "manifest",
+    name: "incompatible data types on an edge",
+    expect: "ManifestError naming both ends and their types",
+    run: () =>
+      Session.create(
+        new PipelineBuilder().node("t", "TextTransform").node("g", "Gain").chain("t", "g").build(),
+      ),
+    error: /"t" \(TextTransform\) emits text but "g" \(Gain\) port "in" accepts audio/,
+  },
+  {
+    area: "manifest",
+    name: "unknown input port",
+    expect: "ManifestError listing the node's ports",
+    run: () =>
+      Session.create({
+        version: 1,
+        nodes: [{ id: "a", type: "PassThrough" }, { id: "m", type: "Mix" }],
+        connections: [{ from: "a", to: "m", port: "c" }],
+      }),
+    error: /has no input port "c" \(ports: a, b\)/,
+  },
+  {
+    area: "manifest",
+    name: "bad edge policy and capacity",
+    expect: "ManifestError for each field",
+    run: () =>
+      Session.create({
+        version: 1,
+        nodes: [{ id: "a", type: "PassThrough" }, { id: "b", type: "PassThrough" }],
+        connections: [{ from: "a", to: "b", policy: "dropNewest" as "block", capacity: 0 }],
+      }),
+    error:
+      /policy: expected "block" or "dropOldest".*\n.*capacity: expected an integer between 1 and 65536, got 0/,
+  },
+  // Data
+  {
+    area: "data",
+    name: "wrong data type into a node",
+    expect: "PipelineError with the node id and both types",
+    run: async () => {
+      using t = RuntimeData.text("x");
+      await run({ version: 1, nodes: [{ id: "gain", type: "Gain" }] }, t);
+    },
+    error: /node "gain" \(Gain\) failed: expected audio input, got text/,
+    type: PipelineError,
+  },
+  {
+    area: "data",
+    name: "audio with 0 channels",
+    expect: "RangeError naming the field",
+    run: () => RuntimeData.audio({ samples: new Float32Array(2), sampleRate: 16000, channels: 0 }),
+    error: /channels must be an integer between 1 and 65535, got 0/,
+  },
+  {
+    area: "data",
+    name: "audio with sample rate 0",
+    expect: "RangeError naming the field",
+    run: () => RuntimeData.audio({ samples: new Float32Array(2), sampleRate: 0 }),
+    error: /sampleRate must be an integer between 1 and 4294967295, got 0/,
+  },
+  {
+    area: "data",
+    name: "sample count not a multiple of channels",
+    expect: "ShapeError with both numbers",
+    run: () => RuntimeData.audio({ samples: new Float32Array(5), sampleRate: 16000, channels: 2 }),
+    error: /5 samples is not a multiple of 2 channels/,
+    type: ShapeError,
+  },
+  {
+    area: "data",
+    name: "NaN sample",
+    expect: "error naming the sample index",
+    run: () => RuntimeData.audio({ samples: Float32Array.of(0, 0, NaN), sampleRate: 16000 }),
+    error: /audio sample 2 is NaN \(f32 samples must be finite\)/,
+  },
+  {
+    area: "data",
+    name: "infinite sample",
+    expect: "error naming the sample index",
+    run: () => RuntimeData.audio({ samples: Float32Array.of(Infinity), sampleRate: 16000 }),
+    error: /audio sample 0 is inf/,
+  },
+  {
+    area: "data",
+    name: "i16 audio from an odd number of bytes",
+    expect: "ShapeError",
+    run: () => RuntimeData.audio({ samples: new Uint8Array(3), format: "i16", sampleRate: 8000 }),
+    error: /i16 audio needs a multiple of 2 bytes, got 3/,
+    type: ShapeError,
+  },
+  {
+    area: "data",
+    name: "invalid UTF-8 text (raw C ABI)",
+    expect: "status invalid_utf8 with the byte offset",
+    run: () => {
+      const bad = Uint8Array.of(0x61, 0xc3, 0x28);
+      if (lib().symbols.rm_data_text(bad, 3, null, 0) === 0) throw lastError();
+    },
+    error: /invalid UTF-8 in text: invalid utf-8 sequence of 1 bytes from index 1/,
+  },
+  {
+    area: "data",
+    name: "JSON text that does not parse",
+    expect: "error with line and column",
+    run: () => RuntimeData.jsonText("{ nope }"),
+    error: /invalid JSON in json payload: key must be a string at line 1 column 3/,
+  },
+  {
+    area: "data",
+    name: "tensor shape that does not match its data",
+    expect: "ShapeError with bytes and elements",
+    run: () => RuntimeData.tensor({ shape: [3, 3], data: new Float32Array(8) }),
+    error: /tensor shape \[3, 3\] of f32 needs 36 bytes \(9 elements\), got 32/,
+    type: ShapeError,
+  },
+  {
+    area: "data",
+    name: "video frame with the wrong byte count",
+    expect: "ShapeError",
+    run: () =>
+      RuntimeData.video({ width: 4, height: 4, format: "rgb24", pixels: new Uint8Array(4) }),
+    error: /rgb24 frame 4x4 needs 48 bytes, got 4/,
+    type: ShapeError,
+  },
+  {
+    area: "data",
+    name: "asAudio() on text",
+    expect: "DataTypeError naming expected and actual",
+    run: () => {
+      using t = RuntimeData.text("x");
+      t.asAudio();
+    },
+    error: /asAudio\(\): expected audio data, got text/,
+    type: DataTypeError,
+  },
+  {
+    area: "data",
+    name: "text from a non-string",
+    expect: "TypeError naming what was given",
+    run: () => RuntimeData.text(42 as unknown as string),
+    error: /RuntimeData\.text expects a string, got number/,
+  },
+  {
+    area: "data",
+    name: "channel index out of range",
+    expect: "RangeError with the valid range",
+    run: () => {
+      using a = RuntimeData.audio({ samples: new Float32Array(4), sampleRate: 8000, channels: 2 });
+      a.asAudio().channel(2);
+    },
+    error: /channel index 2 is out of range for 2-channel audio \(expected 0\.\.1\)/,
+  },
+  // Sessions
+  {
+    area: "session",
+    name: "push after close",
+    expect: "error: push after close()",
+    run: async () => {
+      using s = Session.create(pass);
+      s.close();
+      using f = frame();
+      await s.push(f);
+    },
+    error: /push after close\(\)|after the session ended/,
+  },
+  {
+    area: "session",
+    name: "double close",
+    expect: "no error (harmless)",
+    run: () => {
+      using s = Session.create(pass);
+      s.close();
+      s.close();
+    },
+    error: null,
+  },
+  {
+    area: "session",
+    name: "iterate twice",
+    expect: "error: outputs can be iterated only once",
+    run: async () => {
+      using s = Session.create(pass);
+      s.close();
+      await drain(s);
+      await drain(s);
+    },
+    error: /a session's outputs can be iterated only once/,
+  },
+  {
+    area: "session",
+    name: "push something that is not RuntimeData",
+    expect: "TypeError naming what was given",
+    run: async () => {
+      using s = Session.create(pass);
+      await s.push("hello" as unknown as RuntimeData);
+    },
+    error: /push expects a RuntimeData, got string/,
+  },
+  {
+    area: "session",
+    name: "session used after dispose",
+    expect: "DisposedError",
+    run: async () => {
+      const s = Session.create(pass);
+      s.dispose();
+      using f = frame();
+      await s.push(f);
+    },
+    error: /Session was already disposed/,
+    type: DisposedError,
+  },
+  {
+    area: "session",
+    name: "bad session options",
+    expect: "RangeError naming the option",
+    run: () => Session.create(pass, { inputCapacity: 0 }),
+    error: /inputCapacity must be an integer between 1 and 1000000, got 0/,
+  },
+  {
+    area: "data",
+    name: "RuntimeData used after dispose",
+    expect: "DisposedError",
+    run: () => {
+      const d = RuntimeData.text("x");
+      d.dispose();
+      d.asText();
+    },
+    error: /RuntimeData was already disposed/,
+    type: DisposedError,
+  },
+  {
+    area: "data",
+    name: "double dispose",
+    expect: "no error (harmless)",
+    run: () => {
+      const d = RuntimeData.text("x");
+      d.dispose();
+      d.dispose();
+    },
+    error: null,
+  },
+  {
+    area: "handles",
+    name: "a freed handle passed to the C ABI",
+    expect: "invalid_handle: stale handle, already freed",
+    run: () => {
+      const d = RuntimeData.text("x");
+      const h = d.handle();
+      d.dispose();
+      if (lib().symbols.rm_data_type(h) < 0) throw lastError();
+    },
+    error: /stale handle \d+: it was already freed/,
+  },
+  {
+    area: "handles",
+    name: "a handle from another library instance",
+    expect: "invalid_handle naming another instance",
+    run: () => {
+      using d = RuntimeData.text("x");
+      const tagBit = 2 ** 31;
+      const h = d.handle();
+      const foreign = Math.floor(h / tagBit) % 2 === 1 ? h - tagBit : h + tagBit;
+      if (lib().symbols.rm_data_type(foreign) < 0) throw lastError();
+    },
+    error: /belongs to another instance of the remotemedia library/,
+  },
+  {
+    area: "handles",
+    name: "a session handle where data is expected",
+    expect: "invalid_handle: a session handle, expected data",
+    run: () => {
+      const native = lib();
+      const bytes = new TextEncoder().encode(JSON.stringify(pass));
+      const session = native.symbols.rm_session_create(bytes, bytes.length, null, 0);
+      try {
+        if (native.symbols.rm_data_type(session) < 0) throw lastError();
+      } finally {
+        native.symbols.rm_session_free(session);
+      }
+    },
+    error: /is a session handle, expected data/,
+  },
+  {
+    area: "library",
+    name: "closing the library while handles are alive",
+    expect: "error with the number of live handles",
+    run: () => {
+      using _d = RuntimeData.text("x");
+      closeLibrary();
+    },
+    error: /cannot close the remotemedia library: \d+ handle\(s\) are still alive/,
+  },
+  // Lifecycle and TS nodes
+  {
+    area: "lifecycle",
+    name: "abort before anything was pushed",
+    expect: "iteration ends; later pushes fail",
+    run: async () => {
+      using s = Session.create(pass);
+      await s.abort();
+      await drain(s);
+      using f = frame();
+      await s.push(f);
+    },
+    error: /aborted|ended/,
+  },
+  {
+    area: "lifecycle",
+    name: "abort during a slow TS initialize",
+    expect: "abort completes and cleanup runs",
+    run: async () => {
+      let cleaned = false;
+      const s = Session.create(
+        new PipelineBuilder().node("slow", {
+          initialize: async () => void (await tick(50)),
+          process: (d: RuntimeData) => d,
+          cleanup: () => void (cleaned = true),
+        }).build(),
+      );
+      await s.abort();
+      await s.done;
+      s.dispose();
+      if (!cleaned) throw new Error("cleanup did not run");
+    },
+    error: null,
+  },
+  {
+    area: "lifecycle",
+    name: "abort while a TS node is processing",
+    expect: "abort completes; the generator's finally runs",
+    run: async () => {
+      let closed = false;
+      const s = Session.create(
+        new PipelineBuilder().node("gen", {
+          async *process() {
+            try {
+              for (;;) {
+                yield RuntimeData.json(1);
+                await tick(1);
+              }
+            } finally {
+              closed = true;
+            }
+          },
+        }).build(),
+        { outputCapacity: 1 },
+      );
+      using f = RuntimeData.text("go");
+      await s.push(f);
+      await tick(5);
+      await s.abort();
+      s.dispose();
+      if (!closed) throw new Error("generator not closed");
+    },
+    error: null,
+  },
+  {
+    area: "TS nodes",
+    name: "a TS node that throws in initialize",
+    expect: "PipelineError with the node id, prefixed initialize:",
+    run: async () => {
+      using s = Session.create(
+        new PipelineBuilder().node("bad", {
+          initialize() {
+            throw new Error("model file missing");
+          },
+          process: (d: RuntimeData) => d,
+        }).build(),
+      );
+      using f = frame();
+      await s.push(f);
+      await drain(s);
+    },
+    error: /node "bad" \(instance:\d+\) failed: initialize: model file missing/,
+    type: PipelineError,
+  },
+  {
+    area: "TS nodes",
+    name: "a TS node that throws in process",
+    expect: "PipelineError with the node id; the original error is its cause",
+    run: async () => {
+      using f = frame();
+      await run(
+        new PipelineBuilder().node("bad", {
+          process() {
+            throw new TypeError("boom");
+          },
+        }).build(),
+        f,
+      );
+    },
+    error: /node "bad" \(instance:\d+\) failed: boom/,
+    type: PipelineError,
+  },
+  {
+    area: "TS nodes",
+    name: "a TS node that throws in cleanup",
+    expect: "no throw; recorded in session.cleanupErrors with the node id",
+    run: async () => {
+      const s = Session.create(
+        new PipelineBuilder().node("c", {
+          process: (d: RuntimeData) => d,
+          cleanup() {
+            throw new Error("socket already closed");
+          },
+        }).build(),
+      );
+      s.close();
+      await drain(s);
+      await s.done;
+      s.dispose();
+      assert.match(
+        s.cleanupErrors[0].message,
+        /node "c" .* failed: cleanup: socket already closed/,
+      );
+    },
+    error: null,
+  },
+  {
+    area: "TS nodes",
+    name: "a generator that never yields",
+    expect: "an AbortSignal still ends the session; cleanup runs",
+    run: async () => {
+      let cleaned = false;
+      const s = Session.create(
+        new PipelineBuilder().node("stuck", {
+          async *process() {
+            await new Promise(() => {}); // never resolves
+            yield RuntimeData.json(0);
+          },
+          cleanup: () => void (cleaned = true),
+        }).build(),
+        { signal: AbortSignal.timeout(30) },
+      );
+      using f = frame();
+      await s.push(f);
+      await drain(s);
+      await s.done;
+      s.dispose();
+      if (!cleaned) throw new Error("cleanup did not run");
+    },
+    error: null,
+  },
+  {
+    area: "TS nodes",
+    name: "a generator that yields something else than RuntimeData",
+    expect: "PipelineError: nodes must yield RuntimeData",
+    run: async () => {
+      using f = frame();
+      await run(
+        new PipelineBuilder().node("bad", {
+          *process() {
+            yield 42 as unknown as RuntimeData;
+          },
+        }).build(),
+        f,
+      );
+    },
+    error: /a node yielded number; nodes must yield RuntimeData/,
+    type: PipelineError,
+  },
+  {
+    area: "TS nodes",
+    name: "process returns a plain value",
+    expect: "PipelineError: expected RuntimeData, an array or an iterable",
+    run: async () => {
+      using f = frame();
+      await run(
+        new PipelineBuilder().node("bad", { process: () => 3 as unknown as RuntimeData }).build(),
+        f,
+      );
+    },
+    error: /a node returned number; expected RuntimeData/,
+    type: PipelineError,
+  },
+  {
+    area: "TS nodes",
+    name: "registering a TS node under a built-in name",
+    expect: "RangeError",
+    run: () => registerNode("Gain", () => ({ process: (d: RuntimeData) => d })),
+    error: /"Gain" is a built-in node type/,
+  },
+  {
+    area: "TS nodes",
+    name: "a node object without process()",
+    expect: "TypeError",
+    run: () => new PipelineBuilder().node("x", {} as never),
+    error: /node instance has neither process\(\) nor processMulti\(\)/,
+  },
+];
