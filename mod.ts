@@ -58,6 +58,7 @@ export {
   type ManifestIssue,
   type NodeMetrics,
   type NodeSpec,
+  type NodeStats,
   nodeTypes,
   type NodeTypeSchema,
   type ParamSchema,
@@ -66,11 +67,23 @@ export {
   run,
   Session,
   session,
+  type SessionEvent,
   type SessionMetrics,
   type SessionOptions,
+  type SessionStats,
+  type Tracer,
+  type TraceSpan,
   validateManifest,
 } from "./src/pipeline.ts";
 export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";
+export {
+  type ByteSource,
+  type FrameOptions,
+  pcmFrames,
+  type PcmLayout,
+  wavFrames,
+  wavStream,
+} from "./src/streams.ts";
 export {
   isRegisteredNode,
   type Node,

@@ -39,7 +39,7 @@ export interface NativeSymbol {
 }
 
 /** Number of `f64` slots `rm_session_poll` writes (`RM_POLL_INFO_LEN`). */
-export const POLL_INFO_LEN = 3;
+export const POLL_INFO_LEN = 4;
 
 /** Every `rm_*` function the bindings call, with its C meaning beside each parameter. */
 export const symbols = {
@@ -171,7 +171,7 @@ export const symbols = {
   rm_session_poll: {
     parameters: [
       "u64", // session
-      "buffer", // double out[3]: node index, phase, queued outputs
+      "buffer", // double out[4]: node index, phase, queued outputs, latency µs
     ],
     result: "u64", // data handle or 0
   },
@@ -182,6 +182,8 @@ export const symbols = {
   rm_session_failure: { parameters: ["u64"], result: "u64" }, // JSON data handle or 0
   rm_session_metrics: { parameters: ["u64"], result: "u64" }, // JSON data handle
   rm_session_node_ids: { parameters: ["u64"], result: "u64" }, // JSON data handle
+  rm_session_set_events: { parameters: ["u64", "i32"], result: "i32" }, // session, enabled
+  rm_session_events: { parameters: ["u64"], result: "u64" }, // JSON data handle {events, dropped}
   rm_session_free: { parameters: ["u64"], result: "i32" },
   rm_session_take_task: {
     parameters: [

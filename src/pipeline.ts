@@ -128,6 +128,102 @@ export interface NodeMetrics {
   dropped: number;
 }
 
+/** Per-node statistics (see {@link Session.stats}). */
+export interface NodeStats extends NodeMetrics {
+  /** Median duration of the node's recent calls (last 1024). */
+  p50Ms: number;
+  /** 95th percentile of the node's recent calls (last 1024). */
+  p95Ms: number;
+}
+
+/** A snapshot of a session's statistics. */
+export interface SessionStats {
+  /** Per node, in manifest order. */
+  nodes: NodeStats[];
+  /** Items waiting to enter the graph. */
+  inputQueue: number;
+  /** Outputs waiting to be taken. */
+  outputQueue: number;
+  /** Items pushed so far (through this object). */
+  pushed: number;
+  /** Outputs taken so far (through this object). */
+  taken: number;
+  /** End-to-end latency of the outputs taken so far, in microseconds (p50, p95, max). */
+  latencyUs: { p50: number; p95: number; max: number };
+}
+
+/** Something that happened in a session (see {@link Session.events}). */
+export type SessionEvent =
+  | {
+    /** A node finished one call (`process`, a generator task, a flush). */
+    type: "process";
+    /** Node id. */
+    node: string;
+    /** Start, in microseconds since the session started. */
+    startUs: number;
+    /** Duration in microseconds. */
+    durationUs: number;
+    /** When the event was recorded, in microseconds since the session started. */
+    atUs: number;
+  }
+  | {
+    /** An item was dropped on a `dropOldest` edge into `node`. */
+    type: "drop";
+    /** The node whose input queue dropped it. */
+    node: string;
+    /** The node that produced it. */
+    from: string;
+    /** When, in microseconds since the session started. */
+    atUs: number;
+  }
+  | {
+    /** A node failed. */
+    type: "error";
+    /** Node id. */
+    node: string;
+    /** Node type. */
+    nodeType: string;
+    /** What went wrong. */
+    message: string;
+    /** When, in microseconds since the session started. */
+    atUs: number;
+  }
+  | {
+    /** A Vad node detected speech starting or ending. */
+    type: "speech_start" | "speech_end";
+    /** The Vad node. */
+    node: string;
+    /** Speech start (speech_start) in microseconds of audio time. */
+    timeUs?: number;
+    /** Speech segment bounds (speech_end), in microseconds of audio time. */
+    startUs?: number;
+    /** Speech segment end (speech_end). */
+    endUs?: number;
+    /** When it was recorded, in microseconds since the session started. */
+    atUs: number;
+  };
+
+/** A span for tracing: one node call. */
+export interface TraceSpan {
+  /** `node:<id>`. */
+  name: string;
+  /** Node id. */
+  nodeId: string;
+  /** Start, as a `performance.now()` timestamp in milliseconds. */
+  startTime: number;
+  /** End, as a `performance.now()` timestamp in milliseconds. */
+  endTime: number;
+}
+
+/**
+ * Receives one span per node call. Map it onto your tracing system (see `examples/tracing.ts` for
+ * OpenTelemetry-style spans); nothing is recorded while no tracer is set.
+ */
+export interface Tracer {
+  /** Called for each finished node call. */
+  onSpan(span: TraceSpan): void;
+}
+
 /** A snapshot of a session's metrics. */
 export interface SessionMetrics {
   /** Per node, in manifest order. */
@@ -153,6 +249,8 @@ export interface SessionOptions {
   outputCapacity?: number;
   /** Aborts the session when it fires. */
   signal?: AbortSignal;
+  /** Receives a span per node call (enables event recording). */
+  tracer?: Tracer;
 }
 
 function jsonFromHandle<T>(handle: number, native: NativeLibrary): T {
@@ -386,6 +484,14 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #onAbort?: () => void;
   #hostNodes = new Map<number, HostNode>();
   #taskItems = new Set<RuntimeData>();
+  #pushed = 0;
+  #taken = 0;
+  #latencies: number[] = [];
+  #latencyMax = 0;
+  #readable?: ReadableStream<RuntimeData>;
+  #writable?: WritableStream<RuntimeData>;
+  #tracer?: Tracer;
+  #startedAt = performance.now();
   #causes = new Map<string, unknown>();
   #taskInfo = new Float64Array(5 + 64);
   #done: Promise<void> = Promise.resolve();
@@ -454,7 +560,117 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       session.#done = session.#pump();
     }
     if (options.signal) session.#watch(options.signal);
+    if (options.tracer) {
+      session.#tracer = options.tracer;
+      native.symbols.rm_session_set_events(handle, 1);
+    }
     return session;
+  }
+
+  /** Delivers recorded events to the tracer (called as outputs are taken and at the end). */
+  #flushTrace(): void {
+    if (!this.#tracer || this.#handle === 0) return;
+    for (const e of this.#drainEvents()) {
+      if (e.type !== "process") continue;
+      const startTime = this.#startedAt + e.startUs / 1000;
+      this.#tracer.onSpan({
+        name: `node:${e.node}`,
+        nodeId: e.node,
+        startTime,
+        endTime: startTime + e.durationUs / 1000,
+      });
+    }
+  }
+
+  #drainEvents(): SessionEvent[] {
+    const native = this.#native;
+    const batch = jsonFromHandle<{ events: SessionEvent[]; dropped: number }>(
+      checkHandle(native.symbols.rm_session_events(this.#h()), native),
+      native,
+    );
+    return batch.events;
+  }
+
+  /**
+   * The session's events as they happen: node calls with timings, drops on `dropOldest` edges, errors
+   * with the node id, and Vad speech start/end. Recording starts with the first call (nothing is
+   * recorded, and nothing costs, while nobody listens) and ends when the session ends. Events are
+   * delivered in batches as the session makes progress.
+   */
+  async *events(): AsyncGenerator<SessionEvent, void, undefined> {
+    if (this.#tracer) {
+      throw new RemoteMediaError("closed", "events() and a tracer cannot share a session");
+    }
+    this.#native.symbols.rm_session_set_events(this.#h(), 1);
+    for (;;) {
+      if (this.#handle === 0) return;
+      const seen = this.#eventCounter();
+      const batch = this.#drainEvents();
+      for (const e of batch) yield e;
+      if (batch.length === 0) {
+        if (this.finished) {
+          const rest = this.#handle === 0 ? [] : this.#drainEvents();
+          for (const e of rest) yield e;
+          return;
+        }
+        await this.#waitForProgress(seen);
+      }
+    }
+  }
+
+  /** Per-node counts and latencies (p50/p95/max), queue depths, and end-to-end output latency. */
+  stats(): SessionStats {
+    const native = this.#native;
+    const m = jsonFromHandle<{ nodes: NodeStats[]; inputQueue: number; outputQueue: number }>(
+      checkHandle(native.symbols.rm_session_metrics(this.#h()), native),
+      native,
+    );
+    const sorted = [...this.#latencies].sort((a, b) => a - b);
+    const at = (q: number) => sorted.length ? sorted[Math.round((sorted.length - 1) * q)] : 0;
+    return {
+      nodes: m.nodes,
+      inputQueue: m.inputQueue,
+      outputQueue: m.outputQueue,
+      pushed: this.#pushed,
+      taken: this.#taken,
+      latencyUs: { p50: at(0.5), p95: at(0.95), max: this.#latencyMax },
+    };
+  }
+
+  /**
+   * The outputs as a `ReadableStream` (pull-based: a slow reader slows the pipeline). Cancelling it
+   * aborts the session. Use either this or async iteration, not both.
+   */
+  get readable(): ReadableStream<RuntimeData> {
+    this.#readable ??= new ReadableStream<RuntimeData>({
+      pull: async (controller) => {
+        const out = await this.next();
+        if (out) controller.enqueue(out);
+        else controller.close();
+      },
+      cancel: () => this.abort(),
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  /**
+   * The input as a `WritableStream`: each written item is pushed (a full pipeline makes `write` wait)
+   * and then released — the stream owns what is written to it. Closing the stream closes the session's
+   * input; aborting it aborts the session.
+   */
+  get writable(): WritableStream<RuntimeData> {
+    this.#writable ??= new WritableStream<RuntimeData>({
+      write: async (data) => {
+        try {
+          await this.push(data);
+        } finally {
+          data.dispose();
+        }
+      },
+      close: () => this.close(),
+      abort: () => this.abort(),
+    }, { highWaterMark: 1 });
+    return this.#writable;
   }
 
   /**
@@ -638,6 +854,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     }
     const status = this.#native.symbols.rm_session_push(this.#h(), data.handle());
     if (status === 0) {
+      this.#pushed++;
       this.#progress.notify();
       return true;
     }
@@ -687,7 +904,18 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const handle = native.symbols.rm_session_poll(this.#h(), this.#info);
     if (handle !== 0) {
       this.#progress.notify();
-      return RuntimeData.fromHandle(handle, native, this.#nodeIds[this.#info[0]]);
+      this.#taken++;
+      const latency = this.#info[3];
+      if (this.#latencies.length >= 4096) this.#latencies[this.#taken % 4096] = latency;
+      else this.#latencies.push(latency);
+      if (latency > this.#latencyMax) this.#latencyMax = latency;
+      if (this.#tracer) this.#flushTrace();
+      return RuntimeData.fromHandle(
+        handle,
+        native,
+        this.#nodeIds[this.#info[0]],
+        this.#info[3],
+      );
     }
     const phase = this.#info[1];
     if (phase === PHASE_FAILED) {
@@ -712,7 +940,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       const out = this.poll();
       if (out) return out;
       const phase = this.#info[1];
-      if (phase === PHASE_ENDED || phase === PHASE_ABORTED) return undefined;
+      if (phase === PHASE_ENDED || phase === PHASE_ABORTED) {
+        this.#flushTrace();
+        return undefined;
+      }
       await this.#waitForProgress(seen);
     }
   }
@@ -860,6 +1091,19 @@ export class Pipeline {
   /** Starts a streaming session. */
   session(options: SessionOptions = {}): Session {
     return Session.create(this.manifest, options);
+  }
+
+  /**
+   * A session as a readable/writable pair, so that `source.pipeThrough(pipeline.transform())
+   * .pipeTo(sink)` works with backpressure both ways. (A pair rather than a `TransformStream`: the
+   * pipeline's outputs are pulled by the reader, not pushed per input, which keeps backpressure exact
+   * for nodes that emit many or no outputs per input.)
+   */
+  transform(options: SessionOptions = {}): ReadableWritablePair<RuntimeData, RuntimeData> & {
+    session: Session;
+  } {
+    const session = Session.create(this.manifest, options);
+    return { readable: session.readable, writable: session.writable, session };
   }
 
   /** Unary run: pushes the input(s), closes, and resolves with every output in order. */

@@ -275,19 +275,30 @@ export class RuntimeData implements Disposable {
   #text: string | undefined;
   /** Id of the pipeline node that emitted this item (pipeline outputs only). */
   readonly nodeId?: string;
+  /**
+   * End-to-end latency of a pipeline output: microseconds from the push of the input it derives from
+   * to the moment it was taken from the session (pipeline outputs only).
+   */
+  readonly latencyUs?: number;
 
-  private constructor(native: NativeLibrary, handle: number, nodeId?: string) {
+  private constructor(native: NativeLibrary, handle: number, nodeId?: string, latencyUs?: number) {
     this.#native = native;
     this.#handle = handle;
     if (nodeId !== undefined) this.nodeId = nodeId;
+    if (latencyUs !== undefined) this.latencyUs = latencyUs;
     this.#type = native.symbols.rm_data_type(handle);
     if (this.#type < 0) throw lastError(native);
     registry.register(this, { native, handle }, this);
   }
 
   /** Takes ownership of a native handle. @internal */
-  static fromHandle(handle: number, native: NativeLibrary = lib(), nodeId?: string): RuntimeData {
-    return new RuntimeData(native, checkHandle(handle, native), nodeId);
+  static fromHandle(
+    handle: number,
+    native: NativeLibrary = lib(),
+    nodeId?: string,
+    latencyUs?: number,
+  ): RuntimeData {
+    return new RuntimeData(native, checkHandle(handle, native), nodeId, latencyUs);
   }
 
   /** UTF-8 text. */

@@ -16,7 +16,7 @@
 #define RM_INFO_LEN (8 + RM_MAX_TENSOR_RANK)
 
 // Number of `f64` slots `rm_session_poll` writes.
-#define RM_POLL_INFO_LEN 3
+#define RM_POLL_INFO_LEN 4
 
 // Default bound of an edge queue.
 #define DEFAULT_EDGE_CAPACITY 16
@@ -251,7 +251,8 @@ int32_t rm_session_push(RmHandle session,
 
 // Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
 // `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
-// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued.
+// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued, `out[3]` = end-to-end
+// latency in microseconds (from the push of the input this output derives from).
 //
 // # Safety
 // `out` must point to `RM_POLL_INFO_LEN` writable doubles.
@@ -315,6 +316,13 @@ RmHandle rm_session_failure(RmHandle session);
 
 // Per-node metrics as JSON (a data handle).
 RmHandle rm_session_metrics(RmHandle session);
+
+// Starts (`enabled` = 1) or stops (0) recording session events; nothing is recorded while stopped.
+// Returns 0 or a status.
+int32_t rm_session_set_events(RmHandle session, int32_t enabled);
+
+// Takes the recorded events as JSON `{events: [...], dropped}` (a data handle).
+RmHandle rm_session_events(RmHandle session);
 
 // Node ids in manifest order as a JSON array (a data handle).
 RmHandle rm_session_node_ids(RmHandle session);

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 /// Number of `f64` slots `rm_session_poll` writes.
-pub const RM_POLL_INFO_LEN: usize = 3;
+pub const RM_POLL_INFO_LEN: usize = 4;
 
 impl From<SessionError> for AbiError {
     fn from(e: SessionError) -> Self {
@@ -150,7 +150,8 @@ pub extern "C" fn rm_session_push(session: RmHandle, data: RmHandle) -> i32 {
 
 /// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
 /// `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
-/// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued.
+/// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued, `out[3]` = end-to-end
+/// latency in microseconds (from the push of the input this output derives from).
 ///
 /// # Safety
 /// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
@@ -166,20 +167,21 @@ pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> Rm
         let s = handles::get_session(session)?;
         let (item, phase, left) = s.poll();
         Ok(Some(match item {
-            Some((node, data)) => {
+            Some((node, data, entered)) => {
                 let h = handles::insert(Object::Data(data))?;
-                (h, node as f64, phase as i32 as f64, left as f64)
+                let latency = entered.elapsed().as_nanos() as f64 / 1000.0;
+                (h, [node as f64, phase as i32 as f64, left as f64, latency])
             }
-            None => (0, -1.0, phase as i32 as f64, 0.0),
+            None => (0, [-1.0, phase as i32 as f64, 0.0, 0.0]),
         }))
     });
     match result {
-        Some((h, node, phase, left)) => {
-            write([node, phase, left]);
+        Some((h, values)) => {
+            write(values);
             h
         }
         None => {
-            write([-1.0, -1.0, 0.0]);
+            write([-1.0, -1.0, 0.0, 0.0]);
             0
         }
     }
@@ -348,6 +350,24 @@ pub extern "C" fn rm_session_failure(session: RmHandle) -> RmHandle {
 #[no_mangle]
 pub extern "C" fn rm_session_metrics(session: RmHandle) -> RmHandle {
     guard(0, || json_handle(handles::get_session(session)?.metrics()))
+}
+
+/// Starts (`enabled` = 1) or stops (0) recording session events; nothing is recorded while stopped.
+/// Returns 0 or a status.
+#[no_mangle]
+pub extern "C" fn rm_session_set_events(session: RmHandle, enabled: i32) -> i32 {
+    guard(Status::InvalidHandle as i32, || {
+        handles::get_session(session)?.set_events(enabled != 0);
+        Ok(0)
+    })
+}
+
+/// Takes the recorded events as JSON `{events: [...], dropped}` (a data handle).
+#[no_mangle]
+pub extern "C" fn rm_session_events(session: RmHandle) -> RmHandle {
+    guard(0, || {
+        json_handle(handles::get_session(session)?.drain_events())
+    })
 }
 
 /// Node ids in manifest order as a JSON array (a data handle).

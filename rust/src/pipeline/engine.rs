@@ -50,9 +50,14 @@ pub struct Metrics {
     pub errors: u64,
 }
 
+/// An item in a queue, with the time it entered the session (for end-to-end latency).
+type Queued = (Arc<RuntimeData>, Instant);
+
 struct Edge {
     port: usize,
-    queue: VecDeque<Arc<RuntimeData>>,
+    /// Index of the node the edge feeds.
+    to: usize,
+    queue: VecDeque<Queued>,
     capacity: usize,
     policy: EdgePolicy,
     dropped: u64,
@@ -63,12 +68,16 @@ impl Edge {
         self.policy == EdgePolicy::DropOldest || self.queue.len() < self.capacity
     }
 
-    fn push(&mut self, item: Arc<RuntimeData>) {
+    /// Queues an item; returns true when the oldest item was dropped to make room.
+    fn push(&mut self, item: Queued) -> bool {
+        let mut dropped = false;
         if self.policy == EdgePolicy::DropOldest && self.queue.len() >= self.capacity {
             self.queue.pop_front();
             self.dropped += 1;
+            dropped = true;
         }
         self.queue.push_back(item);
+        dropped
     }
 }
 
@@ -92,6 +101,84 @@ struct Slot {
     cursor: usize,
     /// Number of input edges over all ports.
     edge_count: usize,
+    /// When the input being processed entered the session (outputs inherit it).
+    entered: Instant,
+    /// The last DURATION_WINDOW call durations (ns), for percentiles.
+    durations: Vec<u32>,
+    durations_next: usize,
+}
+
+/// How many recent call durations each node keeps for its p50/p95.
+const DURATION_WINDOW: usize = 1024;
+
+impl Slot {
+    fn record(&mut self, elapsed_ns: u64) {
+        self.metrics.total_ns += elapsed_ns;
+        self.metrics.max_ns = self.metrics.max_ns.max(elapsed_ns);
+        let d = elapsed_ns.min(u32::MAX as u64) as u32;
+        if self.durations.len() < DURATION_WINDOW {
+            self.durations.push(d);
+        } else {
+            self.durations[self.durations_next] = d;
+        }
+        self.durations_next = (self.durations_next + 1) % DURATION_WINDOW;
+    }
+
+    /// The q-quantile (0..=1) of recent durations, in milliseconds.
+    fn percentile_ms(&self, q: f64) -> f64 {
+        if self.durations.is_empty() {
+            return 0.0;
+        }
+        let mut sorted = self.durations.clone();
+        sorted.sort_unstable();
+        let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+        sorted[i] as f64 / 1e6
+    }
+}
+
+/// The earliest entry time of joined items.
+fn earliest(items: &[Queued]) -> Instant {
+    items
+        .iter()
+        .map(|(_, t)| *t)
+        .min()
+        .unwrap_or_else(Instant::now)
+}
+
+/// A bounded log of what happened in a session, kept only while someone listens.
+pub struct EventLog {
+    events: VecDeque<serde_json::Value>,
+    dropped: u64,
+    origin: Instant,
+}
+
+/// Events kept before the oldest are dropped (and counted).
+const EVENT_CAPACITY: usize = 8192;
+
+impl EventLog {
+    fn new(origin: Instant) -> Self {
+        EventLog {
+            events: VecDeque::new(),
+            dropped: 0,
+            origin,
+        }
+    }
+
+    fn push(&mut self, mut event: serde_json::Value) {
+        if event.get("atUs").is_none() {
+            event["atUs"] = self.since(Instant::now()).into();
+        }
+        if self.events.len() >= EVENT_CAPACITY {
+            self.events.pop_front();
+            self.dropped += 1;
+        }
+        self.events.push_back(event);
+    }
+
+    /// Microseconds from the session's start to `t`.
+    fn since(&self, t: Instant) -> f64 {
+        (t.saturating_duration_since(self.origin).as_nanos() as f64 / 1000.0).round()
+    }
 }
 
 /// A node failure, with the node's identity.
@@ -155,8 +242,8 @@ pub enum Emit {
 pub trait Sink {
     /// Room for one more output?
     fn has_room(&self) -> bool;
-    /// Delivers an output from node `node`.
-    fn deliver(&mut self, node: usize, item: Arc<RuntimeData>);
+    /// Delivers an output from node `node`; `entered` is when the input it derives from entered.
+    fn deliver(&mut self, node: usize, item: Arc<RuntimeData>, entered: Instant);
     /// Hands work to the host (TypeScript nodes).
     fn dispatch(&mut self, task: Task);
 }
@@ -173,11 +260,14 @@ pub struct Engine {
     failure: Option<Failure>,
     scratch: Outputs,
     next_ticket: u64,
+    /// Present while an event listener is attached.
+    events: Option<EventLog>,
+    origin: Instant,
 }
 
 enum Work {
-    One(usize, Arc<RuntimeData>),
-    Joined(Vec<Arc<RuntimeData>>),
+    One(usize, Queued),
+    Joined(Vec<Queued>),
     Resume,
 }
 
@@ -209,6 +299,9 @@ impl Engine {
                 cleaned: false,
                 cursor: 0,
                 edge_count: 0,
+                entered: Instant::now(),
+                durations: Vec::new(),
+                durations_next: 0,
             });
         }
         let mut edges = Vec::new();
@@ -216,6 +309,7 @@ impl Engine {
             let index = edges.len();
             edges.push(Edge {
                 port: e.port,
+                to: e.to,
                 queue: VecDeque::new(),
                 capacity: e.capacity,
                 policy: e.policy,
@@ -225,11 +319,12 @@ impl Engine {
             slots[e.to].inputs[e.port].push(index);
         }
         let mut entries = Vec::new();
-        for slot in slots.iter_mut() {
+        for (i, slot) in slots.iter_mut().enumerate() {
             if slot.inputs.iter().all(Vec::is_empty) {
                 let index = edges.len();
                 edges.push(Edge {
                     port: 0,
+                    to: i,
                     queue: VecDeque::new(),
                     capacity: input_capacity.max(1),
                     policy: EdgePolicy::Block,
@@ -252,6 +347,8 @@ impl Engine {
             failure: None,
             scratch: Vec::new(),
             next_ticket: 1,
+            events: None,
+            origin: Instant::now(),
         })
     }
 
@@ -307,8 +404,9 @@ impl Engine {
 
     /// Feeds one input item to every entry node. Call only when [`Engine::can_accept`].
     pub fn accept(&mut self, item: Arc<RuntimeData>) {
+        let now = Instant::now();
         for &e in &self.entries {
-            self.edges[e].push(item.clone());
+            self.edges[e].push((item.clone(), now));
         }
     }
 
@@ -382,6 +480,8 @@ impl Engine {
                 Work::Joined(items) => (0, items),
                 Work::Resume => return true,
             };
+            self.slots[n].entered = earliest(&items);
+            let items = items.into_iter().map(|(d, _)| d).collect();
             self.dispatch(n, TaskKind::Process, port, items, sink);
             return true;
         }
@@ -391,19 +491,30 @@ impl Engine {
         let node = slot.node.as_mut().expect("native node");
         let start = Instant::now();
         let result = match work {
-            Work::One(port, item) => {
+            Work::One(port, (item, entered)) => {
                 slot.metrics.items_in += 1;
+                slot.entered = entered;
                 catch_unwind(AssertUnwindSafe(|| node.process(port, item, &mut out)))
             }
             Work::Joined(items) => {
                 slot.metrics.items_in += items.len() as u64;
+                slot.entered = earliest(&items);
+                let items = items.into_iter().map(|(d, _)| d).collect();
                 catch_unwind(AssertUnwindSafe(|| node.process_joined(items, &mut out)))
             }
             Work::Resume => catch_unwind(AssertUnwindSafe(|| node.resume(&mut out))),
         };
         let elapsed = start.elapsed().as_nanos() as u64;
-        slot.metrics.total_ns += elapsed;
-        slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
+        slot.record(elapsed);
+        if let Some(log) = self.events.as_mut() {
+            log.push(json!({
+                "type": "process",
+                "node": slot.id,
+                "startUs": log.since(start),
+                "durationUs": elapsed as f64 / 1000.0,
+                "itemsOut": out.len(),
+            }));
+        }
         let ok = match flatten(result) {
             Ok(()) => true,
             Err(_) if slot.skip_errors => {
@@ -482,8 +593,15 @@ impl Engine {
         slot.busy = None;
         if let Some(at) = slot.dispatched_at.take() {
             let elapsed = at.elapsed().as_nanos() as u64;
-            slot.metrics.total_ns += elapsed;
-            slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
+            slot.record(elapsed);
+            if let Some(log) = self.events.as_mut() {
+                log.push(json!({
+                    "type": "process",
+                    "node": slot.id,
+                    "startUs": log.since(at),
+                    "durationUs": elapsed as f64 / 1000.0,
+                }));
+            }
         }
         true
     }
@@ -525,19 +643,34 @@ impl Engine {
     fn route(&mut self, n: usize, out: &mut Outputs, sink: &mut dyn Sink) {
         let slot = &mut self.slots[n];
         slot.metrics.items_out += out.len() as u64;
+        let entered = slot.entered;
+        if let Some(log) = self.events.as_mut() {
+            for item in out.iter() {
+                if let RuntimeData::Json(v, ..) = &**item {
+                    if v["type"] == "speech_start" || v["type"] == "speech_end" {
+                        let mut event = v.clone();
+                        event["node"] = slot.id.clone().into();
+                        log.push(event);
+                    }
+                }
+            }
+        }
         if slot.outputs.is_empty() {
             for item in out.drain(..) {
-                sink.deliver(n, item);
+                sink.deliver(n, item, entered);
             }
             return;
         }
         let outputs = slot.outputs.clone();
         for item in out.drain(..) {
-            let (last, rest) = outputs.split_last().expect("non-empty");
-            for &e in rest {
-                self.edges[e].push(item.clone());
+            for &e in &outputs {
+                if self.edges[e].push((item.clone(), entered)) {
+                    if let Some(log) = self.events.as_mut() {
+                        let to = self.edges[e].to;
+                        log.push(json!({"type": "drop", "node": self.slots[to].id, "from": self.slots[n].id}));
+                    }
+                }
             }
-            self.edges[*last].push(item);
         }
     }
 
@@ -601,8 +734,7 @@ impl Engine {
         let start = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| node.flush(&mut out)));
         let elapsed = start.elapsed().as_nanos() as u64;
-        slot.metrics.total_ns += elapsed;
-        slot.metrics.max_ns = slot.metrics.max_ns.max(elapsed);
+        slot.record(elapsed);
         let ok = match flatten(result) {
             Ok(()) => true,
             Err(message) => {
@@ -639,6 +771,9 @@ impl Engine {
     }
 
     fn fail(&mut self, failure: Failure) {
+        if let Some(log) = self.events.as_mut() {
+            log.push(json!({"type": "error", "node": failure.node_id, "nodeType": failure.node_type, "message": failure.message}));
+        }
         self.failure = Some(failure);
         self.phase = Phase::Failed;
         self.cleanup_all();
@@ -669,6 +804,31 @@ impl Engine {
         dropped
     }
 
+    /// Starts or stops recording events. Stopping discards what was not drained.
+    pub fn set_events(&mut self, enabled: bool) {
+        self.events = if enabled {
+            Some(
+                self.events
+                    .take()
+                    .unwrap_or_else(|| EventLog::new(self.origin)),
+            )
+        } else {
+            None
+        };
+    }
+
+    /// Takes the recorded events (and how many were dropped because nobody drained them in time).
+    pub fn drain_events(&mut self) -> serde_json::Value {
+        match self.events.as_mut() {
+            Some(log) => {
+                let events: Vec<serde_json::Value> = log.events.drain(..).collect();
+                let dropped = std::mem::take(&mut log.dropped);
+                json!({ "events": events, "dropped": dropped })
+            }
+            None => json!({ "events": [], "dropped": 0 }),
+        }
+    }
+
     /// Per-node metrics as JSON (manifest order).
     pub fn metrics_json(&self) -> serde_json::Value {
         let nodes: Vec<serde_json::Value> = self
@@ -694,6 +854,8 @@ impl Engine {
                     "itemsOut": s.metrics.items_out,
                     "totalMs": s.metrics.total_ns as f64 / 1e6,
                     "maxMs": s.metrics.max_ns as f64 / 1e6,
+                    "p50Ms": s.percentile_ms(0.5),
+                    "p95Ms": s.percentile_ms(0.95),
                     "errors": s.metrics.errors,
                     "queueDepth": queue,
                     "dropped": dropped,
@@ -811,7 +973,7 @@ mod tests {
         fn has_room(&self) -> bool {
             true
         }
-        fn deliver(&mut self, _: usize, item: Arc<RuntimeData>) {
+        fn deliver(&mut self, _: usize, item: Arc<RuntimeData>, _: Instant) {
             self.0.push(item);
         }
         fn dispatch(&mut self, _: Task) {

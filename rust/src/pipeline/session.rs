@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Options a session is created with (JSON, camelCase).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -66,6 +66,9 @@ pub enum SessionError {
     Closed(String),
 }
 
+/// An output: emitting node index, the item, and when the input it derives from entered the session.
+pub type Output = (u32, Arc<RuntimeData>, Instant);
+
 /// Result of a push.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PushResult {
@@ -77,7 +80,7 @@ pub enum PushResult {
 
 struct Io {
     inbox: VecDeque<Arc<RuntimeData>>,
-    outbox: VecDeque<(u32, Arc<RuntimeData>)>,
+    outbox: VecDeque<(u32, Arc<RuntimeData>, Instant)>,
     tasks: VecDeque<Task>,
     input_capacity: usize,
     output_capacity: usize,
@@ -138,8 +141,10 @@ impl Sink for OutboxSink<'_> {
         io.outbox.len() < io.output_capacity
     }
 
-    fn deliver(&mut self, node: usize, item: Arc<RuntimeData>) {
-        lock(&self.io.0).outbox.push_back((node as u32, item));
+    fn deliver(&mut self, node: usize, item: Arc<RuntimeData>, entered: Instant) {
+        lock(&self.io.0)
+            .outbox
+            .push_back((node as u32, item, entered));
         if self.notify {
             notify_events();
         }
@@ -348,8 +353,9 @@ impl Session {
         Ok(())
     }
 
-    /// Takes the next output `(node index, item)`, or `None` with the current phase.
-    pub fn poll(&self) -> (Option<(u32, Arc<RuntimeData>)>, Phase, usize) {
+    /// Takes the next output `(node index, item, when its input entered the session)`, or `None` with
+    /// the current phase.
+    pub fn poll(&self) -> (Option<Output>, Phase, usize) {
         {
             let mut io = lock(&self.io.0);
             if let Some(out) = io.outbox.pop_front() {
@@ -474,6 +480,16 @@ impl Session {
         (io.phase, io.failure.clone())
     }
 
+    /// Starts or stops recording events (`process`, `drop`, `error`, `speech_start`/`speech_end`).
+    pub fn set_events(&self, enabled: bool) {
+        lock(&self.engine).set_events(enabled);
+    }
+
+    /// Takes the recorded events: `{events: [...], dropped}`.
+    pub fn drain_events(&self) -> Value {
+        lock(&self.engine).drain_events()
+    }
+
     /// Metrics snapshot, with the queue lengths of the session itself.
     pub fn metrics(&self) -> Value {
         let fresh = match self.engine.try_lock() {
@@ -516,7 +532,7 @@ mod tests {
         loop {
             let (item, phase, _) = s.poll();
             match item {
-                Some(i) => out.push(i),
+                Some((n, d, _)) => out.push((n, d)),
                 None if phase.is_terminal() => return out,
                 None if s.threaded => {
                     wait_events(current_events(), Duration::from_millis(50));
