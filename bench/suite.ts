@@ -502,6 +502,34 @@ function add(f: Figure): void {
   });
 }
 
+// 7b. Tracing overhead: the same sync per-frame path with a tracer attached (events recorded).
+{
+  using frame = RuntimeData.allocAudio({ format: "f32", numSamples: 960, sampleRate: 48000 });
+  const perFrame = (session: Session, n: number) =>
+    time(() => {
+      for (let i = 0; i < n; i++) {
+        session.tryPush(frame);
+        session.poll()!.dispose();
+      }
+    }) * 1000 / n;
+  const m = { version: 1 as const, nodes: [{ id: "p", type: "PassThrough" }] };
+  const plain = Session.create(m);
+  let spans = 0;
+  const traced = Session.create(m, { tracer: { onSpan: () => void spans++ } });
+  perFrame(plain, 20_000);
+  perFrame(traced, 20_000);
+  const a = perFrame(plain, 100_000);
+  const b = perFrame(traced, 100_000);
+  plain.dispose();
+  traced.dispose();
+  add({
+    id: "7.trace",
+    name: "tracing overhead per frame (PassThrough, sync path, tracer attached)",
+    value: round(b - a, 2),
+    unit: "µs",
+  });
+}
+
 // 8. Memory
 {
   const session = Session.create({ version: 1, nodes: [{ id: "p", type: "PassThrough" }] });

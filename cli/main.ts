@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import {
   type Manifest,
   ManifestError,
-  type NodeMetrics,
+  type NodeStats,
   nodeTypes,
   PipelineError,
   RuntimeData,
@@ -61,7 +61,7 @@ Runs a pipeline once. Outputs are printed to stdout: JSON events as JSON lines, 
   --input <in.wav>         read this WAV into every entry node (as 20 ms frames)
   --output <out.wav>       write the audio of every audio sink to this WAV
   --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
-  --no-stats               do not print the per-node metrics summary to stderr
+  --no-stats               do not print the per-node statistics table (counts, p50/p95/max) to stderr
   --verbose                show stack traces of errors`,
   validate: `remotemedia validate <manifest.json>
 
@@ -220,14 +220,27 @@ export function wavDuration(path: string): number | undefined {
   return undefined;
 }
 
-function table(rows: NodeMetrics[]): string {
-  const head = ["node", "type", "in", "out", "total ms", "max ms", "dropped", "errors"];
+function table(rows: NodeStats[]): string {
+  const head = [
+    "node",
+    "type",
+    "in",
+    "out",
+    "total ms",
+    "p50 ms",
+    "p95 ms",
+    "max ms",
+    "dropped",
+    "errors",
+  ];
   const body = rows.map((m) => [
     m.id,
     m.type,
     String(m.itemsIn),
     String(m.itemsOut),
     m.totalMs.toFixed(2),
+    m.p50Ms.toFixed(3),
+    m.p95Ms.toFixed(3),
     m.maxMs.toFixed(3),
     String(m.dropped),
     String(m.errors),
@@ -309,7 +322,8 @@ async function run(parsed: Parsed, io: CliIo): Promise<number> {
   }
   if (!parsed.flags.has("--no-stats")) {
     const seconds = (performance.now() - started) / 1000;
-    io.err(table(session.metrics().nodes) + "\n");
+    const stats = session.stats();
+    io.err(table(stats.nodes) + "\n");
     io.err(
       `done in ${seconds.toFixed(2)} s` +
         (total ? ` (${(total / seconds).toFixed(0)}x real time)` : "") +

@@ -82,3 +82,19 @@ test("the voice pipeline replies once per utterance", { skip: noEspeak ?? false 
   assert.ok(durationSeconds > 3);
   rmSync(dir, { recursive: true });
 });
+
+test("the tracing example maps node calls onto OpenTelemetry-style spans", async () => {
+  const { traceRun } = await import("../examples/tracing.ts");
+  const spans = await traceRun(4);
+  const [root, ...children] = spans;
+  assert.equal(root.name, "remotemedia.session");
+  assert.equal(children.filter((s) => s.name === "node:gain").length, 4);
+  assert.ok(children.some((s) => s.name === "node:resample"));
+  for (const s of children) {
+    assert.equal(s.traceId, root.traceId);
+    assert.equal(s.parentSpanId, root.spanId);
+    assert.ok(
+      s.startTimeUnixNano >= root.startTimeUnixNano && s.endTimeUnixNano <= root.endTimeUnixNano,
+    );
+  }
+});

@@ -371,17 +371,32 @@ impl Clone for RuntimeData {
     }
 }
 
+/// Equality of values: same type, layout and attributes, and bit-identical payloads (so a tensor
+/// holding NaN equals its copy, unlike an element-wise float comparison).
 impl PartialEq for RuntimeData {
     fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (RuntimeData::Text(a, x), RuntimeData::Text(b, y)) => a == b && x == y,
-            (RuntimeData::Audio(a), RuntimeData::Audio(b)) => a == b,
-            (RuntimeData::Video(a, x), RuntimeData::Video(b, y)) => a == b && x == y,
-            (RuntimeData::Json(a, _, x), RuntimeData::Json(b, _, y)) => a == b && x == y,
-            (RuntimeData::Binary(a, x), RuntimeData::Binary(b, y)) => a == b && x == y,
-            (RuntimeData::Tensor(a, x), RuntimeData::Tensor(b, y)) => a == b && x == y,
+        let layout_eq = match (self, other) {
+            (RuntimeData::Text(..), RuntimeData::Text(..))
+            | (RuntimeData::Binary(..), RuntimeData::Binary(..)) => true,
+            (RuntimeData::Json(a, ..), RuntimeData::Json(b, ..)) => {
+                return a == b && self.attributes() == other.attributes()
+            }
+            (RuntimeData::Audio(a), RuntimeData::Audio(b)) => {
+                a.sample_rate == b.sample_rate
+                    && a.channels == b.channels
+                    && a.samples.format() == b.samples.format()
+            }
+            (RuntimeData::Video(a, _), RuntimeData::Video(b, _)) => {
+                a.width == b.width && a.height == b.height && a.format == b.format
+            }
+            (RuntimeData::Tensor(a, _), RuntimeData::Tensor(b, _)) => {
+                a.shape == b.shape && a.dtype() == b.dtype()
+            }
             _ => false,
-        }
+        };
+        layout_eq
+            && self.attributes() == other.attributes()
+            && self.payload_bytes() == other.payload_bytes()
     }
 }
 
@@ -528,6 +543,21 @@ mod tests {
             .to_string();
         assert!(err.contains("needs 12 bytes, got 16"), "{err}");
         assert!(VideoFrame::new(0, 2, PixelFormat::Rgba, vec![]).is_err());
+    }
+
+    #[test]
+    fn equality_is_bitwise_so_nan_payloads_equal_their_copies() {
+        let nan = f32::NAN.to_ne_bytes();
+        let t = RuntimeData::Tensor(
+            Tensor::from_bytes(vec![1], TensorDtype::F32, &nan).unwrap(),
+            Attributes::default(),
+        );
+        assert_eq!(t, t.clone());
+        let other = RuntimeData::Tensor(
+            Tensor::from_bytes(vec![1], TensorDtype::F32, &[0; 4]).unwrap(),
+            Attributes::default(),
+        );
+        assert_ne!(t, other);
     }
 
     #[test]
