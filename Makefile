@@ -19,6 +19,7 @@ build: deps
 	cargo build --release
 
 lint: deps
+	cc -fsyntax-only -Wall -Werror -x c rust/include/remotemedia.h
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	$(DENO) fmt --check

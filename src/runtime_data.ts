@@ -216,6 +216,15 @@ function checkInteger(value: unknown, field: string, min: number, max: number): 
   return value;
 }
 
+/** The index of `value` in `list` (its ABI code), or a RangeError naming the field and the choices. */
+function codeOf<T extends string>(list: readonly T[], value: unknown, field: string): number {
+  const code = list.indexOf(value as T);
+  if (code < 0) {
+    throw new RangeError(`${field} must be one of ${list.join(", ")}, got ${String(value)}`);
+  }
+  return code;
+}
+
 function attributesJson(attrs: Attributes): Uint8Array | null {
   const out: Record<string, unknown> = {};
   if (attrs.timestampUs !== undefined) {
@@ -291,6 +300,16 @@ export class RuntimeData implements Disposable {
     registry.register(this, { native, handle }, this);
   }
 
+  /** Encodes the attributes, calls a native constructor with them, and wraps the handle it returns. */
+  static #create(
+    attributes: Attributes,
+    make: (s: NativeLibrary["symbols"], attrs: Uint8Array | null, attrsLen: number) => number,
+  ): RuntimeData {
+    const native = lib();
+    const attrs = attributesJson(attributes);
+    return RuntimeData.fromHandle(make(native.symbols, attrs, attrs?.length ?? 0), native);
+  }
+
   /** Takes ownership of a native handle. @internal */
   static fromHandle(
     handle: number,
@@ -306,13 +325,8 @@ export class RuntimeData implements Disposable {
     if (typeof text !== "string") {
       throw new TypeError(`RuntimeData.text expects a string, got ${describe(text)}`);
     }
-    const native = lib();
     const bytes = encoder.encode(text);
-    const attrs = attributesJson(attributes);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_text(bytes, bytes.length, attrs, attrs?.length ?? 0),
-      native,
-    );
+    return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_text(bytes, bytes.length, a, n));
   }
 
   /** Any JSON-serialisable value (serialised with `JSON.stringify`, parsed natively). */
@@ -321,24 +335,14 @@ export class RuntimeData implements Disposable {
     if (text === undefined) {
       throw new TypeError(`RuntimeData.json: ${describe(value)} is not JSON-serialisable`);
     }
-    const native = lib();
     const bytes = encoder.encode(text);
-    const attrs = attributesJson(attributes);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_json(bytes, bytes.length, attrs, attrs?.length ?? 0),
-      native,
-    );
+    return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_json(bytes, bytes.length, a, n));
   }
 
   /** JSON from its text form; a parse error names line and column. */
   static jsonText(text: string, attributes: Attributes = {}): RuntimeData {
-    const native = lib();
     const bytes = encoder.encode(text);
-    const attrs = attributesJson(attributes);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_json(bytes, bytes.length, attrs, attrs?.length ?? 0),
-      native,
-    );
+    return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_json(bytes, bytes.length, a, n));
   }
 
   /** Opaque bytes (copied into native memory once). */
@@ -346,24 +350,14 @@ export class RuntimeData implements Disposable {
     if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) {
       throw new TypeError(`RuntimeData.binary expects a Uint8Array, got ${describe(bytes)}`);
     }
-    const native = lib();
     const view = bytesOf(bytes);
-    const attrs = attributesJson(attributes);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_binary(view, view.length, attrs, attrs?.length ?? 0),
-      native,
-    );
+    return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_binary(view, view.length, a, n));
   }
 
   /** Zero-filled native bytes to fill in place through `asBinary()` (no copy on the way in). */
   static allocBinary(byteLength: number, attributes: Attributes = {}): RuntimeData {
     checkInteger(byteLength, "byteLength", 0, Number.MAX_SAFE_INTEGER);
-    const native = lib();
-    const attrs = attributesJson(attributes);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_binary_alloc(byteLength, attrs, attrs?.length ?? 0),
-      native,
-    );
+    return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_binary_alloc(byteLength, a, n));
   }
 
   /**
@@ -391,27 +385,20 @@ export class RuntimeData implements Disposable {
         );
       }
     }
-    const formatCode = SAMPLE_FORMATS.indexOf(format);
-    if (formatCode < 0) {
-      throw new RangeError(`format must be one of f32, i16, i32, got ${String(format)}`);
-    }
+    const formatCode = codeOf(SAMPLE_FORMATS, format, "format");
     const sampleRate = checkInteger(init.sampleRate, "sampleRate", 1, 0xffffffff);
     const channels = checkInteger(init.channels ?? 1, "channels", 1, 0xffff);
-    const native = lib();
     const bytes = bytesOf(samples);
-    const attrs = attributesJson(init);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_audio(
+    return RuntimeData.#create(init, (s, a, n) =>
+      s.rm_data_audio(
         formatCode,
         bytes,
         bytes.length,
         sampleRate,
         channels,
-        attrs,
-        attrs?.length ?? 0,
-      ),
-      native,
-    );
+        a,
+        n,
+      ));
   }
 
   /**
@@ -419,53 +406,39 @@ export class RuntimeData implements Disposable {
    * any copy.
    */
   static allocAudio(init: AudioAllocInit): RuntimeData {
-    const formatCode = SAMPLE_FORMATS.indexOf(init.format);
-    if (formatCode < 0) {
-      throw new RangeError(`format must be one of f32, i16, i32, got ${String(init.format)}`);
-    }
+    const formatCode = codeOf(SAMPLE_FORMATS, init.format, "format");
     const numSamples = checkInteger(init.numSamples, "numSamples", 0, Number.MAX_SAFE_INTEGER);
     const sampleRate = checkInteger(init.sampleRate, "sampleRate", 1, 0xffffffff);
     const channels = checkInteger(init.channels ?? 1, "channels", 1, 0xffff);
-    const native = lib();
-    const attrs = attributesJson(init);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_audio_alloc(
+    return RuntimeData.#create(init, (s, a, n) =>
+      s.rm_data_audio_alloc(
         formatCode,
         numSamples,
         sampleRate,
         channels,
-        attrs,
-        attrs?.length ?? 0,
-      ),
-      native,
-    );
+        a,
+        n,
+      ));
   }
 
   /** One raw video frame (pixels copied once). */
   static video(init: VideoInit): RuntimeData {
-    const formatCode = PIXEL_FORMATS.indexOf(init.format);
-    if (formatCode < 0) {
-      throw new RangeError(`format must be one of rgba, rgb24, i420, got ${String(init.format)}`);
-    }
+    const formatCode = codeOf(PIXEL_FORMATS, init.format, "format");
     if (!(init.pixels instanceof Uint8Array)) {
       throw new TypeError(`pixels must be a Uint8Array, got ${describe(init.pixels)}`);
     }
     const width = checkInteger(init.width, "width", 1, 0xffffffff);
     const height = checkInteger(init.height, "height", 1, 0xffffffff);
-    const native = lib();
-    const attrs = attributesJson(init);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_video(
+    return RuntimeData.#create(init, (s, a, n) =>
+      s.rm_data_video(
         formatCode,
         width,
         height,
         init.pixels,
         init.pixels.length,
-        attrs,
-        attrs?.length ?? 0,
-      ),
-      native,
-    );
+        a,
+        n,
+      ));
   }
 
   /** An n-dimensional array; `shape`'s product must equal `data.length`. */
@@ -486,21 +459,17 @@ export class RuntimeData implements Disposable {
       init.shape,
       (d, i) => checkInteger(d, `shape[${i}]`, 0, 0xffffffff),
     );
-    const native = lib();
     const bytes = bytesOf(init.data);
-    const attrs = attributesJson(init);
-    return RuntimeData.fromHandle(
-      native.symbols.rm_data_tensor(
+    return RuntimeData.#create(init, (s, a, n) =>
+      s.rm_data_tensor(
         TENSOR_DTYPES.indexOf(dtype),
         shape,
         shape.length,
         bytes,
         bytes.length,
-        attrs,
-        attrs?.length ?? 0,
-      ),
-      native,
-    );
+        a,
+        n,
+      ));
   }
 
   /** The native handle, for the pipeline layer. Throws if disposed. @internal */

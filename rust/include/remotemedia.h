@@ -18,15 +18,6 @@
 // Number of `f64` slots `rm_session_poll` writes.
 #define RM_POLL_INFO_LEN 4
 
-// Default bound of an edge queue.
-#define DEFAULT_EDGE_CAPACITY 16
-
-// Largest number of nodes (and of connections) a manifest may declare.
-#define MAX_NODES 10000
-
-// Largest manifest text accepted, in bytes.
-#define MAX_MANIFEST_BYTES ((16 * 1024) * 1024)
-
 // Status codes returned (negated where a call returns a count) by every `rm_*` function.
 enum RmStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L

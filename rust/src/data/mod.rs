@@ -31,6 +31,18 @@ pub enum DataType {
 }
 
 impl DataType {
+    /// Every data type, in code order.
+    pub const fn all() -> [DataType; 6] {
+        [
+            DataType::Text,
+            DataType::Audio,
+            DataType::Video,
+            DataType::Json,
+            DataType::Binary,
+            DataType::Tensor,
+        ]
+    }
+
     /// Lower-case name as used in manifests, schemas and error messages.
     pub fn name(self) -> &'static str {
         match self {

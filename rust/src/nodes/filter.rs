@@ -23,15 +23,6 @@ pub const TYPE: NodeType = NodeType {
     },
 };
 
-const ALL: [DataType; 6] = [
-    DataType::Text,
-    DataType::Audio,
-    DataType::Video,
-    DataType::Json,
-    DataType::Binary,
-    DataType::Tensor,
-];
-
 fn schema() -> NodeSchema {
     NodeSchema {
         type_name: "Filter",
@@ -41,8 +32,8 @@ fn schema() -> NodeSchema {
             ParamKind::StringList,
             "Data types to keep: text, audio, video, json, binary, tensor.",
         )],
-        inputs: single_input(&ALL),
-        outputs: ALL.to_vec(),
+        inputs: single_input(&DataType::all()),
+        outputs: DataType::all().to_vec(),
         joins_inputs: false,
         heavy: false,
     }

@@ -12,22 +12,13 @@ pub const TYPE: NodeType = NodeType {
     build: |_| Ok(Box::new(PassThrough)),
 };
 
-const ALL: [DataType; 6] = [
-    DataType::Text,
-    DataType::Audio,
-    DataType::Video,
-    DataType::Json,
-    DataType::Binary,
-    DataType::Tensor,
-];
-
 fn schema() -> NodeSchema {
     NodeSchema {
         type_name: "PassThrough",
         description: "Emits every input unchanged (shares the payload, no copy).",
         params: vec![],
-        inputs: single_input(&ALL),
-        outputs: ALL.to_vec(),
+        inputs: single_input(&DataType::all()),
+        outputs: DataType::all().to_vec(),
         joins_inputs: false,
         heavy: false,
     }

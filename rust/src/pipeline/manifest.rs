@@ -123,10 +123,7 @@ fn intern(name: &str) -> &'static str {
 /// `[{type, inputs?: [{name, accepts: [..]}], outputs?: [..], joinsInputs?}]`. Missing ports default
 /// to one port `in` accepting every type; missing outputs to every type.
 pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
-    let all: Vec<DataType> = ["text", "audio", "video", "json", "binary", "tensor"]
-        .iter()
-        .filter_map(|n| DataType::from_name(n))
-        .collect();
+    let all: Vec<DataType> = DataType::all().to_vec();
     let types = |v: Option<&Value>, what: &str| -> Result<Vec<DataType>, String> {
         match v {
             None => Ok(all.clone()),
