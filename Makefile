@@ -70,11 +70,15 @@ fuzz:
 	  mkdir -p corpus/$$t && cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-# The C ABI's Rust tests under valgrind (handle table, buffers, error model): no invalid access, no leak.
+# The C ABI tests and the handle table / engine / session unit tests under valgrind: no invalid access,
+# no definite leak.
 valgrind:
 	cargo test --test abi --no-run
+	cargo test --lib --no-run
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	  $$(ls -t target/debug/deps/abi-* | grep -v '\.d$$' | head -1) --test-threads=1
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  $$(ls -t target/debug/deps/remotemedia-* | grep -v '\.d$$' | head -1) abi:: pipeline:: data:: --test-threads=1
 
 # Regenerates docs/RELIABILITY.md from the reliability table (commit the result).
 reliability: build

@@ -61,7 +61,8 @@ Runs a pipeline once. Outputs are printed to stdout: JSON events as JSON lines, 
   --input <in.wav>         read this WAV into every entry node (as 20 ms frames)
   --output <out.wav>       write the audio of every audio sink to this WAV
   --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
-  --no-stats               do not print the per-node statistics table (counts, p50/p95/max) to stderr
+  --stats                  print the per-node statistics table (counts, p50/p95/max) to stderr (default)
+  --no-stats               do not print it
   --verbose                show stack traces of errors`,
   validate: `remotemedia validate <manifest.json>
 
@@ -80,7 +81,7 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(["--input", "--output", "--param"]);
-const BOOL_FLAGS = new Set(["--help", "-h", "--verbose", "--json", "--no-stats"]);
+const BOOL_FLAGS = new Set(["--help", "-h", "--verbose", "--json", "--stats", "--no-stats"]);
 
 function parse(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], flags: new Map() };

@@ -868,13 +868,23 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
 
   /**
    * Offers one item, waiting while the queues are full (backpressure: a slow consumer slows the producer;
-   * nothing is dropped). Resolves once the item was taken.
+   * nothing is dropped). Resolves once the item was taken. A `signal` that fires while waiting aborts
+   * the session (as `abort()` does) and rejects with the signal's reason.
    */
-  async push(data: RuntimeData): Promise<void> {
+  async push(data: RuntimeData, options: { signal?: AbortSignal } = {}): Promise<void> {
     for (;;) {
+      this.#abortOn(options.signal);
       const seen = this.#eventCounter();
       if (this.tryPush(data)) return;
-      await this.#waitForProgress(seen);
+      await this.#waitForProgress(seen, options.signal);
+    }
+  }
+
+  /** Aborts the session (and throws the signal's reason) when `signal` has fired. */
+  #abortOn(signal?: AbortSignal): void {
+    if (signal?.aborted) {
+      if (this.#handle !== 0 && !this.finished) this.#abortNow();
+      throw signal.reason ?? new RemoteMediaError("closed", "aborted");
     }
   }
 
@@ -887,12 +897,23 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * Waits until something may have changed since the counter read `seen`: outputs taken or input
    * pushed on this thread (inline), or native progress (threaded).
    */
-  async #waitForProgress(seen: number): Promise<void> {
-    if (!this.#threaded) {
-      await this.#progress.wait();
-      return;
+  async #waitForProgress(seen: number, signal?: AbortSignal): Promise<void> {
+    const waits: Promise<unknown>[] = [this.#progress.wait()];
+    if (this.#threaded) waits.push(this.#native.waitEvents(seen, 1000));
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      waits.push(
+        new Promise<void>((resolve) => {
+          onAbort = resolve;
+          signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      );
     }
-    await Promise.race([this.#native.waitEvents(seen, 1000), this.#progress.wait()]);
+    try {
+      await Promise.race(waits);
+    } finally {
+      if (onAbort) signal!.removeEventListener("abort", onAbort);
+    }
   }
 
   /**
@@ -933,9 +954,13 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     return phase >= PHASE_ENDED || phase < 0;
   }
 
-  /** The next output, waiting for it; `undefined` once the session ended. */
-  async next(): Promise<RuntimeData | undefined> {
+  /**
+   * The next output, waiting for it; `undefined` once the session ended. A `signal` that fires while
+   * waiting aborts the session (as `abort()` does) and rejects with the signal's reason.
+   */
+  async next(options: { signal?: AbortSignal } = {}): Promise<RuntimeData | undefined> {
     for (;;) {
+      this.#abortOn(options.signal);
       const seen = this.#eventCounter();
       const out = this.poll();
       if (out) return out;
@@ -944,7 +969,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         this.#flushTrace();
         return undefined;
       }
-      await this.#waitForProgress(seen);
+      await this.#waitForProgress(seen, options.signal);
     }
   }
 

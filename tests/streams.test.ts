@@ -142,6 +142,31 @@ describe("Web Streams", () => {
   });
 });
 
+test("a signal passed to push() and next() aborts the session while they wait", async () => {
+  const session = Session.create({ version: 1, nodes: [{ id: "p", type: "PassThrough" }] }, {
+    inputCapacity: 1,
+    outputCapacity: 1,
+  });
+  const controller = new AbortController();
+  const waiting = session.next({ signal: controller.signal });
+  controller.abort(new Error("user hung up"));
+  await assert.rejects(waiting, /user hung up/);
+  assert.equal(session.finished, true);
+  session.dispose();
+  const full = Session.create({ version: 1, nodes: [{ id: "p", type: "PassThrough" }] }, {
+    inputCapacity: 1,
+    outputCapacity: 1,
+  });
+  using item = RuntimeData.text("x");
+  for (let i = 0; i < 3; i++) full.tryPush(item);
+  await assert.rejects(
+    full.push(item, { signal: AbortSignal.timeout(10) }),
+    /timed out|TimeoutError/,
+  );
+  assert.equal(full.finished, true);
+  full.dispose();
+});
+
 describe("observability", () => {
   test("events arrive in order for a speech WAV: speech start before end, timestamps increasing", async () => {
     const session = Session.create(
