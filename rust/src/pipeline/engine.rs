@@ -364,13 +364,8 @@ impl Engine {
             match flatten(result) {
                 Ok(()) => slot.initialized = true,
                 Err(message) => {
-                    let failure = Failure {
-                        node_id: slot.id.clone(),
-                        node_type: slot.type_name,
-                        message: format!("initialize: {message}"),
-                    };
-                    self.fail(failure.clone());
-                    return Err(failure);
+                    self.fail(i, format!("initialize: {message}"));
+                    return Err(self.failure.clone().expect("just failed"));
                 }
             }
         }
@@ -522,12 +517,7 @@ impl Engine {
                 true
             }
             Err(message) => {
-                let failure = Failure {
-                    node_id: slot.id.clone(),
-                    node_type: slot.type_name,
-                    message,
-                };
-                self.fail(failure);
+                self.fail(n, message);
                 false
             }
         };
@@ -608,16 +598,9 @@ impl Engine {
 
     /// A host node failed outside any task (e.g. in its initialize): the session fails with its id.
     pub fn fail_node(&mut self, n: usize, message: String) {
-        if self.phase.is_terminal() || n >= self.slots.len() {
-            return;
+        if !self.phase.is_terminal() && n < self.slots.len() {
+            self.fail(n, message);
         }
-        let slot = &self.slots[n];
-        let failure = Failure {
-            node_id: slot.id.clone(),
-            node_type: slot.type_name,
-            message,
-        };
-        self.fail(failure);
     }
 
     /// The host node of task `ticket` failed: the session fails with that node's id (or, with
@@ -631,13 +614,7 @@ impl Engine {
             self.complete(ticket);
             return;
         }
-        let slot = &self.slots[n];
-        let failure = Failure {
-            node_id: slot.id.clone(),
-            node_type: slot.type_name,
-            message,
-        };
-        self.fail(failure);
+        self.fail(n, message);
     }
 
     fn route(&mut self, n: usize, out: &mut Outputs, sink: &mut dyn Sink) {
@@ -738,12 +715,7 @@ impl Engine {
         let ok = match flatten(result) {
             Ok(()) => true,
             Err(message) => {
-                let failure = Failure {
-                    node_id: slot.id.clone(),
-                    node_type: slot.type_name,
-                    message: format!("flush: {message}"),
-                };
-                self.fail(failure);
+                self.fail(n, format!("flush: {message}"));
                 false
             }
         };
@@ -770,7 +742,14 @@ impl Engine {
         }
     }
 
-    fn fail(&mut self, failure: Failure) {
+    /// Node `n` failed: record it (with the node's id and type), end the session, clean up every node.
+    fn fail(&mut self, n: usize, message: String) {
+        let slot = &self.slots[n];
+        let failure = Failure {
+            node_id: slot.id.clone(),
+            node_type: slot.type_name,
+            message,
+        };
         if let Some(log) = self.events.as_mut() {
             log.push(json!({"type": "error", "node": failure.node_id, "nodeType": failure.node_type, "message": failure.message}));
         }

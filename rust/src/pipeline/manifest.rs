@@ -91,6 +91,27 @@ fn issue(issues: &mut Vec<Issue>, path: impl Into<String>, message: impl Into<St
     });
 }
 
+/// A required string field: the string, or an issue ("missing" / "expected a string, got …").
+fn string_field<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<&'a str> {
+    match map.get(key) {
+        Some(Value::String(s)) => Some(s),
+        Some(other) => {
+            let message = format!("expected a string, got {}", json_kind(other));
+            issue(issues, format!("{path}.{key}"), message);
+            None
+        }
+        None => {
+            issue(issues, format!("{path}.{key}"), "missing");
+            None
+        }
+    }
+}
+
 fn check_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, issues: &mut Vec<Issue>) {
     for key in map.keys() {
         if !allowed.contains(&key.as_str()) {
@@ -345,33 +366,15 @@ fn plan_node(
         );
         return None;
     };
-    let id = match map.get("id") {
-        Some(Value::String(s))
-            if !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "_-.:".contains(c)) =>
-        {
-            Some(s.clone())
-        }
-        Some(Value::String(s)) => {
-            issue(
-                issues,
-                format!("{base}.id"),
-                format!("\"{s}\" is not a valid id (use letters, digits, _ - . :)"),
-            );
+    let id = string_field(map, "id", &base, issues).and_then(|s| {
+        if !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "_-.:".contains(c)) {
+            Some(s.to_string())
+        } else {
+            let message = format!("\"{s}\" is not a valid id (use letters, digits, _ - . :)");
+            issue(issues, format!("{base}.id"), message);
             None
         }
-        Some(other) => {
-            issue(
-                issues,
-                format!("{base}.id"),
-                format!("expected a string, got {}", json_kind(other)),
-            );
-            None
-        }
-        None => {
-            issue(issues, format!("{base}.id"), "missing");
-            None
-        }
-    };
+    });
     let label = match &id {
         Some(id) => format!("{base} \"{id}\""),
         None => base.clone(),
@@ -404,39 +407,25 @@ fn plan_node(
         Native(&'static NodeType),
         External(NodeSchema),
     }
-    let found = match map.get("type") {
-        Some(Value::String(t)) => {
-            match (nodes::find(t), externals.iter().find(|e| e.type_name == t)) {
-                (Some(nt), _) => Some(Found::Native(nt)),
-                (None, Some(ext)) => Some(Found::External(ext.clone())),
-                (None, None) => {
-                    let mut known: Vec<&str> = nodes::registry()
-                        .iter()
-                        .map(|t| (t.schema)().type_name)
-                        .collect();
-                    known.extend(externals.iter().map(|e| e.type_name));
-                    issue(
-                        issues,
-                        format!("{label}.type"),
-                        format!("unknown node type \"{t}\" (known: {})", known.join(", ")),
-                    );
-                    None
-                }
+    let found = string_field(map, "type", &label, issues).and_then(|t| {
+        match (nodes::find(t), externals.iter().find(|e| e.type_name == t)) {
+            (Some(nt), _) => Some(Found::Native(nt)),
+            (None, Some(ext)) => Some(Found::External(ext.clone())),
+            (None, None) => {
+                let mut known: Vec<&str> = nodes::registry()
+                    .iter()
+                    .map(|t| (t.schema)().type_name)
+                    .collect();
+                known.extend(externals.iter().map(|e| e.type_name));
+                issue(
+                    issues,
+                    format!("{label}.type"),
+                    format!("unknown node type \"{t}\" (known: {})", known.join(", ")),
+                );
+                None
             }
         }
-        Some(other) => {
-            issue(
-                issues,
-                format!("{label}.type"),
-                format!("expected a string, got {}", json_kind(other)),
-            );
-            None
-        }
-        None => {
-            issue(issues, format!("{label}.type"), "missing");
-            None
-        }
-    };
+    });
     match found? {
         Found::Native(node_type) => {
             let schema = (node_type.schema)();
