@@ -1119,16 +1119,23 @@ export class Pipeline {
   }
 
   /**
-   * A session as a readable/writable pair, so that `source.pipeThrough(pipeline.transform())
-   * .pipeTo(sink)` works with backpressure both ways. (A pair rather than a `TransformStream`: the
-   * pipeline's outputs are pulled by the reader, not pushed per input, which keeps backpressure exact
-   * for nodes that emit many or no outputs per input.)
+   * A new session as a `TransformStream`, so that `source.pipeThrough(pipeline.transform())
+   * .pipeTo(sink)` works with backpressure both ways. Its `readable` and `writable` are the session's
+   * own streams (outputs are pulled by the reader, not pushed per input, which keeps backpressure exact
+   * for nodes that emit many or no outputs per input); the session is `.session`.
    */
-  transform(options: SessionOptions = {}): ReadableWritablePair<RuntimeData, RuntimeData> & {
-    session: Session;
+  transform(options: SessionOptions = {}): TransformStream<RuntimeData, RuntimeData> & {
+    readonly session: Session;
   } {
     const session = Session.create(this.manifest, options);
-    return { readable: session.readable, writable: session.writable, session };
+    const stream = new TransformStream<RuntimeData, RuntimeData>();
+    // Own properties shadow TransformStream's accessors: pipeThrough() reads these two.
+    Object.defineProperties(stream, {
+      readable: { value: session.readable, enumerable: true },
+      writable: { value: session.writable, enumerable: true },
+      session: { value: session, enumerable: true },
+    });
+    return stream as TransformStream<RuntimeData, RuntimeData> & { readonly session: Session };
   }
 
   /** Unary run: pushes the input(s), closes, and resolves with every output in order. */

@@ -36,7 +36,9 @@ describe("Web Streams", () => {
       },
     });
     const seen: string[] = [];
-    await source.pipeThrough(pipeline.transform()).pipeTo(
+    const transform = pipeline.transform();
+    assert.ok(transform instanceof TransformStream);
+    await source.pipeThrough(transform).pipeTo(
       new WritableStream({
         write(d) {
           seen.push(d.asText());
