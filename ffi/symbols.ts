@@ -178,6 +178,10 @@ export const symbols = {
   rm_session_close: { parameters: ["u64"], result: "i32" },
   rm_session_abort: { parameters: ["u64"], result: "i32" },
   rm_session_interrupt: { parameters: ["u64"], result: "i32" }, // items dropped or -status
+  rm_session_interrupt_branch: {
+    parameters: ["u64", "buffer", "usize"], // session, const uint32_t *nodes, size_t count
+    result: "i32", // items dropped or -status
+  },
   rm_session_phase: { parameters: ["u64"], result: "i32" },
   rm_session_failure: { parameters: ["u64"], result: "u64" }, // JSON data handle or 0
   rm_session_metrics: { parameters: ["u64"], result: "u64" }, // JSON data handle

@@ -483,6 +483,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #signal?: AbortSignal;
   #onAbort?: () => void;
   #hostNodes = new Map<number, HostNode>();
+  #connections: Connection[] = [];
   #taskItems = new Set<RuntimeData>();
   #pushed = 0;
   #taken = 0;
@@ -547,6 +548,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     );
     if (handle === 0) throw sessionCreateError(native, text);
     const session = new Session(native, handle, threaded);
+    session.#connections = parsedManifest(manifest)?.connections ?? [];
     if (hostSpecs.length > 0) {
       try {
         for (const { spec, index } of hostSpecs) {
@@ -1013,16 +1015,54 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
 
   /**
    * Barge-in: drops queued and undelivered items, cancels in-flight TypeScript tasks (a streaming node's
-   * generator is closed at its next `yield`) and resets every node (`reset()`); the session stays open.
+   * generator is closed at its next `yield`) and resets the nodes (`reset()`); the session stays open.
+   * With `from`, only that branch is interrupted — the named nodes and everything downstream of them
+   * (e.g. `{ from: "tts" }` stops the reply being spoken while the listening branch goes on).
    * Returns how many items were dropped.
    */
-  interrupt(): number {
-    const dropped = this.#native.symbols.rm_session_interrupt(this.#h());
-    if (dropped < 0) throw lastError(this.#native);
-    // In-flight TS tasks were cancelled natively: their next emit stops them (closing generators).
-    for (const host of this.#hostNodes.values()) host.node.reset?.();
+  interrupt(options: { from?: string | string[] } = {}): number {
+    const native = this.#native;
+    let dropped: number;
+    let branch: Set<number> | undefined;
+    if (options.from === undefined) {
+      dropped = native.symbols.rm_session_interrupt(this.#h());
+    } else {
+      const ids = Array.isArray(options.from) ? options.from : [options.from];
+      const indices = Uint32Array.from(ids, (id) => {
+        const i = this.#nodeIds.indexOf(id);
+        if (i < 0) {
+          throw new RangeError(
+            `interrupt: no node "${id}" in this session (nodes: ${this.#nodeIds.join(", ")})`,
+          );
+        }
+        return i;
+      });
+      dropped = native.symbols.rm_session_interrupt_branch(this.#h(), indices, indices.length);
+      branch = this.#downstream([...indices]);
+    }
+    if (dropped < 0) throw lastError(native);
+    // In-flight TS tasks of the interrupted nodes were cancelled natively: their next emit stops them.
+    for (const [index, host] of this.#hostNodes) {
+      if (!branch || branch.has(index)) host.node.reset?.();
+    }
     this.#progress.notify();
     return dropped;
+  }
+
+  /** Indices of the nodes reachable from `from` (included), from the manifest's connections. */
+  #downstream(from: number[]): Set<number> {
+    const edges = this.#connections;
+    const seen = new Set<number>();
+    const stack = [...from];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const c of edges) {
+        if (c.from === this.#nodeIds[n]) stack.push(this.#nodeIds.indexOf(c.to));
+      }
+    }
+    return seen;
   }
 
   /** Per-node metrics now. */

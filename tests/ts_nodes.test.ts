@@ -331,6 +331,61 @@ describe("TypeScript nodes in sessions", () => {
     session.dispose();
   });
 
+  test("interrupting one branch stops it and leaves the other branch running", async () => {
+    let ttsResets = 0;
+    let ttsStopped = 0;
+    const session = Session.create(
+      new PipelineBuilder()
+        .node("src", "PassThrough")
+        .node("listen", "TextTransform", { op: "upper" })
+        .node("tts", {
+          async *process(d: RuntimeData) {
+            try {
+              for (let i = 0; i < 1000; i++) {
+                yield RuntimeData.text(`say ${d.asText()} ${i}`);
+                await tick(0);
+              }
+            } finally {
+              ttsStopped++;
+            }
+          },
+          reset: () => void ttsResets++,
+        })
+        .connect("src", "listen")
+        .connect("src", "tts")
+        .build(),
+      { outputCapacity: 4 },
+    );
+    using a = RuntimeData.text("a");
+    await session.push(a);
+    const first: string[] = [];
+    while (first.length < 3) {
+      const out = await session.next();
+      first.push(`${out!.nodeId}:${out!.asText()}`);
+      out!.dispose();
+    }
+    assert.ok(first.includes("listen:A"));
+    assert.ok(session.interrupt({ from: "tts" }) >= 0);
+    assert.equal(ttsResets, 1);
+    using b = RuntimeData.text("b");
+    await session.push(b);
+    // The listening branch still answers; the interrupted generator closes at its next yield.
+    const after: string[] = [];
+    while (!after.includes("listen:B")) {
+      const out = await session.next();
+      after.push(`${out!.nodeId}:${out!.asText()}`);
+      out!.dispose();
+    }
+    assert.ok(
+      !after.some((t) => t.startsWith("tts:say a")),
+      `no stale speech: ${after.join(", ")}`,
+    );
+    assert.throws(() => session.interrupt({ from: "nope" }), /no node "nope" in this session/);
+    await session.abort();
+    assert.ok(ttsStopped >= 1);
+    session.dispose();
+  });
+
   test("a node that yields something else than RuntimeData is a clear error", async () => {
     using input = RuntimeData.text("x");
     await assert.rejects(

@@ -298,6 +298,16 @@ int32_t rm_session_abort(RmHandle session);
 // Returns the number of items dropped, or a negative status.
 int32_t rm_session_interrupt(RmHandle session);
 
+// Barge-in on a branch: the nodes listed in `nodes` (`count` manifest indices) and everything downstream
+// of them drop their queued items, in-flight host tasks and undelivered outputs, and are reset; the rest
+// of the graph goes on. Returns the number of items dropped, or a negative status.
+//
+// # Safety
+// `nodes` must point to `count` readable `u32`s (or be null with `count == 0`).
+int32_t rm_session_interrupt_branch(RmHandle session,
+                                    const uint32_t *nodes,
+                                    size_t count);
+
 // Current phase (see `rm_session_poll`), or -1 on error.
 int32_t rm_session_phase(RmHandle session);
 

@@ -323,6 +323,39 @@ pub extern "C" fn rm_session_interrupt(session: RmHandle) -> i32 {
     })
 }
 
+/// Barge-in on a branch: the nodes listed in `nodes` (`count` manifest indices) and everything downstream
+/// of them drop their queued items, in-flight host tasks and undelivered outputs, and are reset; the rest
+/// of the graph goes on. Returns the number of items dropped, or a negative status.
+///
+/// # Safety
+/// `nodes` must point to `count` readable `u32`s (or be null with `count == 0`).
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_interrupt_branch(
+    session: RmHandle,
+    nodes: *const u32,
+    count: usize,
+) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        let s = handles::get_session(session)?;
+        // SAFETY: forwarded caller guarantee: `count` u32 values = `count * 4` readable bytes.
+        let bytes = unsafe { super::input_bytes(nodes.cast(), count * 4, "node indices") }?;
+        let indices: Vec<usize> = bytemuck::pod_collect_to_vec::<u8, u32>(bytes)
+            .into_iter()
+            .map(|n| n as usize)
+            .collect();
+        if let Some(&bad) = indices.iter().find(|&&n| n >= s.node_ids().len()) {
+            return Err(AbiError::new(
+                Status::InvalidArgument,
+                format!(
+                    "node index {bad} out of range (the session has {} nodes)",
+                    s.node_ids().len()
+                ),
+            ));
+        }
+        Ok(s.interrupt_branch(Some(&indices)) as i32)
+    })
+}
+
 /// Current phase (see `rm_session_poll`), or -1 on error.
 #[no_mangle]
 pub extern "C" fn rm_session_phase(session: RmHandle) -> i32 {

@@ -769,12 +769,34 @@ impl Engine {
     /// Interruption (barge-in): drops every queued item and resets every node, keeping the session open.
     /// Returns how many queued items were dropped.
     pub fn interrupt(&mut self) -> usize {
+        let all: Vec<bool> = vec![true; self.slots.len()];
+        self.interrupt_nodes(&all)
+    }
+
+    /// The nodes reachable from `from` (included), as a mask over node indices: a branch.
+    pub fn downstream(&self, from: &[usize]) -> Vec<bool> {
+        let mut mask = vec![false; self.slots.len()];
+        let mut stack: Vec<usize> = from.iter().copied().filter(|&n| n < mask.len()).collect();
+        while let Some(n) = stack.pop() {
+            if std::mem::replace(&mut mask[n], true) {
+                continue;
+            }
+            stack.extend(self.slots[n].outputs.iter().map(|&e| self.edges[e].to));
+        }
+        mask
+    }
+
+    /// Interruption of the nodes in `mask`: drops the items queued into them, cancels their host tasks
+    /// and resets them; the rest of the graph is untouched. Returns how many queued items were dropped.
+    pub fn interrupt_nodes(&mut self, mask: &[bool]) -> usize {
         let mut dropped = 0;
         for e in &mut self.edges {
-            dropped += e.queue.len();
-            e.queue.clear();
+            if mask.get(e.to).copied().unwrap_or(false) {
+                dropped += e.queue.len();
+                e.queue.clear();
+            }
         }
-        for slot in &mut self.slots {
+        for (slot, _) in self.slots.iter_mut().zip(mask).filter(|(_, &m)| m) {
             slot.busy = None; // in-flight host tasks are cancelled: their emits are refused
             if let Some(node) = slot.node.as_mut() {
                 let _ = catch_unwind(AssertUnwindSafe(|| node.reset()));

@@ -462,14 +462,36 @@ impl Session {
     /// Barge-in: drops queued and undelivered items and resets every node; the session stays open.
     /// Returns the number of items dropped.
     pub fn interrupt(&self) -> usize {
+        self.interrupt_branch(None)
+    }
+
+    /// Barge-in on a branch: the nodes `from` and everything downstream of them lose their queued items,
+    /// in-flight host tasks and undelivered outputs, and are reset; other branches go on untouched.
+    /// `None` interrupts the whole graph (including queued input). Returns the number of items dropped.
+    pub fn interrupt_branch(&self, from: Option<&[usize]>) -> usize {
         let mut engine = lock(&self.engine);
-        let mut dropped = engine.interrupt();
+        let mask = match from {
+            Some(nodes) => engine.downstream(nodes),
+            None => vec![true; self.node_ids.len()],
+        };
+        let mut dropped = engine.interrupt_nodes(&mask);
+        let hit = |n: usize| mask.get(n).copied().unwrap_or(false);
         let mut io = lock(&self.io.0);
-        dropped += io.inbox.len() + io.outbox.len();
-        dropped += io.tasks.iter().map(|t| t.items.len()).sum::<usize>();
-        io.inbox.clear();
-        io.outbox.clear();
-        io.tasks.clear();
+        if from.is_none() {
+            dropped += io.inbox.len();
+            io.inbox.clear();
+        }
+        let before = io.outbox.len();
+        io.outbox.retain(|(n, _, _)| !hit(*n as usize));
+        dropped += before - io.outbox.len();
+        let tasks: Vec<_> = io.tasks.drain(..).collect();
+        for task in tasks {
+            if hit(task.node) {
+                dropped += task.items.len();
+            } else {
+                io.tasks.push_back(task);
+            }
+        }
         self.bump(&mut io);
         dropped
     }
@@ -734,6 +756,40 @@ mod tests {
         assert_eq!(s.phase().0, Phase::Ended);
         // A late emit for a finished task is refused, not routed.
         assert_eq!(s.emit(t1.ticket, audio(1, 0.0)), Emit::Cancelled);
+    }
+
+    #[test]
+    fn interrupting_a_branch_leaves_the_other_branch_alone() {
+        let m = json!({"version": 1, "nodes": [
+            {"id": "src", "type": "PassThrough"},
+            {"id": "a", "type": "PassThrough"},
+            {"id": "b", "type": "Chunker", "params": {"frames": 4}}
+        ], "connections": [{"from": "src", "to": "a"}, {"from": "src", "to": "b"}]});
+        let s = Session::create(
+            &m,
+            SessionOptions {
+                output_capacity: 64,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        s.push(audio(3, 0.5)).unwrap(); // b buffers 3 of 4 frames; a emits at once
+        assert_eq!(
+            s.interrupt_branch(Some(&[2])),
+            0,
+            "nothing queued into b, one output of a kept"
+        );
+        s.push(audio(2, 0.5)).unwrap(); // b was reset: 2 frames buffered, not 5
+        s.close().unwrap();
+        let outs = drain(&s);
+        let from_a = outs.iter().filter(|(n, _)| *n == 1).count();
+        let b_frames: Vec<usize> = outs
+            .iter()
+            .filter(|(n, _)| *n == 2)
+            .map(|(_, d)| d.as_audio().unwrap().num_frames())
+            .collect();
+        assert_eq!(from_a, 2, "branch a untouched");
+        assert_eq!(b_frames, vec![2], "branch b restarted after the interrupt");
     }
 
     #[test]
