@@ -9,6 +9,7 @@ import {
   prebuiltFileName,
 } from "../ffi/load.ts";
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { ABI_VERSION } from "../ffi/symbols.ts";
 import { RemoteMediaError, RuntimeData } from "../mod.ts";
 import { lastError, lib } from "../src/native.ts";
@@ -111,6 +112,23 @@ describe("native library", () => {
     assert.ok(error instanceof RemoteMediaError);
     assert.equal(error.code, "invalid_utf8");
     assert.match(error.message, /invalid UTF-8 in text: .*index 1/);
+  });
+
+  test("after closeLibrary() stale calls throw a clear error and the next use reopens it", () => {
+    const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+    for (
+      const cmd of [
+        [`${root}node_modules/.bin/deno`, "run", "-A", "tests/close_library_script.ts"],
+        [`${root}node_modules/.bin/bun`, "run", "tests/close_library_script.ts"],
+      ]
+    ) {
+      const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), [
+        "the remotemedia library was closed (calling rm_abi_version)",
+        "reopened",
+      ]);
+    }
   });
 
   test("a null pointer with a length is an error", () => {
