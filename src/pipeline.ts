@@ -155,6 +155,14 @@ export interface SessionStats {
 /** Something that happened in a session (see {@link Session.events}). */
 export type SessionEvent =
   | {
+    /** A native node finished `initialize` (replayed to a new listener) or ran `cleanup`. */
+    type: "node_started" | "node_finished";
+    /** Node id. */
+    node: string;
+    /** When, in microseconds since the session started. */
+    atUs: number;
+  }
+  | {
     /** A node finished one call (`process`, a generator task, a flush). */
     type: "process";
     /** Node id. */
@@ -594,8 +602,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   }
 
   /**
-   * The session's events as they happen: node calls with timings, drops on `dropOldest` edges, errors
-   * with the node id, and Vad speech start/end. Recording starts with the first call (nothing is
+   * The session's events as they happen: native nodes started (replayed) and finished, node calls with
+   * timings, drops on `dropOldest` edges, errors with the node id, and Vad speech start/end. Recording starts with the first call (nothing is
    * recorded, and nothing costs, while nobody listens) and ends when the session ends. Events are
    * delivered in batches as the session makes progress.
    */

@@ -195,6 +195,16 @@ describe("observability", () => {
     );
     const at = events.map((e) => e.atUs);
     assert.deepEqual(at, [...at].sort((a, b) => a - b), "recorded in order");
+    assert.deepEqual(
+      events.filter((e) => e.type === "node_started").map((e) => e.node),
+      ["mono", "res", "vad"],
+      "native node starts are replayed first",
+    );
+    assert.deepEqual(events.slice(0, 3).map((e) => e.type), Array(3).fill("node_started"));
+    assert.deepEqual(
+      events.filter((e) => e.type === "node_finished").map((e) => e.node),
+      ["mono", "res", "vad"],
+    );
     const processEvents = events.filter((e) => e.type === "process");
     assert.ok(
       processEvents.some((e) => e.node === "vad") && processEvents.some((e) => e.node === "res"),

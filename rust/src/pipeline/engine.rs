@@ -262,6 +262,8 @@ pub struct Engine {
     next_ticket: u64,
     /// Present while an event listener is attached.
     events: Option<EventLog>,
+    /// `node_started` events of the native nodes (recorded at creation, replayed to a new listener).
+    started: Vec<serde_json::Value>,
     origin: Instant,
 }
 
@@ -348,6 +350,7 @@ impl Engine {
             scratch: Vec::new(),
             next_ticket: 1,
             events: None,
+            started: Vec::new(),
             origin: Instant::now(),
         })
     }
@@ -362,7 +365,11 @@ impl Engine {
             };
             let result = catch_unwind(AssertUnwindSafe(|| node.initialize()));
             match flatten(result) {
-                Ok(()) => slot.initialized = true,
+                Ok(()) => {
+                    slot.initialized = true;
+                    let id = slot.id.clone();
+                    self.lifecycle("node_started", id);
+                }
                 Err(message) => {
                     self.fail(i, format!("initialize: {message}"));
                     return Err(self.failure.clone().expect("just failed"));
@@ -734,6 +741,8 @@ impl Engine {
                 slot.cleaned = true;
                 if let Some(node) = slot.node.as_mut() {
                     let _ = catch_unwind(AssertUnwindSafe(|| node.cleanup()));
+                    let id = slot.id.clone();
+                    self.lifecycle("node_finished", id);
                 }
             }
         }
@@ -808,14 +817,30 @@ impl Engine {
     /// Starts or stops recording events. Stopping discards what was not drained.
     pub fn set_events(&mut self, enabled: bool) {
         self.events = if enabled {
-            Some(
-                self.events
-                    .take()
-                    .unwrap_or_else(|| EventLog::new(self.origin)),
-            )
+            Some(self.events.take().unwrap_or_else(|| {
+                // A new listener first hears how the native nodes started (they start at creation).
+                let mut log = EventLog::new(self.origin);
+                for event in &self.started {
+                    log.push(event.clone());
+                }
+                log
+            }))
         } else {
             None
         };
+    }
+
+    /// Records a native node's start or end: always for starts (they happen before anyone can listen,
+    /// at most one per node), and for ends while someone listens.
+    fn lifecycle(&mut self, kind: &str, node: String) {
+        let at = (self.origin.elapsed().as_nanos() as f64 / 1000.0).round();
+        let event = json!({ "type": kind, "node": node, "atUs": at });
+        if kind == "node_started" {
+            self.started.push(event.clone());
+        }
+        if let Some(log) = self.events.as_mut() {
+            log.push(event);
+        }
     }
 
     /// Takes the recorded events (and how many were dropped because nobody drained them in time).
