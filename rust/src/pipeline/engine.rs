@@ -506,25 +506,50 @@ impl Engine {
             }
             Work::Resume => catch_unwind(AssertUnwindSafe(|| node.resume(&mut out))),
         };
+        self.finished_call(n, start, Some(out.len()));
+        let skip_errors = self.slots[n].skip_errors;
+        self.settle(n, flatten(result), skip_errors, "", out, sink)
+    }
+
+    /// Records a finished call of node `n` (metrics, and a `process` event while someone listens).
+    fn finished_call(&mut self, n: usize, start: Instant, items_out: Option<usize>) {
         let elapsed = start.elapsed().as_nanos() as u64;
+        let slot = &mut self.slots[n];
         slot.record(elapsed);
         if let Some(log) = self.events.as_mut() {
-            log.push(json!({
+            let mut event = json!({
                 "type": "process",
                 "node": slot.id,
                 "startUs": log.since(start),
                 "durationUs": elapsed as f64 / 1000.0,
-                "itemsOut": out.len(),
-            }));
+            });
+            if let Some(count) = items_out {
+                event["itemsOut"] = count.into();
+            }
+            log.push(event);
         }
-        let ok = match flatten(result) {
+    }
+
+    /// Ends a native call: on success routes its outputs; on error skips the item (counted) when the
+    /// node skips errors, else fails the session (message prefixed with `what`). Returns false on
+    /// failure. Gives the output buffer back for reuse.
+    fn settle(
+        &mut self,
+        n: usize,
+        result: Result<(), String>,
+        skip_errors: bool,
+        what: &str,
+        mut out: Outputs,
+        sink: &mut dyn Sink,
+    ) -> bool {
+        let ok = match result {
             Ok(()) => true,
-            Err(_) if slot.skip_errors => {
-                slot.metrics.errors += 1;
+            Err(_) if skip_errors => {
+                self.slots[n].metrics.errors += 1;
                 true
             }
             Err(message) => {
-                self.fail(n, message);
+                self.fail(n, format!("{what}{message}"));
                 false
             }
         };
@@ -589,16 +614,7 @@ impl Engine {
         let slot = &mut self.slots[n];
         slot.busy = None;
         if let Some(at) = slot.dispatched_at.take() {
-            let elapsed = at.elapsed().as_nanos() as u64;
-            slot.record(elapsed);
-            if let Some(log) = self.events.as_mut() {
-                log.push(json!({
-                    "type": "process",
-                    "node": slot.id,
-                    "startUs": log.since(at),
-                    "durationUs": elapsed as f64 / 1000.0,
-                }));
-            }
+            self.finished_call(n, at, None);
         }
         true
     }
@@ -717,20 +733,8 @@ impl Engine {
         let node = slot.node.as_mut().expect("native node");
         let start = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| node.flush(&mut out)));
-        let elapsed = start.elapsed().as_nanos() as u64;
-        slot.record(elapsed);
-        let ok = match flatten(result) {
-            Ok(()) => true,
-            Err(message) => {
-                self.fail(n, format!("flush: {message}"));
-                false
-            }
-        };
-        if ok {
-            self.route(n, &mut out, sink);
-        }
-        self.scratch = out;
-        ok
+        slot.record(start.elapsed().as_nanos() as u64);
+        self.settle(n, flatten(result), false, "flush: ", out, sink)
     }
 
     fn cleanup_all(&mut self) {
