@@ -22,6 +22,8 @@ import {
   validateManifest,
 } from "../mod.ts";
 import { lastError, lib } from "../src/native.ts";
+import { nativeCases } from "./reliability_native.ts";
+import { wavCases } from "./reliability_wav.ts";
 
 /** One row: what is done wrong, and what must happen. */
 export interface Case {
@@ -660,4 +662,6 @@ export const cases: Case[] = [
     run: () => new PipelineBuilder().node("x", {} as never),
     error: /node instance has neither process\(\) nor processMulti\(\)/,
   },
+  ...nativeCases,
+  ...wavCases,
 ];
