@@ -22,6 +22,7 @@ export {
   type DataType,
   formatOf,
   liveHandles,
+  liveViews,
   type PixelFormat,
   RuntimeData,
   type SampleFormat,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { NativeLibrary, NativeType, Pointer } from "./symbols.ts";
-import { symbols } from "./symbols.ts";
+import { symbols as definitions } from "./symbols.ts";
 
 /** The part of `bun:ffi` these bindings use. */
 interface BunFfi {
@@ -15,7 +15,13 @@ interface BunFfi {
     path: string,
     symbols: Record<string, { args: string[]; returns: string }>,
   ): { symbols: Record<string, (...args: unknown[]) => unknown>; close(): void };
-  toArrayBuffer(pointer: number, byteOffset: number, byteLength: number): ArrayBuffer;
+  toArrayBuffer(
+    pointer: number,
+    byteOffset: number,
+    byteLength: number,
+    deallocatorContext: number,
+    deallocator: number,
+  ): ArrayBuffer;
   ptr(view: ArrayBufferView): number;
 }
 
@@ -68,7 +74,7 @@ export function openBun(path: string): NativeLibrary {
   const meta = import.meta as unknown as { require(specifier: string): unknown };
   const ffi = meta.require(BUN_FFI_SPECIFIER) as BunFfi;
   const table: Record<string, { args: string[]; returns: string }> = {};
-  for (const [name, def] of Object.entries(symbols)) {
+  for (const [name, def] of Object.entries(definitions)) {
     if ("nonblocking" in def && def.nonblocking) continue; // called from the waiter worker only
     table[name] = {
       args: def.parameters.map((t) => bunType(t, false)),
@@ -76,11 +82,13 @@ export function openBun(path: string): NativeLibrary {
     };
   }
   const lib = ffi.dlopen(path, table);
+  const symbols = lib.symbols;
+  const release = symbols.rm_view_release_address() as number;
   let worker: BunWorker | undefined;
   let inFlight: Promise<number> | undefined;
   return {
     // A copy, so closeLibrary() can swap entries for throwing stubs.
-    symbols: { ...lib.symbols } as unknown as NativeLibrary["symbols"],
+    symbols: { ...symbols } as unknown as NativeLibrary["symbols"],
     waitEvents(last: number, timeoutMs: number): Promise<number> {
       if (inFlight) return inFlight;
       worker ??= new (globalThis as unknown as { Worker: new (url: string) => BunWorker }).Worker(
@@ -102,8 +110,12 @@ export function openBun(path: string): NativeLibrary {
       w.postMessage({ path, last, timeoutMs });
       return inFlight;
     },
-    arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer {
-      return ffi.toArrayBuffer(pointer as number, 0, byteLength);
+    viewOf(handle: number, byteLength: number): ArrayBuffer | null {
+      const pointer = symbols.rm_data_ptr(handle) as number | null;
+      const context = pointer ? symbols.rm_view_retain(handle) as number | null : null;
+      if (!pointer || !context) return null;
+      // JavaScriptCore calls rm_view_release(bytes, context) when the bytes' last owner dies.
+      return ffi.toArrayBuffer(pointer, 0, byteLength, context, release);
     },
     address(pointer: Pointer | null): bigint {
       return BigInt((pointer as number | null) ?? 0);

@@ -4,6 +4,7 @@
  * @module
  */
 import type { NativeLibrary, Pointer, Symbols } from "./symbols.ts";
+import process from "node:process";
 import { symbols } from "./symbols.ts";
 
 /** Opens the native library at `path` with `Deno.dlopen` (needs `--allow-ffi`). */
@@ -23,6 +24,7 @@ export function openDeno(path: string): NativeLibrary {
   }
   const waitSymbol = raw.rm_events_wait as (last: number, timeoutMs: number) => Promise<number>;
   let inFlight: Promise<number> | undefined;
+  let view: ((handle: number) => ArrayBuffer | undefined) | undefined;
   return {
     symbols: wrapped as unknown as NativeLibrary["symbols"], // a plain object: closeLibrary() swaps entries
     waitEvents(last: number, timeoutMs: number): Promise<number> {
@@ -32,11 +34,11 @@ export function openDeno(path: string): NativeLibrary {
       });
       return inFlight;
     },
-    arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer {
-      return Deno.UnsafePointerView.getArrayBuffer(
-        pointer as Deno.PointerObject,
-        byteLength,
-      );
+    viewOf(handle: number, _byteLength: number): ArrayBuffer | null {
+      // `getArrayBuffer` has no deleter, so a moved view would outlive the memory; the library's own
+      // Node-API function makes an external ArrayBuffer whose finalizer releases its reference.
+      view ??= openViews(path);
+      return view(handle) ?? null;
     },
     address(pointer: Pointer | null): bigint {
       return BigInt(Deno.UnsafePointer.value(pointer as Deno.PointerValue));
@@ -52,6 +54,22 @@ export function openDeno(path: string): NativeLibrary {
       lib.close();
     },
   };
+}
+
+/**
+ * Loads the library a second time as a Node-API module (`process.dlopen`; the OS maps it once) for its
+ * `view(handle)` function: see rust/src/abi/view.rs.
+ */
+function openViews(path: string): (handle: number) => ArrayBuffer | undefined {
+  const module = { exports: {} as { view?: (handle: number) => ArrayBuffer | undefined } };
+  (process as unknown as { dlopen(module: unknown, path: string): void }).dlopen(module, path);
+  const view = module.exports.view;
+  if (typeof view !== "function") {
+    throw new Error(
+      `${path}: the Node-API view function is missing (this runtime has no Node-API?)`,
+    );
+  }
+  return view;
 }
 
 /** Wraps a function returning `bigint` so it returns a number (specialised by arity: no spread). */

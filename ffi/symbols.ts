@@ -136,6 +136,12 @@ export const symbols = {
     result: "i32", // slots written or -status
   },
   rm_data_ptr: { parameters: ["u64"], result: "pointer" },
+  rm_view_retain: {
+    parameters: ["u64"], // RmHandle of the data whose payload a view will show
+    result: "pointer", // opaque reference for the view's deallocator, null on error
+  },
+  rm_view_release_address: { parameters: [], result: "usize" }, // address of rm_view_release
+  rm_live_views: { parameters: [], result: "u32" }, // views whose backing stores are alive
   rm_data_attributes: {
     parameters: ["u64", "buffer", "usize"], // handle, out buffer, capacity
     result: "i32", // full JSON length, 0 if none, or -status
@@ -257,8 +263,13 @@ export interface NativeLibrary {
    * and resolves with the counter. Concurrent callers share one wait.
    */
   waitEvents(last: number, timeoutMs: number): Promise<number>;
-  /** An ArrayBuffer over `byteLength` bytes of native memory at `pointer` (no copy). */
-  arrayBufferAt(pointer: Pointer, byteLength: number): ArrayBuffer;
+  /**
+   * An ArrayBuffer over the `byteLength` payload bytes of data `handle` (no copy) whose backing store
+   * owns a reference to that payload: the memory lives as long as the backing store, wherever it is
+   * moved (`transfer()`, `postMessage`), and is released when the runtime frees it. Null on failure
+   * (the error is in `rm_last_error_*`).
+   */
+  viewOf(handle: number, byteLength: number): ArrayBuffer | null;
   /** The numeric address of a pointer (for diagnostics and zero-copy proofs). */
   address(pointer: Pointer | null): bigint;
   /** The address of the first byte of a typed array (zero-copy proofs). */

@@ -261,8 +261,6 @@ const registry = new FinalizationRegistry<{ native: NativeLibrary; handle: numbe
     }
   },
 );
-/** Property on a view's ArrayBuffer that keeps its owner (and so the native memory) alive. */
-const OWNER = Symbol("remotemedia.owner");
 
 /**
  * A typed value flowing between pipeline nodes, held in native memory.
@@ -522,7 +520,7 @@ export class RuntimeData implements Disposable {
     );
   }
 
-  /** An ArrayBuffer over the payload, made once, that keeps this object alive while it is reachable. */
+  /** An ArrayBuffer over the payload, made once, that keeps the payload alive while it lives. */
   #payload(): ArrayBuffer {
     if (this.#buffer) return this.#buffer;
     const handle = this.handle();
@@ -530,15 +528,15 @@ export class RuntimeData implements Disposable {
       this.#info();
       this.#payloadBytes = info[1];
     }
-    let buffer: ArrayBuffer;
+    let buffer: ArrayBuffer | null;
     if (this.#payloadBytes === 0) {
       buffer = new ArrayBuffer(0);
     } else {
-      const pointer = this.#native.symbols.rm_data_ptr(handle);
-      if (pointer === null) throw lastError(this.#native);
-      buffer = this.#native.arrayBufferAt(pointer, this.#payloadBytes);
+      // The buffer owns a reference to the payload (released by the runtime when its backing store
+      // dies), so a view can be kept, transferred or posted to a Worker after this object is gone.
+      buffer = this.#native.viewOf(handle, this.#payloadBytes);
+      if (buffer === null) throw lastError(this.#native);
     }
-    (buffer as unknown as Record<symbol, unknown>)[OWNER] = this;
     this.#buffer = buffer;
     return buffer;
   }
@@ -674,4 +672,12 @@ function capitalize(s: string): string {
 /** Number of live native handles (all kinds): 0 once everything was disposed or collected. */
 export function liveHandles(): number {
   return lib().symbols.rm_live_handles();
+}
+
+/**
+ * Number of views (typed arrays' backing stores over native payloads) still alive. A view keeps its
+ * payload alive on its own, wherever its buffer was moved, until the runtime collects or detaches it.
+ */
+export function liveViews(): number {
+  return lib().symbols.rm_live_views();
 }

@@ -22,6 +22,7 @@ import {
   validateManifest,
 } from "../mod.ts";
 import { lastError, lib } from "../src/native.ts";
+import { forceGc } from "./helpers.ts";
 import { nativeCases } from "./reliability_native.ts";
 import { wavCases } from "./reliability_wav.ts";
 
@@ -57,8 +58,137 @@ function issueOf(m: unknown): string {
   return validateManifest(manifest(m)).map((i) => `${i.path}: ${i.message}`).join("\n");
 }
 
+/** A Float32 frame whose samples view is returned with it (for the view rows). */
+function viewed(values: number[]): { data: RuntimeData; samples: Float32Array<ArrayBuffer> } {
+  const data = RuntimeData.audio({ samples: new Float32Array(values), sampleRate: 16000 });
+  return { data, samples: data.asAudio().samples as Float32Array<ArrayBuffer> };
+}
+
+/** Makes, writes and frees many frames, so freed memory would be reused and overwritten. */
+function churnFrames(): void {
+  for (let i = 0; i < 2000; i++) {
+    using other = RuntimeData.audio({ samples: new Float32Array(4), sampleRate: 16000 });
+    (other.asAudio().samples as Float32Array).fill(9);
+  }
+}
+
+/** A Worker (module, from a Blob URL: works in both runtimes) that answers with what `body` computes. */
+async function inWorker(
+  body: string,
+  message: unknown,
+  transfer: Transferable[],
+): Promise<unknown> {
+  const url = URL.createObjectURL(
+    new Blob([`self.onmessage = async (e) => { ${body} };`], { type: "application/javascript" }),
+  );
+  const worker = new Worker(url, { type: "module" });
+  try {
+    return await new Promise((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
+      worker.postMessage(message, transfer);
+    });
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+}
+
 /** The table. */
 export const cases: Case[] = [
+  // Views of native memory: whatever is done with one, it never reads or writes freed memory.
+  {
+    area: "views",
+    name: "view.buffer.transfer(), then dispose()",
+    expect: "the moved buffer keeps its samples while other frames are made and freed",
+    run: () => {
+      const { data, samples } = viewed([0.5, -0.5, 0.25]);
+      const moved = samples.buffer.transfer();
+      data.dispose();
+      churnFrames();
+      assert.deepEqual([...new Float32Array(moved)], [0.5, -0.5, 0.25]);
+    },
+    error: null,
+  },
+  {
+    area: "views",
+    name: "structuredClone(view, { transfer: [view.buffer] }), then dispose()",
+    expect: "the clone keeps its samples",
+    run: () => {
+      const { data, samples } = viewed([0.125, 0.75]);
+      const clone = structuredClone(samples, { transfer: [samples.buffer] });
+      data.dispose();
+      churnFrames();
+      assert.deepEqual([...clone], [0.125, 0.75]);
+    },
+    error: null,
+  },
+  {
+    area: "views",
+    name: "worker.postMessage(view, [view.buffer]), then dispose() while the Worker still reads",
+    expect: "the Worker reads the original samples",
+    run: async () => {
+      const { data, samples } = viewed([0.5, 0.25]);
+      const reply = inWorker(
+        "await new Promise((r) => setTimeout(r, 50)); self.postMessage([...e.data]);",
+        samples,
+        [samples.buffer],
+      );
+      data.dispose();
+      churnFrames();
+      assert.deepEqual(await reply, [0.5, 0.25]);
+    },
+    error: null,
+  },
+  {
+    area: "views",
+    name: "a transferred buffer kept after its RuntimeData was dropped and collected",
+    expect: "the samples stay valid until the buffer itself is collected",
+    run: async () => {
+      const holder: { moved?: ArrayBuffer } = {};
+      (() => {
+        const { samples } = viewed([0.5, 0.5]);
+        holder.moved = samples.buffer.transfer();
+      })();
+      for (let i = 0; i < 5; i++) {
+        forceGc();
+        churnFrames();
+        await tick(1);
+      }
+      assert.deepEqual([...new Float32Array(holder.moved!)], [0.5, 0.5]);
+    },
+    error: null,
+  },
+  {
+    area: "views",
+    name: "writing through a moved buffer after dispose()",
+    expect: "changes only that buffer, never another live frame",
+    run: () => {
+      const { data, samples } = viewed([0, 0]);
+      const moved = new Float32Array(samples.buffer.transfer());
+      data.dispose();
+      const live = Array.from({ length: 200 }, () => viewed([0.5, 0.5]));
+      moved.fill(-1);
+      try {
+        for (const { samples } of live) assert.deepEqual([...samples], [0.5, 0.5]);
+      } finally {
+        for (const { data } of live) data.dispose();
+      }
+    },
+    error: null,
+  },
+  {
+    area: "views",
+    name: "a view read after dispose()",
+    expect: "detached (length 0): reads give undefined, never freed memory",
+    run: () => {
+      const { data, samples } = viewed([0.5]);
+      data.dispose();
+      assert.equal(samples.length, 0);
+      assert.equal(samples[0], undefined);
+    },
+    error: null,
+  },
   // Manifests
   {
     area: "manifest",

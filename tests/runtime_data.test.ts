@@ -5,6 +5,7 @@ import {
   DataTypeError,
   DisposedError,
   liveHandles,
+  liveViews,
   RemoteMediaError,
   RuntimeData,
   ShapeError,
@@ -322,17 +323,39 @@ describe("zero copy and memory safety", () => {
 
   test("a view outliving its RuntimeData keeps the memory alive until the view is collected", async () => {
     const before = liveHandles();
+    const viewsBefore = liveViews();
     // Held through an object property, not a local: JavaScriptCore scans the stack conservatively.
     const holder: { samples?: Float32Array } = {};
     (() => {
       const data = RuntimeData.audio({ samples: new Float32Array([0.5, 0.25]), sampleRate: 8000 });
       holder.samples = data.asAudio().samples as Float32Array;
     })();
-    await collectUntil(() => false, 200);
-    assert.equal(liveHandles(), before + 1, "the view pins its data");
+    assert.ok(await collectUntil(() => liveHandles() === before), "the wrapper and its handle go");
+    assert.equal(liveViews(), viewsBefore + 1, "the view keeps its own reference to the payload");
     assert.deepEqual([...holder.samples!], [0.5, 0.25]);
     delete holder.samples;
-    assert.ok(await collectUntil(() => liveHandles() === before), "freed once the view is gone");
+    assert.ok(await collectUntil(() => liveViews() === viewsBefore), "freed once the view is gone");
+  });
+
+  test("a transferred view keeps its samples after dispose, while other frames come and go", async () => {
+    const viewsBefore = liveViews();
+    const holder: { moved?: ArrayBuffer } = {};
+    (() => {
+      const data = RuntimeData.audio({ samples: new Float32Array([0.5, -0.5]), sampleRate: 8000 });
+      holder.moved = (data.asAudio().samples.buffer as ArrayBuffer).transfer();
+      data.dispose();
+    })();
+    for (let i = 0; i < 1000; i++) {
+      using other = RuntimeData.audio({ samples: new Float32Array([9, 9]), sampleRate: 8000 });
+      other.asAudio().samples.fill(7);
+    }
+    await collectUntil(() => false, 50);
+    assert.deepEqual([...new Float32Array(holder.moved!)], [0.5, -0.5]);
+    delete holder.moved;
+    assert.ok(
+      await collectUntil(() => liveViews() === viewsBefore),
+      "released with the moved buffer",
+    );
   });
 
   test("1,000,000 create/dispose cycles do not grow RSS beyond a few MB", () => {

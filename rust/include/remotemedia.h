@@ -339,6 +339,24 @@ double rm_events_current(void);
 // Meant to be called off the JS thread (Deno `nonblocking`, a Bun worker).
 double rm_events_wait(double last, uint32_t timeout_ms);
 
+// Takes one reference to the payload of `handle` for a view and returns it as an opaque context, to be
+// released exactly once by [`rm_view_release`] (the deallocator of the view's backing store). Returns
+// null on error (stale handle, empty payload).
+void *rm_view_retain(RmHandle handle);
+
+// Releases a context made by [`rm_view_retain`]. Its signature is JavaScriptCore's
+// `JSTypedArrayBytesDeallocator` (`bytes` is ignored). Safe to call from any thread.
+//
+// # Safety
+// `context` must come from `rm_view_retain` and not have been released before.
+void rm_view_release(void *_bytes, void *context);
+
+// Address of [`rm_view_release`], for runtimes that take a deallocator as a pointer (bun:ffi).
+size_t rm_view_release_address(void);
+
+// Number of views whose backing stores are still alive (instrumentation for leak tests).
+uint32_t rm_live_views(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

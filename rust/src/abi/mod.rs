@@ -11,6 +11,7 @@
 pub mod error;
 pub mod handles;
 pub mod pipeline;
+pub mod view;
 
 use crate::data::{
     Attributes, AudioBuffer, DataError, PixelFormat, RuntimeData, SampleFormat, Samples, Tensor,
