@@ -77,10 +77,19 @@ export interface NodeTypeOptions {
 /** Builds a node instance from its manifest params. */
 export type NodeFactory = (params: Record<string, unknown>, context: { id: string }) => Node;
 
-interface Registered {
+/** A registered node type. @internal */
+export interface Registered {
+  /** Makes the node for one manifest node. */
   factory: NodeFactory;
+  /** Its ports and types. */
   options: NodeTypeOptions;
 }
+
+/**
+ * Node types that belong to one manifest (the builder's instances) rather than to the global registry:
+ * they live as long as the manifest that holds them. @internal
+ */
+export type LocalTypes = ReadonlyMap<string, Registered>;
 
 const registry = new Map<string, Registered>();
 let builtins: Set<string> | undefined;
@@ -94,7 +103,6 @@ function builtinTypes(): Set<string> {
   }
   return builtins;
 }
-let instanceCounter = 0;
 
 /** The host-type declaration sent to the native validator. @internal */
 export interface HostTypeDecl {
@@ -137,16 +145,25 @@ export function unregisterNode(type: string): boolean {
   return registry.delete(type);
 }
 
-/** True when `type` is a registered TypeScript node type. */
-export function isRegisteredNode(type: string): boolean {
-  return registry.has(type);
+/** True when `type` is a registered TypeScript node type (or one of `local`). */
+export function isRegisteredNode(type: string, local?: LocalTypes): boolean {
+  return local?.has(type) === true || registry.has(type);
 }
 
-/** Registers one instance under a fresh type name (for the builder's `node(id, instance)`). @internal */
-export function registerInstance(node: Node, options: NodeTypeOptions = {}): string {
+/**
+ * Adds one instance to `local` (the builder's own types) for node `id` and returns its type name
+ * (for the builder's `node(id, instance)`: the instance goes with the manifest, not into the global
+ * registry). @internal
+ */
+export function registerInstance(
+  node: Node,
+  options: NodeTypeOptions,
+  local: Map<string, Registered>,
+  id: string,
+): string {
   checkNode(node, "node instance");
-  const type = `instance:${++instanceCounter}`;
-  registry.set(type, { factory: () => node, options });
+  const type = `instance:${id}`;
+  local.set(type, { factory: () => node, options });
   return type;
 }
 
@@ -168,10 +185,10 @@ function ports(options: NodeTypeOptions): { name: string; accepts?: DataType[] }
 }
 
 /** Declarations of the registered types a manifest uses. @internal */
-export function hostTypes(typeNames: Iterable<string>): HostTypeDecl[] {
+export function hostTypes(typeNames: Iterable<string>, local?: LocalTypes): HostTypeDecl[] {
   const out: HostTypeDecl[] = [];
   for (const type of new Set(typeNames)) {
-    const reg = registry.get(type);
+    const reg = local?.get(type) ?? registry.get(type);
     if (!reg) continue;
     const inputs = ports(reg.options);
     const decl: HostTypeDecl = { type, inputs, joinsInputs: inputs.length > 1 };
@@ -186,8 +203,9 @@ export function instantiate(
   type: string,
   id: string,
   params: Record<string, unknown>,
+  local?: LocalTypes,
 ): { node: Node; ports: string[] } {
-  const reg = registry.get(type);
+  const reg = local?.get(type) ?? registry.get(type);
   if (!reg) throw new RemoteMediaError("invalid_manifest", `no TypeScript node type "${type}"`);
   const node = reg.factory(params, { id });
   checkNode(node, `the factory of node type "${type}" (node "${id}")`);

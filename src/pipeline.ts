@@ -13,9 +13,11 @@ import {
   hostTypes,
   instantiate,
   isRegisteredNode,
+  type LocalTypes,
   type Node,
   type NodeResult,
   type NodeTypeOptions,
+  type Registered,
   registerInstance,
 } from "./node.ts";
 import type { BuiltinNodeType, NodeParams } from "./node_types.ts";
@@ -311,11 +313,31 @@ function manifestNodes(manifest: Manifest | string): NodeSpec[] {
 }
 
 /** The TypeScript node types a manifest uses, as the native validator expects them. */
+/** Where a builder's manifest keeps its TypeScript node instances (not serialised, not enumerable). */
+const INSTANCES = Symbol("remotemedia.instances");
+
+/** The node instances a builder attached to `manifest`, if any. */
+function localTypes(manifest: Manifest | string): LocalTypes | undefined {
+  return typeof manifest === "object" && manifest !== null
+    ? (manifest as { [INSTANCES]?: LocalTypes })[INSTANCES]
+    : undefined;
+}
+
+/** Attaches node instances to a manifest object. */
+function attachInstances(manifest: Manifest, instances: LocalTypes | undefined): Manifest {
+  if (instances && instances.size > 0) {
+    Object.defineProperty(manifest, INSTANCES, { value: instances, enumerable: false });
+  }
+  return manifest;
+}
+
 function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
   const used = manifestNodes(manifest)
     .map((n) => n.type)
-    .filter((t) => typeof t === "string" && isRegisteredNode(t));
-  return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used)));
+    .filter((t) => typeof t === "string" && isRegisteredNode(t, localTypes(manifest)));
+  return used.length === 0
+    ? null
+    : encoder.encode(JSON.stringify(hostTypes(used, localTypes(manifest))));
 }
 
 /** Every problem of a manifest (an empty array when it is valid). */
@@ -349,6 +371,7 @@ export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
 export class PipelineBuilder {
   #nodes: NodeSpec[] = [];
   #connections: Connection[] = [];
+  #instances = new Map<string, Registered>();
   #name?: string;
 
   /** Names the pipeline. */
@@ -377,7 +400,10 @@ export class PipelineBuilder {
   ): this {
     if (typeof typeOrInstance !== "string") {
       const opts = (paramsOrOptions ?? {}) as NodeTypeOptions & { skipErrors?: boolean };
-      const spec: NodeSpec = { id, type: registerInstance(typeOrInstance, opts) };
+      const spec: NodeSpec = {
+        id,
+        type: registerInstance(typeOrInstance, opts, this.#instances, id),
+      };
       if (opts.skipErrors) spec.skipErrors = true;
       this.#nodes.push(spec);
       return this;
@@ -409,7 +435,8 @@ export class PipelineBuilder {
       connections: structuredClone(this.#connections),
     };
     if (this.#name !== undefined) manifest.name = this.#name;
-    return manifest;
+    // Instances belong to the manifest (not to a global registry): they go when it goes.
+    return attachInstances(manifest, new Map(this.#instances));
   }
 }
 
@@ -444,8 +471,63 @@ const sessionRegistry = new FinalizationRegistry<{ native: NativeLibrary; handle
   },
 );
 
+/**
+ * How long a chain of promise reactions (a fast producer read by `for await`, a push loop that never
+ * waits) may run before it yields to the event loop, so that timers, I/O and `AbortSignal.timeout` get
+ * their turn. Checking costs one clock read per item; yielding costs one macrotask per slice.
+ */
+const SLICE_MS = 8;
+let sliceStart = performance.now();
+
+/** Yields to the event loop (a macrotask) when the current run of microtasks has lasted `SLICE_MS`. */
+function yieldIfBusy(): Promise<void> | undefined {
+  const now = performance.now();
+  if (now - sliceStart < SLICE_MS) return undefined;
+  return new Promise<void>((resolve) =>
+    macrotask(() => {
+      sliceStart = performance.now();
+      resolve();
+    })
+  );
+}
+
+/**
+ * Runs `callback` as a macrotask: `setImmediate` (Deno and Bun have it; ~10 µs) rather than a chained
+ * `setTimeout(0)`, which both runtimes clamp to 1–4 ms once nested.
+ */
+const macrotask: (callback: () => void) => void = (() => {
+  const global = globalThis as { setImmediate?: (callback: () => void) => void };
+  return typeof global.setImmediate === "function"
+    ? (callback: () => void) => global.setImmediate!(callback)
+    : (callback: () => void) => void setTimeout(callback, 0);
+})();
+
+/**
+ * The TypeScript-node pumps of threaded sessions, held weakly. A pump never waits on the native event
+ * counter itself (a pending native wait keeps the process alive and its promise would keep the session
+ * reachable): it sleeps on its session's signal, and every native wait that completes — made on behalf
+ * of a caller of `next()`, `push()`, `events()`, `abort()` or `done` — wakes all pumps. A session nobody
+ * refers to can then be collected (its native side is freed by the GC backstop), and nothing of it keeps
+ * the process alive.
+ */
+const pumps = new Set<WeakRef<Signal>>();
+/** The highest native event count seen by any completed wait. */
+let eventsSeen = 0;
+const hooked = new WeakSet<Promise<number>>();
+
+function wakePumps(count: number): void {
+  if (count > eventsSeen) eventsSeen = count;
+  for (const ref of pumps) {
+    const signal = ref.deref();
+    if (signal) signal.notify();
+    else pumps.delete(ref);
+  }
+}
+
 /** A wake-up signal: `wait()` resolves on the next `notify()`. */
 class Signal {
+  /** Another signal notified with this one (a session's progress wakes its pump). */
+  linked?: Signal;
   #resolve: (() => void) | undefined;
   #promise: Promise<void> | undefined;
 
@@ -457,6 +539,7 @@ class Signal {
   }
 
   notify(): void {
+    this.linked?.notify();
     const resolve = this.#resolve;
     this.#promise = undefined;
     this.#resolve = undefined;
@@ -486,6 +569,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #nodeIds: string[];
   #info = new Float64Array(POLL_INFO_LEN);
   #progress = new Signal();
+  /** The pump's own wake-up (threaded sessions with TypeScript nodes; registered in `pumps`). */
+  #pumpSignal?: Signal;
   #iterating = false;
   #aborted = false;
   #signal?: AbortSignal;
@@ -504,6 +589,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #causes = new Map<string, unknown>();
   #taskInfo = new Float64Array(5 + 64);
   #done: Promise<void> = Promise.resolve();
+  /** Pushes waiting for their turn (they are served in call order). */
+  #pushesWaiting = 0;
+  #pushTail: Promise<void> = Promise.resolve();
+  #unregisterPump?: () => void;
+  /** Adjacency of the graph by node index, built on the first `interrupt({ from })`. */
+  #children?: number[][];
   /** Errors thrown by TypeScript nodes' `cleanup()` (the session had already ended). */
   readonly cleanupErrors: PipelineError[] = [];
 
@@ -540,11 +631,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       }
       nativeOptions[key] = value;
     }
+    const local = localTypes(manifest);
     const hostSpecs = manifestNodes(manifest)
       .map((spec, index) => ({ spec, index }))
-      .filter(({ spec }) => typeof spec.type === "string" && isRegisteredNode(spec.type));
+      .filter(({ spec }) => typeof spec.type === "string" && isRegisteredNode(spec.type, local));
     if (hostSpecs.length > 0) {
-      nativeOptions.nodeTypes = hostTypes(hostSpecs.map(({ spec }) => spec.type));
+      nativeOptions.nodeTypes = hostTypes(hostSpecs.map(({ spec }) => spec.type), local);
     }
     const manifestBytes = encoder.encode(text);
     const optionBytes = encoder.encode(JSON.stringify(nativeOptions));
@@ -560,12 +652,20 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     if (hostSpecs.length > 0) {
       try {
         for (const { spec, index } of hostSpecs) {
-          const { node, ports } = instantiate(spec.type, spec.id, spec.params ?? {});
+          const { node, ports } = instantiate(spec.type, spec.id, spec.params ?? {}, local);
           session.#hostNodes.set(index, { id: spec.id, type: spec.type, node, ports });
         }
       } catch (error) {
         session.dispose();
         throw error;
+      }
+      if (threaded) {
+        const signal = new Signal();
+        session.#pumpSignal = signal;
+        session.#progress.linked = signal;
+        const ref = new WeakRef(signal);
+        pumps.add(ref);
+        session.#unregisterPump = () => pumps.delete(ref);
       }
       session.#done = session.#pump();
     }
@@ -688,7 +788,20 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * node's `cleanup()` ran.
    */
   get done(): Promise<void> {
-    return this.#done;
+    return this.#pumpSignal ? this.#driven(this.#done) : this.#done;
+  }
+
+  /** Waits for `promise` while keeping native progress flowing (someone is waiting for this session). */
+  async #driven(promise: Promise<void>): Promise<void> {
+    let settled = false;
+    const watched = promise.finally(() => {
+      settled = true;
+      this.#progress.notify();
+    });
+    while (!settled && this.#handle !== 0) {
+      await this.#waitForProgress(this.#eventCounter());
+    }
+    return watched;
   }
 
   /** Runs TypeScript nodes: initialize, then tasks as the native graph hands them over, then cleanup. */
@@ -716,6 +829,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         this.#taskInfo.length,
       );
       if (count > 0) {
+        const pause = yieldIfBusy();
+        if (pause) await pause;
         const info = this.#taskInfo;
         const handles = Array.from(info.subarray(5, 5 + info[4]));
         const task = this.#runTask(info[0], info[1], info[2], info[3], handles);
@@ -724,7 +839,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         continue;
       }
       if (count < 0 || this.finished) break;
-      await this.#waitForProgress(seen);
+      await this.#sleep(seen);
     }
     // Running tasks finish first (after an abort their next emit is refused, which closes generators
     // and runs their `finally`). A node stuck in an await (a generator that never yields) gets
@@ -737,6 +852,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     } else {
       await settled;
     }
+    this.#unregisterPump?.();
     // Inputs of tasks that never finished are released here (a stuck node must not leak them).
     for (const item of this.#taskItems) item.dispose();
     this.#taskItems.clear();
@@ -797,6 +913,13 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   /** Hands one output of a TypeScript node to the graph, waiting while downstream is full. */
   async #emit(ticket: number, data: RuntimeData): Promise<boolean> {
     const native = this.#native;
+    if (data.disposed) {
+      // Reported with the node's id and type by the task's failure path.
+      throw new Error(
+        "emitted a RuntimeData that was already handed to the pipeline (or disposed): each output " +
+          "can be emitted once — emit data.clone() to send the same value again",
+      );
+    }
     for (;;) {
       if (this.#handle === 0) return false;
       const seen = this.#eventCounter();
@@ -807,8 +930,17 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         return status === 0;
       }
       if (status !== EMIT_FULL) throw lastError(native);
-      await this.#waitForProgress(seen);
+      await this.#sleep(seen);
     }
+  }
+
+  /**
+   * The pump's and TypeScript nodes' wait: local progress, or (threaded) a completed native wait of a
+   * caller — never a native wait of its own (see `pumps`).
+   */
+  #sleep(seen: number): Promise<void> {
+    if (!this.#pumpSignal) return this.#progress.wait();
+    return eventsSeen > seen ? Promise.resolve() : this.#pumpSignal.wait();
   }
 
   #watch(signal: AbortSignal): void {
@@ -882,11 +1014,30 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * the session (as `abort()` does) and rejects with the signal's reason.
    */
   async push(data: RuntimeData, options: { signal?: AbortSignal } = {}): Promise<void> {
-    for (;;) {
+    if (this.#pushesWaiting === 0) {
       this.#abortOn(options.signal);
-      const seen = this.#eventCounter();
-      if (this.tryPush(data)) return;
-      await this.#waitForProgress(seen, options.signal);
+      if (this.tryPush(data)) {
+        const pause = yieldIfBusy();
+        if (pause) await pause;
+        return;
+      }
+    }
+    // Queue behind earlier pushes that are still waiting for room: inputs enter in call order.
+    this.#pushesWaiting++;
+    const previous = this.#pushTail;
+    let release!: () => void;
+    this.#pushTail = new Promise<void>((resolve) => release = resolve);
+    try {
+      await previous;
+      for (;;) {
+        this.#abortOn(options.signal);
+        const seen = this.#eventCounter();
+        if (this.tryPush(data)) return;
+        await this.#waitForProgress(seen, options.signal);
+      }
+    } finally {
+      this.#pushesWaiting--;
+      release();
     }
   }
 
@@ -909,7 +1060,14 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    */
   async #waitForProgress(seen: number, signal?: AbortSignal): Promise<void> {
     const waits: Promise<unknown>[] = [this.#progress.wait()];
-    if (this.#threaded) waits.push(this.#native.waitEvents(seen, 1000));
+    if (this.#threaded) {
+      const native = this.#native.waitEvents(seen, 1000);
+      if (!hooked.has(native)) {
+        hooked.add(native);
+        native.then(wakePumps, () => {});
+      }
+      waits.push(native);
+    }
     let onAbort: (() => void) | undefined;
     if (signal) {
       waits.push(
@@ -973,7 +1131,19 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       this.#abortOn(options.signal);
       const seen = this.#eventCounter();
       const out = this.poll();
-      if (out) return out;
+      if (out) {
+        const pause = yieldIfBusy();
+        if (pause) {
+          // Hold the output across the pause: an abort meanwhile must not leak it.
+          try {
+            await pause;
+          } catch (error) {
+            out.dispose();
+            throw error;
+          }
+        }
+        return out;
+      }
       const phase = this.#info[1];
       if (phase === PHASE_ENDED || phase === PHASE_ABORTED) {
         this.#flushTrace();
@@ -1050,25 +1220,49 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     }
     if (dropped < 0) throw lastError(native);
     // In-flight TS tasks of the interrupted nodes were cancelled natively: their next emit stops them.
+    // Every reset runs, even when one throws; failures are reported together afterwards.
+    const failures: PipelineError[] = [];
     for (const [index, host] of this.#hostNodes) {
-      if (!branch || branch.has(index)) host.node.reset?.();
+      if (branch && !branch.has(index)) continue;
+      try {
+        host.node.reset?.();
+      } catch (error) {
+        failures.push(
+          new PipelineError(host.id, host.type, `reset: ${errorMessage(error)}`, { cause: error }),
+        );
+      }
     }
     this.#progress.notify();
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      throw new AggregateError(
+        failures,
+        `interrupt: ${failures.length} nodes failed to reset (${
+          failures.map((f) => f.nodeId).join(", ")
+        }); every other node was reset`,
+      );
+    }
     return dropped;
   }
 
   /** Indices of the nodes reachable from `from` (included), from the manifest's connections. */
   #downstream(from: number[]): Set<number> {
-    const edges = this.#connections;
+    if (!this.#children) {
+      const index = new Map(this.#nodeIds.map((id, i) => [id, i]));
+      this.#children = this.#nodeIds.map(() => []);
+      for (const c of this.#connections) {
+        const a = index.get(c.from);
+        const b = index.get(c.to);
+        if (a !== undefined && b !== undefined) this.#children[a].push(b);
+      }
+    }
     const seen = new Set<number>();
     const stack = [...from];
     while (stack.length) {
       const n = stack.pop()!;
       if (seen.has(n)) continue;
       seen.add(n);
-      for (const c of edges) {
-        if (c.from === this.#nodeIds[n]) stack.push(this.#nodeIds.indexOf(c.to));
-      }
+      for (const child of this.#children[n]) stack.push(child);
     }
     return seen;
   }
@@ -1157,7 +1351,9 @@ export class Pipeline {
     const issues = validateManifest(manifest);
     if (issues.length > 0) throw new ManifestError(issues);
     return new Pipeline(
-      typeof manifest === "string" ? JSON.parse(manifest) : structuredClone(manifest),
+      typeof manifest === "string"
+        ? JSON.parse(manifest)
+        : attachInstances(structuredClone(manifest), localTypes(manifest)),
     );
   }
 
@@ -1201,12 +1397,20 @@ export class Pipeline {
       for (const item of inputs) await session.push(item);
       session.close();
     } catch (error) {
-      // The collector reports node failures with their id; surface that one.
+      // A refused input (disposed, not RuntimeData, or a node failure seen by push) ends the run:
+      // stop the session so the collector ends too, release what it gathered, and report the error.
+      if (!session.finished) await session.abort().catch(() => {});
       await collect.catch(() => {});
+      for (const out of outputs) out.dispose();
       throw error;
     }
-    await collect;
-    await session.done;
+    try {
+      await collect;
+      await session.done;
+    } catch (error) {
+      for (const out of outputs) out.dispose(); // a node failed: what came before is released
+      throw error;
+    }
     return outputs;
   }
 }

@@ -225,6 +225,28 @@ function codeOf<T extends string>(list: readonly T[], value: unknown, field: str
   return code;
 }
 
+/** A `\uD800`–`\uDFFF` escape in JSON text that is not half of a surrogate pair. */
+const LONE_SURROGATE =
+  /\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+
+/**
+ * JSON.stringify with a clear error for strings that hold a lone surrogate (not valid Unicode, so not
+ * valid UTF-8 JSON for the native side), naming `field`.
+ */
+function stringifyJson(value: unknown, field: string): string | undefined {
+  const text = JSON.stringify(value);
+  const lone = text === undefined ? null : LONE_SURROGATE.exec(text);
+  if (lone) {
+    throw new TypeError(
+      `${field} contains a string with a lone surrogate (${
+        lone[0]
+      }): it is not valid Unicode and cannot be stored; ` +
+        "fix the string (e.g. with String.prototype.toWellFormed())",
+    );
+  }
+  return text;
+}
+
 function attributesJson(attrs: Attributes): Uint8Array | null {
   const out: Record<string, unknown> = {};
   if (attrs.timestampUs !== undefined) {
@@ -239,9 +261,15 @@ function attributesJson(attrs: Attributes): Uint8Array | null {
     if (typeof attrs.streamId !== "string") {
       throw new TypeError(`streamId must be a string, got ${describe(attrs.streamId)}`);
     }
+    stringifyJson(attrs.streamId, "streamId");
     out.streamId = attrs.streamId;
   }
-  if (attrs.metadata !== undefined) out.metadata = attrs.metadata;
+  if (attrs.metadata !== undefined) {
+    if (stringifyJson(attrs.metadata, "metadata") === undefined) {
+      throw new TypeError(`metadata: ${describe(attrs.metadata)} is not JSON-serialisable`);
+    }
+    out.metadata = attrs.metadata;
+  }
   return Object.keys(out).length === 0 ? null : encoder.encode(JSON.stringify(out));
 }
 
@@ -329,7 +357,7 @@ export class RuntimeData implements Disposable {
 
   /** Any JSON-serialisable value (serialised with `JSON.stringify`, parsed natively). */
   static json(value: unknown, attributes: Attributes = {}): RuntimeData {
-    const text = JSON.stringify(value);
+    const text = stringifyJson(value, "RuntimeData.json value");
     if (text === undefined) {
       throw new TypeError(`RuntimeData.json: ${describe(value)} is not JSON-serialisable`);
     }

@@ -13,12 +13,17 @@ export function forceGc(): void {
   gc();
 }
 
-/** Runs GC and yields to the event loop until `done()` holds or `timeoutMs` passes. */
+/**
+ * Runs GC and yields to the event loop until `done()` holds or `timeoutMs` passes. GC and `done()` run in
+ * different tasks: a `WeakRef.deref()` in `done()` keeps its target alive until the end of the task.
+ */
 export async function collectUntil(done: () => boolean, timeoutMs = 10_000): Promise<boolean> {
   const end = Date.now() + timeoutMs;
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
   while (Date.now() < end) {
+    await tick();
     forceGc();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await tick();
     if (done()) return true;
   }
   return done();

@@ -12,6 +12,7 @@ import {
   DisposedError,
   type Manifest,
   ManifestError,
+  type Node,
   PipelineBuilder,
   PipelineError,
   registerNode,
@@ -22,7 +23,8 @@ import {
   validateManifest,
 } from "../mod.ts";
 import { lastError, lib } from "../src/native.ts";
-import { forceGc } from "./helpers.ts";
+import { spawnSync } from "node:child_process";
+import { collectUntil, forceGc } from "./helpers.ts";
 import { nativeCases } from "./reliability_native.ts";
 import { wavCases } from "./reliability_wav.ts";
 
@@ -92,6 +94,14 @@ async function inWorker(
     worker.terminate();
     URL.revokeObjectURL(url);
   }
+}
+
+/** A session of one TypeScript node (inline unless `threaded`). */
+function tsSession(node: Node, threaded = false): Session {
+  return Session.create(
+    new PipelineBuilder().node("ts", node).build(),
+    threaded ? { execution: "threaded" } : {},
+  );
 }
 
 /** The table. */
@@ -188,6 +198,290 @@ export const cases: Case[] = [
       assert.equal(samples[0], undefined);
     },
     error: null,
+  },
+  // run(): it always settles, and releases what it made.
+  {
+    area: "run()",
+    name: "an input that was already disposed",
+    expect: "rejects with DisposedError (as push does) and releases the session",
+    run: async () => {
+      const f = frame();
+      f.dispose();
+      await run(pass, f);
+    },
+    error: /RuntimeData was already disposed/,
+    type: DisposedError,
+  },
+  {
+    area: "run()",
+    name: "an input that is not RuntimeData",
+    expect: "rejects with the TypeError push gives",
+    run: () => run(pass, [{ samples: [0] } as unknown as RuntimeData]),
+    error: /push expects a RuntimeData, got Object/,
+    type: TypeError,
+  },
+  {
+    area: "run()",
+    name: "a disposed second input",
+    expect: "rejects; the output of the first input is released, no handle leaks",
+    run: async () => {
+      using first = frame(0.5);
+      const second = frame();
+      second.dispose();
+      await run(pass, [first, second]);
+    },
+    error: /RuntimeData was already disposed/,
+    type: DisposedError,
+  },
+  // The event loop keeps turning.
+  {
+    area: "event loop",
+    name: "a TS generator that never stops, read by for await (inline session)",
+    expect: "timers and AbortSignal.timeout still fire: long runs yield to the event loop",
+    run: async () => {
+      const session = tsSession({
+        async *process() {
+          for (;;) yield RuntimeData.text("x");
+        },
+      });
+      using input = RuntimeData.text("go");
+      await session.push(input);
+      const timeout = AbortSignal.timeout(1);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      let outputs = 0;
+      try {
+        for await (const out of session) {
+          out.dispose();
+          if ((ticks >= 3 && timeout.aborted) || ++outputs >= 3_000_000) break;
+        }
+      } finally {
+        clearInterval(timer);
+        await session.abort();
+        session.dispose();
+      }
+      assert.ok(ticks >= 3 && timeout.aborted, `${ticks} timer ticks in ${outputs} outputs`);
+    },
+    error: null,
+  },
+  {
+    area: "event loop",
+    name: "a push loop into a session that always has room",
+    expect: "timers still fire while it runs",
+    run: async () => {
+      await using session = Session.create(
+        new PipelineBuilder().node("f", "Filter", { types: ["json"] }).build(),
+      );
+      using item = RuntimeData.text("x");
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      let pushes = 0;
+      try {
+        while (ticks < 3 && pushes < 3_000_000) {
+          await session.push(item);
+          pushes++;
+        }
+      } finally {
+        clearInterval(timer);
+      }
+      assert.ok(ticks >= 3, `${ticks} timer ticks in ${pushes} pushes`);
+    },
+    error: null,
+  },
+  // Sessions nobody refers to.
+  {
+    area: "lifetime",
+    name: "20 threaded sessions with a TS node, dropped without close or dispose",
+    expect: "collected: their handles and threads are freed by the GC backstop",
+    run: async () => {
+      const before = lib().symbols.rm_live_handles();
+      const forget = async () => {
+        const session = tsSession({ process: (d: RuntimeData) => d.clone() }, true);
+        using f = frame();
+        await session.push(f);
+      };
+      for (let i = 0; i < 20; i++) await forget();
+      const freed = await collectUntil(() => lib().symbols.rm_live_handles() === before);
+      assert.ok(freed, `${lib().symbols.rm_live_handles() - before} handles still alive`);
+    },
+    error: null,
+  },
+  {
+    area: "lifetime",
+    name: "a script that forgets an open threaded session with a TS node",
+    expect: "the process still exits when the script ends (Deno and Bun)",
+    run: () => {
+      const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+      for (
+        const cmd of [
+          [`${root}node_modules/.bin/deno`, "run", "-A", "tests/forgotten_session_script.ts"],
+          [`${root}node_modules/.bin/bun`, "run", "tests/forgotten_session_script.ts"],
+        ]
+      ) {
+        const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: "utf8", timeout: 60_000 });
+        assert.equal(r.signal, null, `${cmd[0]} did not exit by itself (killed after 60 s)`);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /end of script/);
+      }
+    },
+    error: null,
+  },
+  {
+    area: "lifetime",
+    name: "a node instance in a builder manifest that is no longer referenced",
+    expect: "collected with its manifest (instances are not registered globally)",
+    run: async () => {
+      const runOnce = async (manifest: Manifest) => {
+        using f = frame(0.5);
+        const [out] = await run(manifest, f);
+        out.dispose();
+      };
+      const ref = await (async () => {
+        const node = { process: (d: RuntimeData) => d.clone() };
+        await runOnce(new PipelineBuilder().node("copy", node).build());
+        return new WeakRef(node);
+      })();
+      assert.ok(await collectUntil(() => ref.deref() === undefined), "the instance stayed alive");
+    },
+    error: null,
+  },
+  // Ordering.
+  {
+    area: "ordering",
+    name: "200 concurrent push() calls into a session with input capacity 2",
+    expect: "served in call order: outputs come out 0, 1, 2, … 199",
+    run: async () => {
+      const session = Session.create(pass, { inputCapacity: 2, outputCapacity: 2 });
+      const items = Array.from({ length: 200 }, (_, i) => RuntimeData.text(String(i)));
+      try {
+        const pushes = Promise.all(items.map((item) => session.push(item))).then(() =>
+          session.close()
+        );
+        const got: string[] = [];
+        for await (const out of session) {
+          got.push(out.asText());
+          out.dispose();
+        }
+        await pushes;
+        assert.deepEqual(got, items.map((_, i) => String(i)));
+      } finally {
+        for (const item of items) item.dispose();
+        session.dispose();
+      }
+    },
+    error: null,
+  },
+  // TS node outputs.
+  {
+    area: "TS nodes",
+    name: "a node that returns the same RuntimeData twice",
+    expect: "PipelineError naming the node: the output was already handed to the pipeline",
+    run: async () => {
+      using f = frame();
+      await run(
+        new PipelineBuilder().node("twice", {
+          process: () => {
+            const x = RuntimeData.text("a");
+            return [x, x];
+          },
+        }).build(),
+        f,
+      );
+    },
+    error: /node "twice" .*emitted a RuntimeData that was already handed to the pipeline/,
+    type: PipelineError,
+  },
+  {
+    area: "TS nodes",
+    name: "a node that re-emits an item it cached from an earlier call",
+    expect: "PipelineError naming the node (emit data.clone() instead)",
+    run: async () => {
+      using a = frame();
+      using b = frame();
+      let cached: RuntimeData | undefined;
+      await run(
+        new PipelineBuilder().node("cache", {
+          process: () => cached ??= RuntimeData.text("cached"),
+        }).build(),
+        [a, b],
+      );
+    },
+    error: /node "cache" .*already handed to the pipeline.*clone\(\)/,
+    type: PipelineError,
+  },
+  // Attributes and JSON that cannot cross as UTF-8.
+  {
+    area: "attributes",
+    name: "a lone surrogate in streamId",
+    expect: "TypeError naming streamId",
+    run: () => RuntimeData.text("x", { streamId: "mic\ud800" }),
+    error: /streamId contains a string with a lone surrogate \(\\ud800\)/,
+    type: TypeError,
+  },
+  {
+    area: "attributes",
+    name: "a lone surrogate deep in metadata",
+    expect: "TypeError naming metadata",
+    run: () => RuntimeData.text("x", { metadata: { speakers: ["ok", "\udc00"] } }),
+    error: /metadata contains a string with a lone surrogate \(\\udc00\)/,
+    type: TypeError,
+  },
+  {
+    area: "attributes",
+    name: "a lone surrogate in a RuntimeData.json value",
+    expect: "TypeError naming the value",
+    run: () => RuntimeData.json({ text: "half an emoji \ud83d" }),
+    error: /RuntimeData.json value contains a string with a lone surrogate/,
+    type: TypeError,
+  },
+  // Interrupt.
+  {
+    area: "interrupt",
+    name: "interrupt({ from }) at the head of a 10,000-node chain",
+    expect: "every node downstream is reached (linear in nodes + edges), the session goes on",
+    run: async () => {
+      const n = 10_000;
+      const nodes = Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: "PassThrough" }));
+      const connections = nodes.slice(1).map((node, i) => ({ from: `n${i}`, to: node.id }));
+      await using session = Session.create({ version: 1, nodes, connections } as Manifest);
+      assert.equal(session.interrupt({ from: "n0" }), 0);
+      using f = frame(0.25);
+      await session.push(f);
+      session.close();
+      let outputs = 0;
+      for await (const out of session) {
+        outputs++;
+        out.dispose();
+      }
+      assert.equal(outputs, 1);
+    },
+    error: null,
+  },
+  {
+    area: "interrupt",
+    name: "two nodes whose reset() throws",
+    expect: "every other node is still reset; one AggregateError names both",
+    run: async () => {
+      const resets: string[] = [];
+      const node = (id: string, fails: boolean) => ({
+        process: (d: RuntimeData) => d.clone(),
+        reset: () => {
+          resets.push(id);
+          if (fails) throw new Error(`${id} cannot reset`);
+        },
+      });
+      await using session = Session.create(
+        new PipelineBuilder().node("a", node("a", true)).node("b", node("b", false))
+          .node("c", node("c", true)).chain("a", "b", "c").build(),
+      );
+      try {
+        session.interrupt();
+      } finally {
+        assert.deepEqual(resets, ["a", "b", "c"]);
+      }
+    },
+    error: /interrupt: 2 nodes failed to reset \(a, c\); every other node was reset/,
+    type: AggregateError,
   },
   // Manifests
   {
@@ -676,7 +970,7 @@ export const cases: Case[] = [
       await s.push(f);
       await drain(s);
     },
-    error: /node "bad" \(instance:\d+\) failed: initialize: model file missing/,
+    error: /node "bad" \(instance:bad\) failed: initialize: model file missing/,
     type: PipelineError,
   },
   {
@@ -694,7 +988,7 @@ export const cases: Case[] = [
         f,
       );
     },
-    error: /node "bad" \(instance:\d+\) failed: boom/,
+    error: /node "bad" \(instance:bad\) failed: boom/,
     type: PipelineError,
   },
   {

@@ -198,7 +198,7 @@ describe("TypeScript nodes in sessions", () => {
       assert.ok(e instanceof PipelineError);
       assert.equal(e.nodeId, "b");
       assert.equal(e.cause, boom);
-      assert.match(e.message, /node "b" \(instance:\d+\) failed: bad token/);
+      assert.match(e.message, /node "b" \(instance:b\) failed: bad token/);
       return true;
     });
     assert.deepEqual(cleanups.sort(), ["a", "b"], "every TS node was cleaned up once");
