@@ -44,12 +44,14 @@ export class EspeakTtsNode implements Node {
     const child = spawn("espeak-ng", ["--stdout", "-v", this.#voice, "-s", String(this.#rate)], {
       stdio: ["pipe", "pipe", "pipe"],
     });
+    child.on("error", () => {}); // a spawn failure surfaces as a non-zero exit code below
+    child.stdin.on("error", () => {}); // EPIPE when the child is killed before it read everything
     child.stdin.end(text);
     let header: Uint8Array = new Uint8Array(0);
     let sampleRate = 0;
     let carry: number | undefined; // an odd byte waiting for its pair
     try {
-      for await (const chunk of child.stdout as AsyncIterable<Uint8Array>) {
+      for await (const chunk of chunksOf(child.stdout)) {
         let bytes: Uint8Array = new Uint8Array(chunk);
         if (sampleRate === 0) {
           header = concat(header, bytes);
@@ -82,6 +84,61 @@ export class EspeakTtsNode implements Node {
     } finally {
       if (child.exitCode === null) child.kill(); // aborted or interrupted: stop speaking
     }
+  }
+}
+
+/** The part of a Node.js readable stream that {@link chunksOf} uses. */
+interface ByteReadable {
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  on(event: "end" | "close", listener: () => void): unknown;
+  on(event: "error", listener: (error: unknown) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/**
+ * A pipe's chunks as an async iterable that can be left early without destroying the pipe: leaving a
+ * `for await` over the stream itself destroys it with an `AbortError`, which Deno's `node:stream`
+ * also reports as an unhandled rejection (observed with Deno 2.9 on interrupt). Here leaving just stops
+ * reading; the caller then kills the child, which ends the pipe. At most a few chunks are buffered
+ * (the pipe is paused while the consumer is behind).
+ */
+async function* chunksOf(stream: ByteReadable): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  stream.on("data", (chunk) => {
+    queue.push(chunk);
+    if (queue.length >= 4) stream.pause();
+    notify();
+  });
+  stream.on("end", () => {
+    ended = true;
+    notify();
+  });
+  stream.on("close", () => {
+    ended = true;
+    notify();
+  });
+  stream.on("error", (error) => {
+    failure ??= error;
+    notify();
+  });
+  for (;;) {
+    const chunk = queue.shift();
+    if (chunk) {
+      if (queue.length === 0) stream.resume();
+      yield chunk;
+      continue;
+    }
+    if (failure !== undefined) throw failure;
+    if (ended) return;
+    await new Promise<void>((resolve) => wake = resolve);
   }
 }
 

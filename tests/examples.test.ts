@@ -67,6 +67,28 @@ test(
   },
 );
 
+test(
+  "20 interrupts of the streaming TTS node leave no unhandled rejection (Deno and Bun)",
+  { skip: noEspeak ?? false },
+  async () => {
+    const { spawnSync } = await import("node:child_process");
+    const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+    for (
+      const cmd of [
+        [`${root}node_modules/.bin/deno`, "run", "-A", "tests/tts_interrupt_script.ts"],
+        [`${root}node_modules/.bin/bun`, "run", "tests/tts_interrupt_script.ts"],
+      ]
+    ) {
+      const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: "utf8", timeout: 120_000 });
+      assert.equal(r.status, 0, `${cmd[0]}: ${r.stderr}`);
+      assert.doesNotMatch(r.stderr, /Uncaught|unhandled/i);
+      const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      assert.ok(result.outputs > 0, "some speech came out before the interrupts");
+      assert.equal(result.liveHandles, 0);
+    }
+  },
+);
+
 test("the voice pipeline replies once per utterance", { skip: noEspeak ?? false }, async () => {
   const { respond } = await import("../examples/voice_pipeline.ts");
   const { mkdtempSync, rmSync } = await import("node:fs");
