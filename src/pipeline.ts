@@ -587,7 +587,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #tracer?: Tracer;
   #startedAt = performance.now();
   #causes = new Map<string, unknown>();
-  #taskInfo = new Float64Array(5 + 64);
+  /** `[ticket, node, port, kind, count, handles…]` of the next task; grows for many-port nodes. */
+  #taskInfo = new Float64Array(5 + 8);
   #done: Promise<void> = Promise.resolve();
   /** Pushes waiting for their turn (they are served in call order). */
   #pushesWaiting = 0;
@@ -828,6 +829,11 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         this.#taskInfo,
         this.#taskInfo.length,
       );
+      if (count > this.#taskInfo.length) {
+        // A node with many input ports: the task waits, first in line, for a buffer that fits.
+        this.#taskInfo = new Float64Array(count);
+        continue;
+      }
       if (count > 0) {
         const pause = yieldIfBusy();
         if (pause) await pause;

@@ -345,6 +345,30 @@ export const cases: Case[] = [
     },
     error: null,
   },
+  {
+    area: "lifetime",
+    name: "worker.terminate() in the middle of a stream (threaded session with a TS node)",
+    expect: "the Worker's sessions, threads and data are reclaimed when its thread exits",
+    run: async () => {
+      const before = lib().symbols.rm_live_handles();
+      const worker = new Worker(new URL("./terminate_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      try {
+        const message = await new Promise<{ streaming: boolean }>((resolve, reject) => {
+          worker.onmessage = (e) => resolve(e.data);
+          worker.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
+        });
+        assert.ok(message.streaming);
+        assert.ok(lib().symbols.rm_live_handles() > before, "the worker holds handles");
+      } finally {
+        worker.terminate();
+      }
+      const reclaimed = await collectUntil(() => lib().symbols.rm_live_handles() === before);
+      assert.ok(reclaimed, `${lib().symbols.rm_live_handles() - before} handles left`);
+    },
+    error: null,
+  },
   // Ordering.
   {
     area: "ordering",
@@ -408,6 +432,29 @@ export const cases: Case[] = [
     },
     error: /node "cache" .*already handed to the pipeline.*clone\(\)/,
     type: PipelineError,
+  },
+  {
+    area: "TS nodes",
+    name: "a multi-input TS node with 100 ports",
+    expect: "gets one item per port (task buffers grow; no task is ever dropped)",
+    run: async () => {
+      const ports = Array.from({ length: 100 }, (_, i) => `p${i}`);
+      const builder = new PipelineBuilder()
+        .node("src", "PassThrough")
+        .node("join", {
+          processMulti: (inputs: Record<string, RuntimeData>) =>
+            RuntimeData.json(Object.keys(inputs).length),
+        }, { inputs: ports });
+      for (const port of ports) builder.connect("src", "join", { port });
+      using f = frame();
+      const outputs = await run(builder.build(), [f]);
+      try {
+        assert.deepEqual(outputs.map((o) => o.asJson()), [100]);
+      } finally {
+        for (const o of outputs) o.dispose();
+      }
+    },
+    error: null,
   },
   // Attributes and JSON that cannot cross as UTF-8.
   {

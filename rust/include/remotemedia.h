@@ -252,8 +252,11 @@ RmHandle rm_session_poll(RmHandle session,
 
 // Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
 // handles…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush) and returns the number of slots
-// written: 0 when no task is ready, negative on error. The item handles are new: free each with
-// `rm_data_free`. Answer with `rm_session_emit`, then `rm_session_task_done` or `rm_session_task_fail`.
+// written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
+// (a node with many input ports) nothing is written, the task stays first in line, and the return
+// value is the number of slots needed (greater than `cap`): call again with a buffer that large.
+// The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
+// `rm_session_task_done` or `rm_session_task_fail`.
 //
 // # Safety
 // `out` must point to `cap` writable doubles.

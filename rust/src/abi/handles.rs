@@ -45,6 +45,8 @@ impl Object {
 struct Slot {
     generation: u32,
     object: Option<Object>,
+    /// The thread that made the handle (see [`ThreadOwner`]); 0 for none.
+    owner: u64,
 }
 
 struct Table {
@@ -81,8 +83,56 @@ fn encode(index: u32, generation: u32) -> u64 {
         | index as u64
 }
 
-/// Stores an object and returns its new handle.
+/// A token per thread that made handles. JavaScript engines run each Worker on its own thread and
+/// never run its finalizers when the Worker is terminated; the thread does exit, which drops this
+/// thread-local, so whatever that Worker still owned (sessions and their threads, data) is freed here
+/// instead of leaking for the life of the process.
+struct ThreadOwner(u64);
+
+impl ThreadOwner {
+    fn current() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        thread_local! {
+            static OWNER: ThreadOwner =
+                ThreadOwner(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        }
+        // During thread teardown the token may already be gone: such handles have no owner.
+        OWNER.try_with(|o| o.0).unwrap_or(0)
+    }
+}
+
+impl Drop for ThreadOwner {
+    fn drop(&mut self) {
+        // A panic must not escape a thread-local destructor (it would abort the process).
+        let _ = std::panic::catch_unwind(|| release_owned_by(self.0));
+    }
+}
+
+/// Frees every handle that thread `owner` made and did not free (its objects drop outside the lock).
+fn release_owned_by(owner: u64) -> usize {
+    let orphans: Vec<Object> = {
+        let mut t = lock();
+        let mut orphans = Vec::new();
+        for index in 0..t.slots.len() {
+            let slot = &mut t.slots[index];
+            if slot.owner != owner || slot.object.is_none() {
+                continue;
+            }
+            orphans.extend(slot.object.take());
+            slot.owner = 0;
+            t.free.push_back(index as u32);
+            t.live -= 1;
+        }
+        orphans
+    };
+    let count = orphans.len();
+    drop(orphans);
+    count
+}
+
+/// Stores an object and returns its new handle (owned by the calling thread).
 pub fn insert(object: Object) -> Result<u64, AbiError> {
+    let owner = ThreadOwner::current();
     let mut t = lock();
     let index = match t.free.pop_front() {
         Some(i) => i,
@@ -96,6 +146,7 @@ pub fn insert(object: Object) -> Result<u64, AbiError> {
             t.slots.push(Slot {
                 generation: 0,
                 object: None,
+                owner: 0,
             });
             (t.slots.len() - 1) as u32
         }
@@ -103,6 +154,7 @@ pub fn insert(object: Object) -> Result<u64, AbiError> {
     let slot = &mut t.slots[index as usize];
     slot.generation = (slot.generation % GEN_MASK as u32) + 1;
     slot.object = Some(object);
+    slot.owner = owner;
     let generation = slot.generation;
     t.live += 1;
     Ok(encode(index, generation))
@@ -202,6 +254,25 @@ mod tests {
 
     fn data() -> Object {
         Object::Data(Arc::new(RuntimeData::text("x")))
+    }
+
+    #[test]
+    fn handles_left_by_an_exiting_thread_are_freed() {
+        let (kept, left) = std::thread::spawn(|| {
+            let kept = insert(data()).unwrap();
+            let left = insert(data()).unwrap();
+            remove(kept).unwrap();
+            (kept, left)
+        })
+        .join()
+        .unwrap();
+        let err = get(left).unwrap_err();
+        assert!(err.message.contains("already freed"), "{}", err.message);
+        assert!(get(kept).is_err());
+        // Handles of the current thread are untouched.
+        let mine = insert(data()).unwrap();
+        assert!(get(mine).is_ok());
+        remove(mine).unwrap();
     }
 
     #[test]

@@ -189,8 +189,11 @@ pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> Rm
 
 /// Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
 /// handles…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush) and returns the number of slots
-/// written: 0 when no task is ready, negative on error. The item handles are new: free each with
-/// `rm_data_free`. Answer with `rm_session_emit`, then `rm_session_task_done` or `rm_session_task_fail`.
+/// written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
+/// (a node with many input ports) nothing is written, the task stays first in line, and the return
+/// value is the number of slots needed (greater than `cap`): call again with a buffer that large.
+/// The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
+/// `rm_session_task_done` or `rm_session_task_fail`.
 ///
 /// # Safety
 /// `out` must point to `cap` writable doubles.
@@ -203,10 +206,14 @@ pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut f64, 
         };
         let needed = 5 + task.items.len();
         if out.is_null() || cap < needed {
-            return Err(AbiError::new(
-                Status::InvalidArgument,
-                format!("rm_session_take_task needs room for {needed} values, got {cap}"),
-            ));
+            // Never drop a task: hand it back and say how much room it needs.
+            s.return_task(task);
+            return i32::try_from(needed).map_err(|_| {
+                AbiError::new(
+                    Status::InvalidArgument,
+                    format!("a task with {needed} values cannot be described"),
+                )
+            });
         }
         let mut values = vec![
             task.ticket as f64,

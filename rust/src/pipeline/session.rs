@@ -377,6 +377,11 @@ impl Session {
     }
 
     /// The next task for a host (TypeScript) node, if any.
+    /// Puts back a task the host could not accept yet (its buffer was too small): it stays first in line.
+    pub fn return_task(&self, task: Task) {
+        lock(&self.io.0).tasks.push_front(task);
+    }
+
     pub fn take_task(&self) -> Option<Task> {
         if let Some(task) = lock(&self.io.0).tasks.pop_front() {
             return Some(task);
