@@ -41,6 +41,9 @@ export interface NativeSymbol {
 /** Number of `f64` slots `rm_session_poll` writes (`RM_POLL_INFO_LEN`). */
 export const POLL_INFO_LEN = 4;
 
+/** Number of `f64` slots `rm_wav_parser_info` writes (`RM_WAV_INFO_LEN`). */
+export const WAV_INFO_LEN = 11;
+
 /** Every `rm_*` function the bindings call, with its C meaning beside each parameter. */
 export const symbols = {
   rm_abi_version: { parameters: [], result: "u32" },
@@ -225,6 +228,29 @@ export const symbols = {
     result: "f64", // counter now
     nonblocking: true,
   },
+  rm_wav_parser_create: {
+    parameters: ["f64"], // double frame_ms: duration of each item, 0 = the whole stream in one item
+    result: "u64", // WAV parser handle, 0 on error
+  },
+  rm_wav_parser_push: {
+    parameters: [
+      "u64", // WAV parser
+      "buffer", // const uint8_t *ptr: the next bytes of the stream
+      "usize", // size_t len
+    ],
+    result: "i32", // items ready, or -status (the stream's error once earlier items were taken)
+  },
+  rm_wav_parser_finish: { parameters: ["u64"], result: "i32" }, // end of input: items ready or -status
+  rm_wav_parser_take: { parameters: ["u64"], result: "u64" }, // audio data handle, 0 on error
+  rm_wav_parser_info: {
+    parameters: [
+      "u64", // WAV parser
+      "buffer", // double out[11]: phase, rate, channels, format, bits, pushed, skipped, copied, held, peak, ready
+      "usize", // size_t cap (doubles)
+    ],
+    result: "i32", // slots written or -status
+  },
+  rm_wav_parser_free: { parameters: ["u64"], result: "i32" },
 } as const satisfies Record<string, NativeSymbol>;
 
 /** The symbol table's type. */

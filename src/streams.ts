@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { type NativeLibrary, WAV_INFO_LEN } from "../ffi/symbols.ts";
 import { ShapeError } from "./errors.ts";
+import { checkCount, checkHandle, lib } from "./native.ts";
 import { RuntimeData, type SampleFormat } from "./runtime_data.ts";
 
 /** Anything that yields bytes: a stream, a `Response`/`Request` (its body), or bytes at once. */
@@ -22,7 +24,10 @@ export interface PcmLayout {
 
 /** Frame size of the emitted audio. */
 export interface FrameOptions {
-  /** Duration of each emitted frame in milliseconds (default 20); the last one may be shorter. */
+  /**
+   * Duration of each emitted frame in milliseconds (default 20); the last one may be shorter. For
+   * `wavFrames`, 0 emits the whole stream as one item.
+   */
   frameMs?: number;
 }
 
@@ -80,34 +85,26 @@ function frames(
   reader: ByteReader,
   layout: Required<PcmLayout>,
   frameMs: number,
-  decode?: (bytes: Uint8Array) => Uint8Array,
-  limit = Infinity,
 ): ReadableStream<RuntimeData> {
-  const frameBytes = Math.max(1, Math.round((layout.sampleRate * frameMs) / 1000)) *
-    layout.channels * SAMPLE_BYTES[layout.format];
-  let remaining = limit;
+  const unit = layout.channels * SAMPLE_BYTES[layout.format];
+  const frameBytes = Math.max(1, Math.round((layout.sampleRate * frameMs) / 1000)) * unit;
   let timestampUs = 0;
   return new ReadableStream<RuntimeData>({
     async pull(controller): Promise<void> {
-      const want = Math.min(frameBytes, remaining);
-      let bytes = want > 0 ? await reader.read(want) : new Uint8Array(0);
-      const unit = layout.channels * (decode ? 3 : SAMPLE_BYTES[layout.format]);
+      let bytes = await reader.read(frameBytes);
       bytes = bytes.subarray(0, bytes.length - (bytes.length % unit));
       if (bytes.length === 0) {
         controller.close();
         return;
       }
-      remaining -= bytes.length;
-      const payload = decode ? decode(bytes) : bytes;
       const data = RuntimeData.audio({
-        samples: payload,
+        samples: bytes,
         format: layout.format,
         sampleRate: layout.sampleRate,
         channels: layout.channels,
         timestampUs: Math.round(timestampUs),
       });
-      const numFrames = payload.length / (SAMPLE_BYTES[layout.format] * layout.channels);
-      timestampUs += (numFrames * 1e6) / layout.sampleRate;
+      timestampUs += (bytes.length / unit * 1e6) / layout.sampleRate;
       controller.enqueue(data);
     },
     cancel: (reason) => reader.cancel(reason),
@@ -133,82 +130,152 @@ export function pcmFrames(
 }
 
 /**
- * A WAV byte stream (16/24/32-bit PCM or 32-bit float) → audio frames of `frameMs`. The header is read
- * as it arrives; a streamed WAV whose data size is unknown (0 or 0xFFFFFFFF) is read to the end.
+ * A WAV byte stream → audio frames of `frameMs`, with timestamps from 0. Parsed natively as it arrives
+ * by the same parser as the `WavReader` node (they accept and reject the same files): PCM 8-bit (as
+ * i16), 16-bit (i16), 24-bit (i32, shifted left 8), 32-bit (i32), 32-bit float (f32), plain or
+ * WAVE_FORMAT_EXTENSIBLE. Other chunks are skipped as they stream past; a streamed WAV whose data size
+ * is unknown (0 or 0xFFFFFFFF) is read to the end. A stream that is not a WAV, an unsupported encoding,
+ * or a stream that ends early (inside the header, the data chunk or a frame) errors the stream with a
+ * `ShapeError` after the frames before the problem. Each frame is made in native memory: the only copy
+ * is from each chunk of the source into native samples.
+ *
+ * @example
+ * ```ts
+ * import { wavFrames } from "./mod.ts";
+ * async function timestamps(wav: Response): Promise<number[]> {
+ *   const out: number[] = [];
+ *   for await (const frame of wavFrames(wav, { frameMs: 20 })) {
+ *     out.push(frame.asAudio().timestampUs ?? 0); // 0, 20000, 40000, …
+ *     frame.dispose();
+ *   }
+ *   return out;
+ * }
+ * ```
  */
 export function wavFrames(
   source: ByteSource,
   options: FrameOptions = {},
 ): ReadableStream<RuntimeData> {
-  const reader = new ByteReader(byteStream(source));
-  let inner: ReadableStreamDefaultReader<RuntimeData> | undefined;
+  const frameMs = options.frameMs ?? 20;
+  if (typeof frameMs !== "number" || !Number.isFinite(frameMs) || frameMs < 0) {
+    throw new RangeError(`frameMs must be a finite number ≥ 0, got ${String(frameMs)}`);
+  }
+  const reader = byteStream(source).getReader();
+  let parser: WavParser | undefined;
+  let ready = 0;
+  let inputDone = false;
+  const release = (): void => {
+    parser?.dispose();
+    parser = undefined;
+  };
   return new ReadableStream<RuntimeData>({
     async pull(controller): Promise<void> {
-      if (!inner) {
-        const { layout, dataBytes, packed24 } = await readWavHeader(reader);
-        inner = frames(
-          reader,
-          layout,
-          options.frameMs ?? 20,
-          packed24 ? widen24 : undefined,
-          dataBytes === 0 || dataBytes === 0xffffffff ? Infinity : dataBytes,
-        ).getReader();
+      try {
+        parser ??= new WavParser(frameMs);
+        while (ready === 0) {
+          if (inputDone) {
+            ready = parser.finish(); // the last item, or the error that waited for the items before it
+            if (ready === 0) {
+              release();
+              controller.close();
+              return;
+            }
+          } else if (parser.complete()) {
+            // The data chunk ended: whatever follows is not needed, so stop reading the source.
+            inputDone = true;
+            await reader.cancel().catch(() => {});
+          } else {
+            const { value, done } = await reader.read();
+            if (done) inputDone = true;
+            else if (value.byteLength > 0) ready = parser.push(chunkBytes(value));
+          }
+        }
+        ready--;
+        controller.enqueue(parser.take());
+      } catch (error) {
+        release();
+        reader.cancel(error).catch(() => {});
+        throw error;
       }
-      const { value, done } = await inner.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
     },
-    cancel: (reason) => inner ? inner.cancel(reason) : reader.cancel(reason),
+    cancel(reason): Promise<void> {
+      release();
+      return reader.cancel(reason);
+    },
   }, { highWaterMark: 1 });
 }
 
-/** 24-bit little-endian samples → i32 samples (×256) as bytes. */
-function widen24(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length / 3;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = (bytes[3 * i] << 8) | (bytes[3 * i + 1] << 16) | (bytes[3 * i + 2] << 24);
+function chunkBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
-  return new Uint8Array(out.buffer);
+  throw new TypeError(
+    `wavFrames: the byte stream yielded ${
+      value === null ? "null" : typeof value === "object" ? value.constructor?.name : typeof value
+    }, expected Uint8Array chunks`,
+  );
 }
 
-async function readWavHeader(
-  reader: ByteReader,
-): Promise<{ layout: Required<PcmLayout>; dataBytes: number; packed24: boolean }> {
-  const riff = await reader.read(12);
-  const tag = (b: Uint8Array, at: number) => String.fromCharCode(...b.subarray(at, at + 4));
-  if (riff.length < 12 || tag(riff, 0) !== "RIFF" || tag(riff, 8) !== "WAVE") {
-    throw new ShapeError("not a WAV stream: it does not start with RIFF....WAVE");
+const wavParsers = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
+  ({ native, handle }) => {
+    try {
+      native.symbols.rm_wav_parser_free(handle);
+    } catch {
+      // the library was closed meanwhile: nothing left to free
+    }
+  },
+);
+const wavInfo = new Float64Array(WAV_INFO_LEN);
+/** `rm_wav_parser_info` phases at which no more input is needed: data complete, failed. */
+const WAV_PHASE_COMPLETE = 2;
+
+/** The native incremental WAV parser (rust/src/wav): bytes in, audio items out. */
+class WavParser {
+  #native: NativeLibrary = lib();
+  #handle: number;
+
+  constructor(frameMs: number) {
+    this.#handle = checkHandle(this.#native.symbols.rm_wav_parser_create(frameMs), this.#native);
+    wavParsers.register(this, { native: this.#native, handle: this.#handle }, this);
   }
-  let layout: Required<PcmLayout> | undefined;
-  let packed24 = false;
-  for (;;) {
-    const head = await reader.read(8);
-    if (head.length < 8) throw new ShapeError("WAV stream ended before its data chunk");
-    const size = new DataView(head.buffer, head.byteOffset, 8).getUint32(4, true);
-    const id = tag(head, 0);
-    if (id === "data") {
-      if (!layout) throw new ShapeError("WAV data chunk before its fmt chunk");
-      return { layout, dataBytes: size, packed24 };
-    }
-    const body = await reader.read(size + (size % 2));
-    if (id === "fmt ") {
-      const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-      let code = v.getUint16(0, true);
-      const channels = v.getUint16(2, true);
-      const sampleRate = v.getUint32(4, true);
-      const bits = v.getUint16(14, true);
-      if (code === 0xfffe && body.length >= 26) code = v.getUint16(24, true); // extensible
-      let format: SampleFormat;
-      if (code === 3 && bits === 32) format = "f32";
-      else if (code === 1 && bits === 16) format = "i16";
-      else if (code === 1 && bits === 32) format = "i32";
-      else if (code === 1 && bits === 24) {
-        format = "i32";
-        packed24 = true;
-      } else throw new ShapeError(`unsupported WAV encoding: format ${code}, ${bits}-bit`);
-      layout = { format, sampleRate, channels };
-    }
+
+  /** Feeds bytes (copied once, natively, into samples); returns the number of items ready. */
+  push(bytes: Uint8Array): number {
+    return checkCount(
+      this.#native.symbols.rm_wav_parser_push(this.#handle, bytes, bytes.length),
+      this.#native,
+    );
+  }
+
+  /** End of input; returns the number of items ready (or throws the stream's error). */
+  finish(): number {
+    return checkCount(this.#native.symbols.rm_wav_parser_finish(this.#handle), this.#native);
+  }
+
+  /** The next ready item (only call when a count said one is ready). */
+  take(): RuntimeData {
+    return RuntimeData.fromHandle(
+      this.#native.symbols.rm_wav_parser_take(this.#handle),
+      this.#native,
+    );
+  }
+
+  /** True once the data chunk ended (or the stream failed): no more input can change the outcome. */
+  complete(): boolean {
+    checkCount(
+      this.#native.symbols.rm_wav_parser_info(this.#handle, wavInfo, wavInfo.length),
+      this.#native,
+    );
+    return wavInfo[0] >= WAV_PHASE_COMPLETE;
+  }
+
+  dispose(): void {
+    if (this.#handle === 0) return;
+    wavParsers.unregister(this);
+    this.#native.symbols.rm_wav_parser_free(this.#handle);
+    this.#handle = 0;
   }
 }
 

@@ -15,6 +15,16 @@ import {
   wavStream,
 } from "../mod.ts";
 
+import { lib } from "../src/native.ts";
+import {
+  chunk,
+  encode,
+  readWithWavFrames,
+  readWithWavReader,
+  wavFile,
+  type WavSpec,
+} from "./reliability_wav.ts";
+
 const speech = readFileSync(new URL("../examples/data/speech.wav", import.meta.url));
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
@@ -258,5 +268,127 @@ describe("observability", () => {
     assert.equal(spans.filter((s) => s.nodeId === "b").length, 5);
     for (const s of spans) assert.ok(s.endTime >= s.startTime && s.name === `node:${s.nodeId}`);
     session.dispose();
+  });
+});
+
+describe("WAV parsing (one native parser behind wavFrames and WavReader)", () => {
+  const sine = (frames: number, channels: number) =>
+    Array.from(
+      { length: frames * channels },
+      (_, i) =>
+        0.5 *
+        Math.sin((2 * Math.PI * (440 + 110 * (i % channels)) * Math.floor(i / channels)) / 48000),
+    );
+
+  test("a 24-bit 0.5 sine round-trips through wavFrames within 1e-6", async () => {
+    const input = sine(48000, 2);
+    const got = await readWithWavFrames(wavFile(encode(input, { bits: 24, channels: 2 }), {
+      bits: 24,
+      channels: 2,
+    }));
+    assert.equal(got.items.length, 50);
+    assert.ok(got.items.every((d, i) => d === `i32 48000 Hz 2 ch 960 @${i * 20000}`));
+    assert.equal(got.samples.length, input.length);
+    let worst = 0;
+    for (let i = 0; i < input.length; i++) {
+      worst = Math.max(worst, Math.abs(got.samples[i] / 2 ** 31 - input[i]) / 0.5);
+    }
+    assert.ok(worst < 1e-6, `largest relative error ${worst}`);
+  });
+
+  const specs: [string, WavSpec][] = [
+    ["8-bit", { bits: 8 }],
+    ["16-bit", { bits: 16 }],
+    ["24-bit", { bits: 24 }],
+    ["32-bit", { bits: 32 }],
+    ["float", { code: 3, bits: 32 }],
+    ["extensible 24-bit", { bits: 24, extensible: true }],
+    ["extensible float", { code: 3, bits: 32, extensible: true }],
+  ];
+  for (const [name, spec] of specs) {
+    test(`wavFrames and WavReader give identical frames for a ${name} stereo file`, async () => {
+      const full = { ...spec, channels: 2, sampleRate: 44100 };
+      const bytes = wavFile(encode(sine(2000, 2), full), full);
+      const stream = await readWithWavFrames(bytes);
+      const node = await readWithWavReader(bytes);
+      assert.deepEqual(stream.items, node.items);
+      assert.deepEqual(stream.samples, node.samples);
+      assert.equal(stream.items.length, 3, "882 + 882 + 236 frames");
+      assert.equal(stream.samples.length, 4000);
+    });
+  }
+
+  test("any chunking of the source gives the same frames", async () => {
+    const spec: WavSpec = { bits: 24, channels: 3 };
+    const bytes = wavFile(encode(sine(1000, 3), spec), spec);
+    const whole = await readWithWavFrames(bytes, 5);
+    for (const size of [1, 2, 7, 4096]) {
+      const pieces = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let at = 0; at < bytes.length; at += size) c.enqueue(bytes.slice(at, at + size));
+          c.close();
+        },
+      });
+      assert.deepEqual(await readWithWavFrames(pieces, 5), whole, `pieces of ${size} bytes`);
+    }
+  });
+
+  test("a truncated file gives the frames before the cut, then a ShapeError with both byte counts", async () => {
+    const spec: WavSpec = { bits: 16 };
+    const bytes = wavFile(encode(sine(4800, 1), spec), spec); // 9600 data bytes, 5 frames of 20 ms
+    const frames: RuntimeData[] = [];
+    const reading = (async () => {
+      for await (const f of wavFrames(bytes.subarray(0, 44 + 5000))) frames.push(f);
+    })();
+    await assert.rejects(reading, {
+      name: "ShapeError",
+      message: "WAV data chunk declares 9600 bytes, the stream ended after 5000 of them",
+    });
+    assert.deepEqual(frames.map((f) => f.asAudio().numSamples), [960, 960]);
+    frames.forEach((f) => f.dispose());
+  });
+
+  test("a 50 MB skipped chunk is never held: the native parser stays under a few bytes", () => {
+    const native = lib().symbols;
+    const parser = native.rm_wav_parser_create(20);
+    try {
+      const head = wavFile(new Uint8Array(0), {
+        bits: 16,
+        before: [chunk("LIST", new Uint8Array(0), 50 << 20)],
+      });
+      assert.equal(native.rm_wav_parser_push(parser, head.subarray(0, 20), 20), 0);
+      const piece = new Uint8Array(64 * 1024);
+      for (let i = 0; i < (50 << 20) / piece.length; i++) {
+        assert.equal(native.rm_wav_parser_push(parser, piece, piece.length), 0);
+      }
+      const info = new Float64Array(11);
+      native.rm_wav_parser_info(parser, info, info.length);
+      const [phase, , , , , pushed, skipped, copied, held, peak] = info;
+      assert.deepEqual(
+        { phase, pushed, skipped, copied, held, peak },
+        { phase: 0, pushed: 20 + (50 << 20), skipped: 50 << 20, copied: 20, held: 0, peak: 12 },
+      );
+    } finally {
+      native.rm_wav_parser_free(parser);
+    }
+  });
+
+  test("wavFrames stops reading its source once the data chunk ended", async () => {
+    const spec: WavSpec = { bits: 16 };
+    const bytes = wavFile(encode(sine(960, 1), spec), spec);
+    let cancelled = false;
+    let pulls = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulls++;
+        c.enqueue(pulls === 1 ? bytes : new Uint8Array(1024)); // trailing bytes that never end
+      },
+      cancel() {
+        cancelled = true;
+      },
+    }, { highWaterMark: 0 });
+    const got = await readWithWavFrames(source);
+    assert.deepEqual(got.items, ["i16 48000 Hz 1 ch 960 @0"]);
+    assert.ok(cancelled && pulls === 1, `cancelled ${cancelled} after ${pulls} pulls`);
   });
 });

@@ -18,6 +18,9 @@
 // Number of `f64` slots `rm_session_poll` writes.
 #define RM_POLL_INFO_LEN 4
 
+// Number of `f64` slots `rm_wav_parser_info` writes.
+#define RM_WAV_INFO_LEN 11
+
 // Status codes returned (negated where a call returns a count) by every `rm_*` function.
 enum RmStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -359,6 +362,45 @@ size_t rm_view_release_address(void);
 
 // Number of views whose backing stores are still alive (instrumentation for leak tests).
 uint32_t rm_live_views(void);
+
+// Creates a WAV parser that emits audio items of `frame_ms` milliseconds each (0 = the whole stream in
+// one item). Returns 0 on error (a negative or non-finite `frame_ms`). Free with `rm_wav_parser_free`.
+RmHandle rm_wav_parser_create(double frame_ms);
+
+// Feeds the next `len` bytes of the WAV stream (read during the call only: data bytes are decoded
+// into native samples, skipped chunks are not stored). Returns the number of items ready for
+// `rm_wav_parser_take`, or a negative status: the stream's error (`RM_STATUS_SHAPE_MISMATCH`) is
+// returned once every item made before it was taken.
+//
+// # Safety
+// `ptr` must be null with `len == 0` or point to `len` readable bytes.
+int32_t rm_wav_parser_push(RmHandle parser, const uint8_t *ptr, size_t len);
+
+// Signals the end of the input: the last (possibly shorter) item becomes ready, or the stream's
+// error is reported (it ended inside the header, the data chunk or a frame). Returns like
+// `rm_wav_parser_push`; calling it again returns the same outcome.
+int32_t rm_wav_parser_finish(RmHandle parser);
+
+// Takes the oldest ready item: a new audio data handle (interleaved samples, `timestampUs` set; free
+// with `rm_data_free`). Returns 0 on error, including when no item is ready (the count returned by
+// `rm_wav_parser_push`/`rm_wav_parser_finish` says how many are).
+RmHandle rm_wav_parser_take(RmHandle parser);
+
+// Writes the parser's state into `out` (`cap` doubles, `RM_WAV_INFO_LEN` are written): phase
+// (0 header, 1 data, 2 data complete — no more input needed, 3 failed), sample rate, channels,
+// output sample format (0 f32, 1 i16, 2 i32; -1 before the fmt chunk), bits per sample in the file,
+// bytes pushed, bytes skipped (unknown chunks streamed past), bytes copied into the parser, bytes held
+// now, most bytes ever held, items ready. Returns the number of slots written or a negative status.
+//
+// # Safety
+// `out` must point to `cap` writable doubles.
+int32_t rm_wav_parser_info(RmHandle parser,
+                           double *out,
+                           size_t cap);
+
+// Frees a WAV parser and every item it still holds (items already taken live on). Returns 0 or a
+// status (freeing twice reports `RM_STATUS_INVALID_HANDLE`).
+int32_t rm_wav_parser_free(RmHandle parser);
 
 #ifdef __cplusplus
 }  // extern "C"

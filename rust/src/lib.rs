@@ -1,6 +1,7 @@
 //! remotemedia: RuntimeData and real-time media pipelines with a C ABI for Deno and Bun.
 //!
 //! - [`data`]: the typed values that flow between nodes (safe Rust).
+//! - [`wav`]: the incremental WAV parser behind the `WavReader` node and `wavFrames`.
 //! - [`abi`]: the `extern "C"` surface (the only `unsafe` code), described by `include/remotemedia.h`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -9,3 +10,4 @@ pub mod abi;
 pub mod data;
 pub mod nodes;
 pub mod pipeline;
+pub mod wav;

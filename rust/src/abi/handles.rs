@@ -8,6 +8,7 @@
 use super::error::{AbiError, Status};
 use crate::data::RuntimeData;
 use crate::pipeline::Session;
+use crate::wav::WavParser;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -25,6 +26,8 @@ pub enum Object {
     Data(Arc<RuntimeData>),
     /// A pipeline session.
     Session(Arc<Session>),
+    /// An incremental WAV parser (`rm_wav_parser_*`).
+    WavParser(Arc<Mutex<WavParser>>),
 }
 
 impl std::fmt::Debug for Object {
@@ -38,6 +41,7 @@ impl Object {
         match self {
             Object::Data(_) => "data",
             Object::Session(_) => "session",
+            Object::WavParser(_) => "WAV parser",
         }
     }
 }
@@ -224,6 +228,20 @@ pub fn get_session(handle: u64) -> Result<Arc<Session>, AbiError> {
             Status::InvalidHandle,
             format!(
                 "handle {handle} is a {} handle, expected session",
+                other.kind()
+            ),
+        )),
+    }
+}
+
+/// The WAV parser a handle names, or an error saying what the handle was instead.
+pub fn get_wav_parser(handle: u64) -> Result<Arc<Mutex<WavParser>>, AbiError> {
+    match get(handle)? {
+        Object::WavParser(p) => Ok(p),
+        other => Err(AbiError::new(
+            Status::InvalidHandle,
+            format!(
+                "handle {handle} is a {} handle, expected WAV parser",
                 other.kind()
             ),
         )),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod handles;
 pub mod pipeline;
 pub mod view;
+pub mod wav;
 
 use crate::data::{
     Attributes, AudioBuffer, DataError, PixelFormat, RuntimeData, SampleFormat, Samples, Tensor,

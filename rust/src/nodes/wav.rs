@@ -1,12 +1,18 @@
-//! `WavReader` / `WavWriter`: WAV files in and out (hound).
+//! `WavReader` / `WavWriter`: WAV files in and out.
+//!
+//! The reader feeds the file in chunks to [`crate::wav::WavParser`], the same incremental parser that
+//! `wavFrames` uses from TypeScript, so both accept and reject the same files with the same messages.
+//! The writer uses hound (writing a WAV is simple and hound's writer finalizes sizes correctly); hound's
+//! reader is not used because it is not incremental.
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use crate::wav::WavParser;
 use serde::Deserialize;
 use serde_json::json;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::Read;
 use std::sync::Arc;
 
 /// Registration of the reader.
@@ -70,24 +76,15 @@ struct ReaderParams {
     chunk_ms: f64,
 }
 
-/// Where samples come from: 16-bit and 32-bit float PCM are read as raw little-endian bytes in bulk
-/// (hound's per-sample iterator costs ~9 ns a sample); other layouts go through hound.
-enum Source {
-    Hound(hound::WavReader<BufReader<File>>),
-    Raw {
-        reader: BufReader<File>,
-        remaining: u64,
-    },
-}
+/// Bytes read from the file per parser push.
+const READ_CHUNK: usize = 64 * 1024;
 
 struct OpenFile {
-    source: Source,
-    format: SampleFormat,
-    shift: u32,
-    rate: u32,
-    channels: u16,
-    chunk_frames: usize,
-    frames_read: u64,
+    file: File,
+    parser: WavParser,
+    buffer: Vec<u8>,
+    /// The end of the file was reached (or the parser needs no more input) and `finish` was called.
+    finished: bool,
     path: String,
 }
 
@@ -104,59 +101,37 @@ fn io_error(path: &str, e: impl std::fmt::Display) -> NodeError {
 }
 
 impl OpenFile {
-    fn read_chunk(&mut self) -> Result<Option<AudioBuffer>, NodeError> {
-        let n = self.chunk_frames * self.channels as usize;
-        let path = self.path.clone();
-        let samples = match &mut self.source {
-            Source::Raw { reader, remaining } => {
-                use std::io::Read;
-                let take = (n as u64).min(*remaining) as usize;
-                let mut bytes = vec![0u8; take * self.format.size()];
-                reader
-                    .read_exact(&mut bytes)
-                    .map_err(|e| io_error(&path, format!("truncated data: {e}")))?;
-                *remaining -= take as u64;
-                Samples::from_le_bytes(self.format, &bytes)?
+    /// The next item, reading more of the file as needed; `None` at the end.
+    fn next_item(&mut self) -> Result<Option<AudioBuffer>, NodeError> {
+        loop {
+            if let Some(item) = self.parser.take() {
+                return Ok(Some(item));
             }
-            Source::Hound(reader) => match self.format {
-                SampleFormat::F32 => Samples::F32(
-                    reader
-                        .samples::<f32>()
-                        .take(n)
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| io_error(&path, e))?,
-                ),
-                SampleFormat::I16 => Samples::I16(
-                    reader
-                        .samples::<i16>()
-                        .take(n)
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| io_error(&path, e))?,
-                ),
-                SampleFormat::I32 => {
-                    let shift = self.shift;
-                    Samples::I32(
-                        reader
-                            .samples::<i32>()
-                            .take(n)
-                            .map(|s| s.map(|v| v << shift))
-                            .collect::<Result<_, _>>()
-                            .map_err(|e| io_error(&path, e))?,
-                    )
+            let result = if self.finished {
+                // Reports an error that waited for the items made before it to be taken.
+                return match self.parser.finish() {
+                    Ok(0) => Ok(None),
+                    Ok(_) => continue,
+                    Err(e) => Err(io_error(&self.path, e)),
+                };
+            } else if self.parser.is_complete() {
+                self.finished = true;
+                self.parser.finish()
+            } else {
+                let n = match self.file.read(&mut self.buffer) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(io_error(&self.path, e)),
+                };
+                if n == 0 {
+                    self.finished = true;
+                    self.parser.finish()
+                } else {
+                    self.parser.push(&self.buffer[..n])
                 }
-            },
-        };
-        if samples.is_empty() {
-            return Ok(None);
+            };
+            result.map_err(|e| io_error(&self.path, e))?;
         }
-        if samples.len() % self.channels as usize != 0 {
-            return Err(io_error(&path, "truncated: the last frame is incomplete"));
-        }
-        let mut buffer = AudioBuffer::new(samples, self.rate, self.channels as u32)?;
-        buffer.attributes.timestamp_us =
-            Some((self.frames_read as i64 * 1_000_000) / self.rate as i64);
-        self.frames_read += buffer.num_frames() as u64;
-        Ok(Some(buffer))
     }
 }
 
@@ -177,45 +152,13 @@ impl Node for WavReader {
                 })
             }
         };
-        let reader = hound::WavReader::open(&path).map_err(|e| io_error(&path, e))?;
-        let spec = reader.spec();
-        let (format, shift) = match (spec.sample_format, spec.bits_per_sample) {
-            (hound::SampleFormat::Float, 32) => (SampleFormat::F32, 0),
-            (hound::SampleFormat::Int, 16) => (SampleFormat::I16, 0),
-            (hound::SampleFormat::Int, bits @ (8 | 24 | 32)) => {
-                (SampleFormat::I32, 32 - bits as u32)
-            }
-            (f, bits) => {
-                return Err(io_error(
-                    &path,
-                    format!("unsupported WAV sample format {f:?} {bits}-bit"),
-                ))
-            }
-        };
-        let total = reader.duration() as usize;
-        let chunk_frames = if self.params.chunk_ms <= 0.0 {
-            total.max(1)
-        } else {
-            ((self.params.chunk_ms / 1000.0) * spec.sample_rate as f64)
-                .round()
-                .max(1.0) as usize
-        };
-        let len = reader.len() as u64;
-        let source = match (spec.sample_format, spec.bits_per_sample) {
-            (hound::SampleFormat::Int, 16) | (hound::SampleFormat::Float, 32) => Source::Raw {
-                reader: reader.into_inner(),
-                remaining: len,
-            },
-            _ => Source::Hound(reader),
-        };
+        let file = File::open(&path).map_err(|e| io_error(&path, e))?;
+        let parser = WavParser::new(self.params.chunk_ms).map_err(|e| io_error(&path, e))?;
         self.open = Some(OpenFile {
-            source,
-            format,
-            shift,
-            rate: spec.sample_rate,
-            channels: spec.channels,
-            chunk_frames,
-            frames_read: 0,
+            file,
+            parser,
+            buffer: vec![0; READ_CHUNK],
+            finished: false,
             path,
         });
         self.resume(out)
@@ -230,7 +173,7 @@ impl Node for WavReader {
             return Ok(());
         };
         for _ in 0..BATCH {
-            match file.read_chunk() {
+            match file.next_item() {
                 Ok(Some(buffer)) => out.push(Arc::new(RuntimeData::Audio(buffer))),
                 Ok(None) => {
                     self.open = None;
@@ -403,6 +346,96 @@ mod tests {
         let all: Vec<f32> = read.iter().flat_map(|d| samples_f32(d)).collect();
         assert_eq!(all, samples_f32(&to_i16[0]));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A minimal WAV: 16-byte fmt, then data.
+    fn wav_bytes(code: u16, bits: u16, channels: u16, rate: u32, data: &[u8]) -> Vec<u8> {
+        let block = channels * bits / 8;
+        let mut b = b"RIFF".to_vec();
+        b.extend((36 + data.len() as u32).to_le_bytes());
+        b.extend(b"WAVEfmt ");
+        b.extend(16u32.to_le_bytes());
+        for v in [code, channels] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(rate.to_le_bytes());
+        b.extend((rate * block as u32).to_le_bytes());
+        b.extend(block.to_le_bytes());
+        b.extend(bits.to_le_bytes());
+        b.extend(b"data");
+        b.extend((data.len() as u32).to_le_bytes());
+        b.extend(data);
+        b
+    }
+
+    /// Runs a WavReader on a file with these bytes: the outputs before the end, and the error if any.
+    fn read_file(
+        name: &str,
+        bytes: &[u8],
+        chunk_ms: f64,
+    ) -> (Vec<Arc<RuntimeData>>, Option<String>) {
+        let dir = std::env::temp_dir().join(format!("rm-wavr-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.wav");
+        std::fs::write(&path, bytes).unwrap();
+        let mut node = build("WavReader", json!({"chunkMs": chunk_ms}));
+        let mut out = vec![];
+        let input = Arc::new(RuntimeData::text(path.to_string_lossy().to_string()));
+        let mut result = node.process(0, input, &mut out);
+        while result.is_ok() && node.pending() {
+            result = node.resume(&mut out);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+        (out, result.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn reader_decodes_8_and_24_bit_files_with_the_shared_parser() {
+        let (out, err) = read_file("u8", &wav_bytes(1, 8, 1, 8000, &[0, 128, 255]), 20.0);
+        assert_eq!(err, None);
+        let a = crate::nodes::expect_audio(&out[0]).unwrap();
+        assert_eq!(a.samples, crate::data::Samples::I16(vec![-32768, 0, 32512]));
+
+        let frames = 48_000 / 50 * 3 + 7;
+        let data: Vec<u8> = (0..frames * 3).map(|i| (i % 251) as u8).collect();
+        let (out, err) = read_file("i24", &wav_bytes(1, 24, 1, 48000, &data), 20.0);
+        assert_eq!(err, None);
+        let sizes: Vec<usize> = out
+            .iter()
+            .map(|d| crate::nodes::expect_audio(d).unwrap().num_frames())
+            .collect();
+        assert_eq!(sizes, [960, 960, 960, 7]);
+        let first = crate::nodes::expect_audio(&out[0]).unwrap();
+        assert_eq!(
+            first.samples,
+            crate::data::Samples::I32(
+                data[..960 * 3]
+                    .chunks_exact(3)
+                    .map(|c| i32::from_le_bytes([0, c[0], c[1], c[2]]))
+                    .collect()
+            )
+        );
+    }
+
+    #[test]
+    fn reader_errors_are_the_parsers_after_the_frames_before_them() {
+        let file = wav_bytes(1, 16, 1, 8000, &[0; 1000]);
+        let (out, err) = read_file("cut", &file[..44 + 700], 20.0);
+        assert_eq!(
+            out.len(),
+            2,
+            "two whole 20 ms frames (320 bytes each) before the cut"
+        );
+        let err = err.unwrap();
+        assert!(
+            err.ends_with(
+                ".wav: WAV data chunk declares 1000 bytes, the stream ended after 700 of them"
+            ),
+            "{err}"
+        );
+        let (out, err) = read_file("ulaw", &wav_bytes(7, 8, 1, 8000, &[0; 10]), 20.0);
+        assert!(out.is_empty());
+        assert!(err.unwrap().ends_with(".wav: unsupported WAV encoding: format 7 (mu-law), 8-bit (supported: PCM 8/16/24/32-bit, IEEE float 32-bit)"));
     }
 
     #[test]
