@@ -5,13 +5,13 @@
 export interface NodeParams {
   /** Emits every input unchanged (shares the payload, no copy). */
   PassThrough: Record<string, never>;
-  /** Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format. */
+  /** Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format. With `clip: false`, f32 results beyond the f32 range saturate at ±3.4028235e38 (f32::MAX) instead of becoming infinite. */
   Gain: {
     /** Linear factor. Range 0..1000. Default 1. */
     gain?: number;
     /** Gain in decibels, applied on top of `gain`. Range -120..60. Default 0. */
     gainDb?: number;
-    /** Clip the result to [-1, 1]. Default true. */
+    /** Clip the result to [-1, 1]; when false, only saturate at ±f32::MAX (never ±Infinity). Default true. */
     clip?: boolean;
   };
   /** Converts audio samples to f32, i16 or i32 (i16 → f32 divides by 32768; back multiplies, rounds and saturates). */
@@ -28,14 +28,14 @@ export interface NodeParams {
     /** Channel kept by `select`. Range 0..63. Default 0. */
     channel?: number;
   };
-  /** Converts audio to `targetRate` (rubato). Streams across items without discontinuities; the output keeps the input's sample format; the total length is exact at end of stream. */
+  /** Converts audio to `targetRate` (rubato). Streams across items without discontinuities; the output keeps the input's sample format; the total length is exact at end of stream. Input rates outside 1000..=384000 Hz are an error; samples beyond ±1e9 are clamped to ±1e9. */
   Resample: {
     /** Output sample rate in Hz. Range 1000..384000. Required. */
     targetRate: number;
-    /** fast: cubic polynomial (least work, some aliasing); balanced: FFT, 512-frame blocks; high: FFT with one 4096-frame block (longest filter, most latency). Default "balanced". */
+    /** fast: cubic polynomial (least work, some aliasing); balanced: FFT with ~10 ms blocks, or a 128-tap sinc for rate pairs whose FFT block would be longer (first output after ~20 ms of input at 8 kHz and above); high: FFT with ~85 ms blocks (longest filter, most latency), or a 256-tap sinc for rate pairs whose FFT block would be longer. Default "balanced". */
     quality?: "fast" | "balanced" | "high";
   };
-  /** Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped. */
+  /** Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped. A frame larger than the maximum payload size (4 GiB) is an error at the first item. */
   Chunker: {
     /** Frame duration in milliseconds. Range 0.1..60000. Default 20. */
     frameMs?: number;
@@ -82,12 +82,12 @@ export interface NodeParams {
   };
   /** Buffers streamed text and emits one item per sentence (ending in . ! ? or a newline, followed by whitespace); the rest is emitted at end of stream. */
   TextCollector: {
-    /** Sentences shorter than this are held and joined with the next. Range 0..100000. Default 1. */
+    /** Sentences shorter than this many characters (Unicode scalar values) are held and joined with the next. Range 0..100000. Default 1. */
     minChars?: number;
-    /** Emit at a space once this many characters are buffered, even without an end mark. Range 1..1000000. Default 2000. */
+    /** When more than this many characters (Unicode scalar values) are buffered without an end mark, emit up to the last space within them (or exactly this many characters when there is none). Range 1..1000000. Default 2000. */
     maxChars?: number;
   };
-  /** Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:"speech_end"} event, at end of stream, or when `maxMs` is reached; utterances shorter than `minMs` are dropped. */
+  /** Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:"speech_end"} event, at end of stream, or when `maxMs` is reached (or before it would outgrow the 4 GiB maximum payload size); utterances shorter than `minMs` are dropped. */
   UtteranceAccumulator: {
     /** Shorter utterances are discarded. Range 0..600000. Default 200. */
     minMs?: number;
@@ -105,7 +105,7 @@ export interface NodeParams {
   };
   /** Waits for one audio item on every input port, then sums them (each scaled by its gain) and clips to [-1, 1]. Items must share rate and channel count; shorter ones are zero-padded. */
   Mix: {
-    /** Names of the input ports. Default ["a","b"]. */
+    /** Names of the input ports (at least one). Default ["a","b"]. */
     inputs?: string[];
     /** Per-port linear gains (default 1 each). Default []. */
     gains?: number[];

@@ -15,6 +15,12 @@
 // Number of `f64` slots `rm_data_info` writes at most.
 #define RM_INFO_LEN (8 + RM_MAX_TENSOR_RANK)
 
+// Largest payload of one data value, in bytes (4 GiB): larger sizes (a byte length, frames × channels ×
+// sample size, video or tensor dimensions) fail with `RM_STATUS_INVALID_ARGUMENT` naming the request,
+// and an allocation the system refuses below it fails with `RM_STATUS_RESOURCE_EXHAUSTED`; neither
+// aborts the process.
+#define RM_MAX_PAYLOAD_BYTES 4294967296
+
 // Number of `f64` slots `rm_session_poll` writes.
 #define RM_POLL_INFO_LEN 4
 
@@ -49,7 +55,7 @@ enum RmStatus
   RM_STATUS_NODE_FAILED = 9,
   // The object was closed.
   RM_STATUS_CLOSED = 10,
-  // Too many live objects.
+  // Too many live objects, or memory the system refused.
   RM_STATUS_RESOURCE_EXHAUSTED = 11,
 };
 #ifndef __cplusplus
@@ -108,7 +114,8 @@ RmHandle rm_data_json(const uint8_t *ptr, size_t len, const uint8_t *attrs, size
 // As for `rm_data_text`.
 RmHandle rm_data_binary(const uint8_t *ptr, size_t len, const uint8_t *attrs, size_t attrs_len);
 
-// Creates zero-filled binary data of `len` bytes, to be filled in place through `rm_data_ptr`.
+// Creates zero-filled binary data of `len` bytes (at most `RM_MAX_PAYLOAD_BYTES`), to be filled in
+// place through `rm_data_ptr`.
 //
 // # Safety
 // `attrs`/`attrs_len` as for `rm_data_text`.
@@ -129,6 +136,7 @@ RmHandle rm_data_audio(int32_t format,
                        size_t attrs_len);
 
 // Creates zero-filled audio of `frames` frames per channel, to be filled in place through `rm_data_ptr`.
+// `frames × channels × sample size` must be at most `RM_MAX_PAYLOAD_BYTES`.
 //
 // # Safety
 // `attrs`/`attrs_len` as for `rm_data_text`.
@@ -198,7 +206,8 @@ int32_t rm_data_attributes(RmHandle handle,
 // A second handle to the same data (shares the payload; no copy). Free it with `rm_data_free`.
 RmHandle rm_data_retain(RmHandle handle);
 
-// A deep copy of the data under a new handle. Free it with `rm_data_free`.
+// A deep copy of the data under a new handle (`RM_STATUS_RESOURCE_EXHAUSTED` when memory runs out).
+// Free it with `rm_data_free`.
 RmHandle rm_data_clone(RmHandle handle);
 
 // 1 if both handles hold equal values (type, payload, attributes), 0 if not, -1 on error.

@@ -29,7 +29,7 @@ pub enum Status {
     NodeFailed = 9,
     /// The object was closed.
     Closed = 10,
-    /// Too many live objects.
+    /// Too many live objects, or memory the system refused.
     ResourceExhausted = 11,
 }
 
@@ -57,9 +57,10 @@ impl From<DataError> for AbiError {
         let status = match e {
             DataError::WrongType { .. } => Status::WrongType,
             DataError::ShapeMismatch(_) => Status::ShapeMismatch,
-            DataError::InvalidArgument(_) | DataError::InvalidAttributes(_) => {
-                Status::InvalidArgument
-            }
+            DataError::InvalidArgument(_)
+            | DataError::InvalidAttributes(_)
+            | DataError::TooLarge(_) => Status::InvalidArgument,
+            DataError::OutOfMemory(_) => Status::ResourceExhausted,
             DataError::InvalidUtf8 { .. } => Status::InvalidUtf8,
             DataError::InvalidJson { .. } => Status::InvalidJson,
         };

@@ -34,6 +34,13 @@ pub const RM_MAX_TENSOR_RANK: usize = 16;
 /// Number of `f64` slots `rm_data_info` writes at most.
 pub const RM_INFO_LEN: usize = 8 + RM_MAX_TENSOR_RANK;
 
+/// Largest payload of one data value, in bytes (4 GiB): larger sizes (a byte length, frames × channels ×
+/// sample size, video or tensor dimensions) fail with `RM_STATUS_INVALID_ARGUMENT` naming the request,
+/// and an allocation the system refuses below it fails with `RM_STATUS_RESOURCE_EXHAUSTED`; neither
+/// aborts the process.
+pub const RM_MAX_PAYLOAD_BYTES: u64 = 4294967296;
+const _: () = assert!(RM_MAX_PAYLOAD_BYTES == crate::data::MAX_PAYLOAD_BYTES);
+
 static BYTES_COPIED_IN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Counts payload bytes copied from the caller into native memory (the only boundary copies: outputs
@@ -164,7 +171,7 @@ pub unsafe extern "C" fn rm_data_text(
         let text = unsafe { input_str(ptr, len, "text") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         count_copy(len);
-        store(RuntimeData::text(text), attributes)
+        store(RuntimeData::try_text(text)?, attributes)
     })
 }
 
@@ -203,11 +210,12 @@ pub unsafe extern "C" fn rm_data_binary(
         let bytes = unsafe { input_bytes(ptr, len, "binary payload") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         count_copy(len);
-        store(RuntimeData::binary(bytes.to_vec()), attributes)
+        store(RuntimeData::try_binary_copy(bytes)?, attributes)
     })
 }
 
-/// Creates zero-filled binary data of `len` bytes, to be filled in place through `rm_data_ptr`.
+/// Creates zero-filled binary data of `len` bytes (at most `RM_MAX_PAYLOAD_BYTES`), to be filled in
+/// place through `rm_data_ptr`.
 ///
 /// # Safety
 /// `attrs`/`attrs_len` as for `rm_data_text`.
@@ -220,7 +228,7 @@ pub unsafe extern "C" fn rm_data_binary_alloc(
     guard(0, || {
         // SAFETY: forwarded caller guarantee.
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        store(RuntimeData::binary(vec![0; len]), attributes)
+        store(RuntimeData::try_binary_zeroed(len)?, attributes)
     })
 }
 
@@ -255,6 +263,7 @@ pub unsafe extern "C" fn rm_data_audio(
 }
 
 /// Creates zero-filled audio of `frames` frames per channel, to be filled in place through `rm_data_ptr`.
+/// `frames × channels × sample size` must be at most `RM_MAX_PAYLOAD_BYTES`.
 ///
 /// # Safety
 /// `attrs`/`attrs_len` as for `rm_data_text`.
@@ -271,10 +280,7 @@ pub unsafe extern "C" fn rm_data_audio_alloc(
         let format = SampleFormat::from_code(format)?;
         // SAFETY: forwarded caller guarantee.
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        let len = frames.checked_mul(channels as usize).ok_or_else(|| {
-            AbiError::new(Status::InvalidArgument, "audio size overflows".to_string())
-        })?;
-        let audio = AudioBuffer::new(Samples::zeroed(format, len), sample_rate, channels)?;
+        let audio = AudioBuffer::zeroed(format, frames, sample_rate, channels)?;
         store(RuntimeData::Audio(audio), attributes)
     })
 }
@@ -298,7 +304,7 @@ pub unsafe extern "C" fn rm_data_video(
         // SAFETY: forwarded caller guarantees.
         let bytes = unsafe { input_bytes(ptr, len, "video pixels") }?;
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        let frame = VideoFrame::new(width, height, format, bytes.to_vec())?;
+        let frame = VideoFrame::from_slice(width, height, format, bytes)?;
         count_copy(len);
         store(RuntimeData::Video(frame, Attributes::default()), attributes)
     })
@@ -452,12 +458,13 @@ pub extern "C" fn rm_data_retain(handle: RmHandle) -> RmHandle {
     })
 }
 
-/// A deep copy of the data under a new handle. Free it with `rm_data_free`.
+/// A deep copy of the data under a new handle (`RM_STATUS_RESOURCE_EXHAUSTED` when memory runs out).
+/// Free it with `rm_data_free`.
 #[no_mangle]
 pub extern "C" fn rm_data_clone(handle: RmHandle) -> RmHandle {
     guard(0, || {
         let data = handles::get_data(handle)?;
-        handles::insert(Object::Data(Arc::new((*data).clone())))
+        handles::insert(Object::Data(Arc::new(data.try_clone()?)))
     })
 }
 

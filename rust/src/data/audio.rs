@@ -1,4 +1,4 @@
-use super::{Attributes, DataError};
+use super::{alloc, Attributes, DataError};
 
 /// Storage format of PCM samples, with stable numeric codes used by the C ABI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,18 @@ impl Samples {
         }
     }
 
-    /// Copies native-endian bytes into samples; the byte count must be a multiple of the sample size.
+    /// `len` zero samples, or an out-of-memory error (the caller checks `len` against the payload cap).
+    pub fn try_zeroed(format: SampleFormat, len: usize) -> Result<Self, DataError> {
+        let what = "audio samples";
+        Ok(match format {
+            SampleFormat::F32 => Samples::F32(alloc::try_zeroed(len, what)?),
+            SampleFormat::I16 => Samples::I16(alloc::try_zeroed(len, what)?),
+            SampleFormat::I32 => Samples::I32(alloc::try_zeroed(len, what)?),
+        })
+    }
+
+    /// Copies native-endian bytes into samples; the byte count must be a multiple of the sample size
+    /// and at most [`super::MAX_PAYLOAD_BYTES`].
     pub fn from_bytes(format: SampleFormat, bytes: &[u8]) -> Result<Self, DataError> {
         if !bytes.len().is_multiple_of(format.size()) {
             return Err(DataError::ShapeMismatch(format!(
@@ -86,10 +97,22 @@ impl Samples {
                 bytes.len()
             )));
         }
+        alloc::check_payload(|| "audio byte length".into(), Some(bytes.len() as u64))?;
+        let what = "audio samples";
         Ok(match format {
-            SampleFormat::F32 => Samples::F32(bytemuck::pod_collect_to_vec(bytes)),
-            SampleFormat::I16 => Samples::I16(bytemuck::pod_collect_to_vec(bytes)),
-            SampleFormat::I32 => Samples::I32(bytemuck::pod_collect_to_vec(bytes)),
+            SampleFormat::F32 => Samples::F32(alloc::try_pod_from_bytes(bytes, what)?),
+            SampleFormat::I16 => Samples::I16(alloc::try_pod_from_bytes(bytes, what)?),
+            SampleFormat::I32 => Samples::I32(alloc::try_pod_from_bytes(bytes, what)?),
+        })
+    }
+
+    /// A copy, or an out-of-memory error instead of an abort.
+    pub fn try_clone(&self) -> Result<Self, DataError> {
+        let what = "an audio copy";
+        Ok(match self {
+            Samples::F32(v) => Samples::F32(alloc::try_copy(v, what)?),
+            Samples::I16(v) => Samples::I16(alloc::try_copy(v, what)?),
+            Samples::I32(v) => Samples::I32(alloc::try_copy(v, what)?),
         })
     }
 
@@ -145,12 +168,22 @@ impl Samples {
         Samples::zeroed(format, 0)
     }
 
-    /// Appends samples of the same format.
+    /// Appends samples of the same format (an out-of-memory error, not an abort, when there is no room).
     pub fn extend_from(&mut self, other: &Samples) -> Result<(), DataError> {
+        let what = "appended audio";
         match (self, other) {
-            (Samples::F32(a), Samples::F32(b)) => a.extend_from_slice(b),
-            (Samples::I16(a), Samples::I16(b)) => a.extend_from_slice(b),
-            (Samples::I32(a), Samples::I32(b)) => a.extend_from_slice(b),
+            (Samples::F32(a), Samples::F32(b)) => {
+                alloc::try_reserve(a, b.len(), what)?;
+                a.extend_from_slice(b)
+            }
+            (Samples::I16(a), Samples::I16(b)) => {
+                alloc::try_reserve(a, b.len(), what)?;
+                a.extend_from_slice(b)
+            }
+            (Samples::I32(a), Samples::I32(b)) => {
+                alloc::try_reserve(a, b.len(), what)?;
+                a.extend_from_slice(b)
+            }
             (a, b) => {
                 return Err(DataError::InvalidArgument(format!(
                     "cannot append {} samples to {} samples",
@@ -171,13 +204,24 @@ impl Samples {
         }
     }
 
-    /// Appends `n` zero samples.
-    pub fn pad_zeros(&mut self, n: usize) {
+    /// Appends `n` zero samples (an out-of-memory error, not an abort, when there is no room).
+    pub fn pad_zeros(&mut self, n: usize) -> Result<(), DataError> {
+        let what = "zero padding";
         match self {
-            Samples::F32(v) => v.resize(v.len() + n, 0.0),
-            Samples::I16(v) => v.resize(v.len() + n, 0),
-            Samples::I32(v) => v.resize(v.len() + n, 0),
+            Samples::F32(v) => {
+                alloc::try_reserve(v, n, what)?;
+                v.resize(v.len() + n, 0.0)
+            }
+            Samples::I16(v) => {
+                alloc::try_reserve(v, n, what)?;
+                v.resize(v.len() + n, 0)
+            }
+            Samples::I32(v) => {
+                alloc::try_reserve(v, n, what)?;
+                v.resize(v.len() + n, 0)
+            }
         }
+        Ok(())
     }
 
     /// Converts to f32 in [-1, 1] (i16 / 32768, i32 / 2^31).
@@ -247,17 +291,7 @@ pub struct AudioBuffer {
 impl AudioBuffer {
     /// Validates rate, channel count and that the sample count is a multiple of the channel count.
     pub fn new(samples: Samples, sample_rate: u32, channels: u32) -> Result<Self, DataError> {
-        if sample_rate == 0 {
-            return Err(DataError::InvalidArgument(
-                "sampleRate must be at least 1 Hz, got 0".into(),
-            ));
-        }
-        if channels == 0 || channels > u16::MAX as u32 {
-            return Err(DataError::InvalidArgument(format!(
-                "channels must be between 1 and {}, got {channels}",
-                u16::MAX
-            )));
-        }
+        check_layout(sample_rate, channels)?;
         if let Samples::F32(v) = &samples {
             if let Some(i) = v.iter().position(|s| !s.is_finite()) {
                 return Err(DataError::InvalidArgument(format!(
@@ -280,6 +314,32 @@ impl AudioBuffer {
         })
     }
 
+    /// Zero-filled audio of `frames` frames per channel (`numSamples` in TypeScript), checked against the
+    /// payload cap before anything is allocated.
+    pub fn zeroed(
+        format: SampleFormat,
+        frames: usize,
+        sample_rate: u32,
+        channels: u32,
+    ) -> Result<Self, DataError> {
+        check_layout(sample_rate, channels)?;
+        let size = format.size() as u64;
+        let bytes = alloc::check_payload(
+            || {
+                format!(
+                    "audio numSamples × channels × bytes per sample ({}) = {frames} × {channels} × {size}",
+                    format.name()
+                )
+            },
+            alloc::product(&[frames as u64, channels as u64, size]),
+        )?;
+        AudioBuffer::new(
+            Samples::try_zeroed(format, bytes / format.size())?,
+            sample_rate,
+            channels,
+        )
+    }
+
     /// Frames per channel (`numSamples` in TypeScript).
     pub fn num_frames(&self) -> usize {
         self.samples.len() / self.channels as usize
@@ -299,6 +359,22 @@ impl AudioBuffer {
     pub fn duration_secs(&self) -> f64 {
         self.num_frames() as f64 / self.sample_rate as f64
     }
+}
+
+/// A sample rate of at least 1 Hz and 1 to 65535 channels.
+fn check_layout(sample_rate: u32, channels: u32) -> Result<(), DataError> {
+    if sample_rate == 0 {
+        return Err(DataError::InvalidArgument(
+            "sampleRate must be at least 1 Hz, got 0".into(),
+        ));
+    }
+    if channels == 0 || channels > u16::MAX as u32 {
+        return Err(DataError::InvalidArgument(format!(
+            "channels must be between 1 and {}, got {channels}",
+            u16::MAX
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -356,6 +432,38 @@ mod tests {
         assert_eq!(wide, Samples::I32(vec![65536, -65536]));
         let clipped = Samples::F32(vec![2.0, -3.0]).convert(SampleFormat::I16);
         assert_eq!(clipped, Samples::I16(vec![32767, -32768]));
+    }
+
+    #[test]
+    fn zeroed_audio_is_checked_against_the_cap_before_allocating() {
+        let e = AudioBuffer::zeroed(SampleFormat::F32, 1 << 40, 16000, 1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "payload too large: audio numSamples × channels × bytes per sample (f32) = 1099511627776 × \
+             1 × 4 = 4398046511104 bytes; the maximum payload size is 4294967296 bytes \
+             (RM_MAX_PAYLOAD_BYTES)"
+        );
+        // frames × channels × size overflowing 64 bits.
+        let e = AudioBuffer::zeroed(SampleFormat::I32, usize::MAX, 16000, 65535).unwrap_err();
+        assert!(e.to_string().contains("overflows 64 bits"), "{e}");
+        // The layout is checked first (nothing allocated for a bad rate).
+        let e = AudioBuffer::zeroed(SampleFormat::I16, 1 << 40, 0, 1).unwrap_err();
+        assert!(e.to_string().contains("sampleRate"), "{e}");
+        let a = AudioBuffer::zeroed(SampleFormat::I16, 480, 48000, 2).unwrap();
+        assert_eq!((a.num_frames(), a.samples.as_bytes().len()), (480, 1920));
+    }
+
+    #[test]
+    fn appending_and_padding_grow_fallibly() {
+        let mut s = Samples::I16(vec![1]);
+        s.extend_from(&Samples::I16(vec![2, 3])).unwrap();
+        s.pad_zeros(2).unwrap();
+        assert_eq!(s, Samples::I16(vec![1, 2, 3, 0, 0]));
+        assert!(
+            s.pad_zeros(usize::MAX / 2).is_err(),
+            "an error, not an abort"
+        );
+        assert!(s.extend_from(&Samples::F32(vec![0.0])).is_err());
     }
 
     #[test]

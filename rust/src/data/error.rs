@@ -36,4 +36,11 @@ pub enum DataError {
     /// The attributes object has a bad key or value.
     #[error("invalid attributes: {0}")]
     InvalidAttributes(String),
+    /// A requested size over [`super::MAX_PAYLOAD_BYTES`] (or one whose computation overflows); the
+    /// message shows how the size was computed and the cap.
+    #[error("payload too large: {0}")]
+    TooLarge(String),
+    /// The allocator refused a request within the cap.
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
 }

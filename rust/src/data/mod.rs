@@ -3,9 +3,11 @@
 //! Everything here is safe Rust. Payloads (audio samples, pixel bytes, binary, tensor data) are stored in
 //! contiguous vectors so the ABI layer can expose them to JavaScript as typed arrays without copying.
 
+pub mod alloc;
 mod audio;
 mod error;
 
+pub use alloc::MAX_PAYLOAD_BYTES;
 pub use audio::{AudioBuffer, SampleFormat, Samples};
 pub use error::DataError;
 
@@ -177,13 +179,17 @@ impl PixelFormat {
         })
     }
 
-    /// Bytes a frame of this size must have.
-    pub fn frame_len(self, width: u32, height: u32) -> usize {
-        let (w, h) = (width as usize, height as usize);
+    /// Bytes a frame of this size must have; `None` when that overflows 64 bits (u32 dimensions can).
+    pub fn frame_len(self, width: u32, height: u32) -> Option<u64> {
+        let (w, h) = (width as u64, height as u64);
         match self {
-            PixelFormat::Rgba => w * h * 4,
-            PixelFormat::Rgb24 => w * h * 3,
-            PixelFormat::I420 => w * h + 2 * (w.div_ceil(2) * h.div_ceil(2)),
+            PixelFormat::Rgba => alloc::product(&[w, h, 4]),
+            PixelFormat::Rgb24 => alloc::product(&[w, h, 3]),
+            // A full-size Y plane, then U and V at half resolution (rounded up).
+            PixelFormat::I420 => {
+                let chroma = alloc::product(&[2, w.div_ceil(2), h.div_ceil(2)])?;
+                w.checked_mul(h)?.checked_add(chroma)
+            }
         }
     }
 
@@ -218,25 +224,50 @@ impl VideoFrame {
         format: PixelFormat,
         pixels: Vec<u8>,
     ) -> Result<Self, DataError> {
-        if width == 0 || height == 0 {
-            return Err(DataError::InvalidArgument(format!(
-                "video frame size {width}x{height}: width and height must be at least 1"
-            )));
-        }
-        let expected = format.frame_len(width, height);
-        if pixels.len() != expected {
-            return Err(DataError::ShapeMismatch(format!(
-                "{} frame {width}x{height} needs {expected} bytes, got {}",
-                format.name(),
-                pixels.len()
-            )));
-        }
+        Self::check(width, height, format, pixels.len())?;
         Ok(VideoFrame {
             width,
             height,
             format,
             pixels,
         })
+    }
+
+    /// Validates the dimensions against the byte count, then copies the pixels.
+    pub fn from_slice(
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        pixels: &[u8],
+    ) -> Result<Self, DataError> {
+        Self::check(width, height, format, pixels.len())?;
+        let pixels = alloc::try_copy(pixels, "video pixels")?;
+        Ok(VideoFrame {
+            width,
+            height,
+            format,
+            pixels,
+        })
+    }
+
+    /// Dimensions of at least 1, a frame size within the payload cap, and exactly `len` bytes.
+    fn check(width: u32, height: u32, format: PixelFormat, len: usize) -> Result<(), DataError> {
+        if width == 0 || height == 0 {
+            return Err(DataError::InvalidArgument(format!(
+                "video frame size {width}x{height}: width and height must be at least 1"
+            )));
+        }
+        let expected = alloc::check_payload(
+            || format!("{} video frame {width}x{height}", format.name()),
+            format.frame_len(width, height),
+        )?;
+        if len != expected {
+            return Err(DataError::ShapeMismatch(format!(
+                "{} frame {width}x{height} needs {expected} bytes, got {len}",
+                format.name(),
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -306,30 +337,38 @@ pub struct Tensor {
 }
 
 impl Tensor {
-    /// Validates that `bytes` holds exactly `product(shape)` elements of `dtype` (native byte order).
+    /// Validates that `bytes` holds exactly `product(shape)` elements of `dtype` (native byte order),
+    /// within the payload cap, and copies them.
     pub fn from_bytes(
         shape: Vec<usize>,
         dtype: TensorDtype,
         bytes: &[u8],
     ) -> Result<Self, DataError> {
-        let elements = shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| DataError::ShapeMismatch(format!("tensor shape {shape:?} overflows")))?;
-        let expected = elements
-            .checked_mul(dtype.size())
-            .ok_or_else(|| DataError::ShapeMismatch(format!("tensor shape {shape:?} overflows")))?;
+        // A zero dimension makes the product 0 whatever the others are (and however large).
+        let elements = if shape.contains(&0) {
+            Some(0)
+        } else {
+            shape
+                .iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
+        };
+        let expected = alloc::check_payload(
+            || format!("tensor shape {shape:?} of {}", dtype.name()),
+            elements.and_then(|n| n.checked_mul(dtype.size() as u64)),
+        )?;
         if bytes.len() != expected {
             return Err(DataError::ShapeMismatch(format!(
-                "tensor shape {shape:?} of {} needs {expected} bytes ({elements} elements), got {}",
+                "tensor shape {shape:?} of {} needs {expected} bytes ({} elements), got {}",
                 dtype.name(),
+                expected / dtype.size(),
                 bytes.len()
             )));
         }
+        let what = "tensor data";
         let data = match dtype {
-            TensorDtype::F32 => TensorData::F32(bytemuck::pod_collect_to_vec(bytes)),
-            TensorDtype::I32 => TensorData::I32(bytemuck::pod_collect_to_vec(bytes)),
-            TensorDtype::U8 => TensorData::U8(bytes.to_vec()),
+            TensorDtype::F32 => TensorData::F32(alloc::try_pod_from_bytes(bytes, what)?),
+            TensorDtype::I32 => TensorData::I32(alloc::try_pod_from_bytes(bytes, what)?),
+            TensorDtype::U8 => TensorData::U8(alloc::try_copy(bytes, what)?),
         };
         Ok(Tensor { shape, data })
     }
@@ -368,6 +407,17 @@ pub enum RuntimeData {
     Binary(Vec<u8>, Attributes),
     /// An n-dimensional array.
     Tensor(Tensor, Attributes),
+}
+
+impl TensorData {
+    fn try_clone(&self) -> Result<Self, DataError> {
+        let what = "a tensor copy";
+        Ok(match self {
+            TensorData::F32(v) => TensorData::F32(alloc::try_copy(v, what)?),
+            TensorData::I32(v) => TensorData::I32(alloc::try_copy(v, what)?),
+            TensorData::U8(v) => TensorData::U8(alloc::try_copy(v, what)?),
+        })
+    }
 }
 
 impl Clone for RuntimeData {
@@ -423,8 +473,9 @@ impl RuntimeData {
         RuntimeData::Json(value, OnceLock::new(), Attributes::default())
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text (at most [`MAX_PAYLOAD_BYTES`] of it).
     pub fn json_from_str(text: &str) -> Result<Self, DataError> {
+        alloc::check_payload(|| "json text length".into(), Some(text.len() as u64))?;
         let value = serde_json::from_str(text).map_err(|e| DataError::InvalidJson {
             what: "json payload",
             reason: e.to_string(),
@@ -435,6 +486,57 @@ impl RuntimeData {
     /// Binary without attributes.
     pub fn binary(bytes: Vec<u8>) -> Self {
         RuntimeData::Binary(bytes, Attributes::default())
+    }
+
+    /// Text copied from `text` (at most [`MAX_PAYLOAD_BYTES`] of it); an error instead of an abort when
+    /// memory runs out.
+    pub fn try_text(text: &str) -> Result<Self, DataError> {
+        alloc::check_payload(|| "text length".into(), Some(text.len() as u64))?;
+        Ok(RuntimeData::text(alloc::try_string(text, "text")?))
+    }
+
+    /// Binary copied from `bytes` (at most [`MAX_PAYLOAD_BYTES`]).
+    pub fn try_binary_copy(bytes: &[u8]) -> Result<Self, DataError> {
+        alloc::check_payload(|| "binary byteLength".into(), Some(bytes.len() as u64))?;
+        Ok(RuntimeData::binary(alloc::try_copy(bytes, "binary data")?))
+    }
+
+    /// `len` zero bytes (at most [`MAX_PAYLOAD_BYTES`]), to be filled in place.
+    pub fn try_binary_zeroed(len: usize) -> Result<Self, DataError> {
+        let len = alloc::check_payload(|| "binary byteLength".into(), Some(len as u64))?;
+        Ok(RuntimeData::binary(alloc::try_zeroed(len, "binary data")?))
+    }
+
+    /// A deep copy, or an out-of-memory error instead of an abort (JSON values are copied with the
+    /// infallible allocator: their size is bounded by the JSON text's, which is capped).
+    pub fn try_clone(&self) -> Result<Self, DataError> {
+        Ok(match self {
+            RuntimeData::Text(s, a) => {
+                RuntimeData::Text(alloc::try_string(s, "a text copy")?, a.clone())
+            }
+            RuntimeData::Audio(b) => RuntimeData::Audio(AudioBuffer {
+                samples: b.samples.try_clone()?,
+                ..b.clone_layout()
+            }),
+            RuntimeData::Video(v, a) => RuntimeData::Video(
+                VideoFrame {
+                    pixels: alloc::try_copy(&v.pixels, "a video frame copy")?,
+                    ..*v
+                },
+                a.clone(),
+            ),
+            RuntimeData::Json(..) => self.clone(),
+            RuntimeData::Binary(b, a) => {
+                RuntimeData::Binary(alloc::try_copy(b, "a binary copy")?, a.clone())
+            }
+            RuntimeData::Tensor(t, a) => RuntimeData::Tensor(
+                Tensor {
+                    shape: t.shape.clone(),
+                    data: t.data.try_clone()?,
+                },
+                a.clone(),
+            ),
+        })
     }
 
     /// The variant's type.
@@ -555,6 +657,123 @@ mod tests {
             .to_string();
         assert!(err.contains("needs 12 bytes, got 16"), "{err}");
         assert!(VideoFrame::new(0, 2, PixelFormat::Rgba, vec![]).is_err());
+    }
+
+    #[test]
+    fn video_sizes_that_overflow_or_exceed_the_cap_are_refused() {
+        // 1380655685 × 3340214413 × 4 wraps to exactly 4 in 64 bits: release builds accepted 4 bytes.
+        let err = VideoFrame::new(1380655685, 3340214413, PixelFormat::Rgba, vec![0; 4])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "payload too large: rgba video frame 1380655685x3340214413 overflows 64 bits; the \
+             maximum payload size is 4294967296 bytes (RM_MAX_PAYLOAD_BYTES)"
+        );
+        for format in [PixelFormat::Rgba, PixelFormat::Rgb24, PixelFormat::I420] {
+            // u32::MAX × u32::MAX fits in 64 bits; times 3 or 4, or plus the chroma planes, it does not.
+            assert_eq!(format.frame_len(u32::MAX, u32::MAX), None, "{format:?}");
+            let err = VideoFrame::from_slice(u32::MAX, u32::MAX, format, &[0; 4])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("overflows 64 bits"), "{err}");
+            // Fits in 64 bits but over the cap.
+            let err = VideoFrame::from_slice(65536, 65536, format, &[])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("payload too large"), "{err}");
+        }
+        assert_eq!(
+            PixelFormat::I420.frame_len(u32::MAX, 1),
+            Some(u32::MAX as u64 + 2 * (1u64 << 31))
+        );
+        // At the cap exactly: 32768 × 32768 rgba is 4 GiB (checked without allocating it).
+        assert_eq!(
+            alloc::check_payload(String::new, PixelFormat::Rgba.frame_len(32768, 32768)).unwrap()
+                as u64,
+            MAX_PAYLOAD_BYTES
+        );
+        let err = VideoFrame::from_slice(32768, 32768, PixelFormat::Rgba, &[0; 4])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs 4294967296 bytes, got 4"), "{err}");
+    }
+
+    #[test]
+    fn tensor_shapes_that_overflow_or_exceed_the_cap_are_refused() {
+        let err = Tensor::from_bytes(vec![usize::MAX, 2], TensorDtype::U8, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tensor shape [18446744073709551615, 2] of u8 overflows 64 bits"),
+            "{err}"
+        );
+        // The product fits, times the element size it does not.
+        let err = Tensor::from_bytes(vec![1 << 31, 1 << 31, 4], TensorDtype::F32, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overflows 64 bits"), "{err}");
+        let err = Tensor::from_bytes(vec![1 << 16, 1 << 15], TensorDtype::F32, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("= 8589934592 bytes; the maximum payload size"),
+            "{err}"
+        );
+        // A zero dimension makes an empty tensor however large the others are, in any order.
+        let m = u32::MAX as usize;
+        for shape in [vec![0, m, m, m], vec![m, m, m, 0], vec![m, 0, m, m]] {
+            let t = Tensor::from_bytes(shape.clone(), TensorDtype::I32, &[]).unwrap();
+            assert_eq!(t.bytes().len(), 0, "{shape:?}");
+        }
+    }
+
+    #[test]
+    fn binary_text_and_json_sizes_are_capped() {
+        let err = RuntimeData::try_binary_zeroed(1 << 40).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "payload too large: binary byteLength = 1099511627776 bytes; the maximum payload size is \
+             4294967296 bytes (RM_MAX_PAYLOAD_BYTES)"
+        );
+        assert!(RuntimeData::try_binary_zeroed(usize::MAX).is_err());
+        let ok = RuntimeData::try_binary_zeroed(16).unwrap();
+        assert_eq!(ok.payload_bytes(), &[0; 16]);
+        assert_eq!(
+            RuntimeData::try_binary_copy(&[1, 2]).unwrap(),
+            RuntimeData::binary(vec![1, 2])
+        );
+        assert_eq!(
+            RuntimeData::try_text("hé").unwrap(),
+            RuntimeData::text("hé")
+        );
+    }
+
+    #[test]
+    fn try_clone_copies_every_type() {
+        let mut text = RuntimeData::text("x");
+        text.attributes_mut().stream_id = Some("s".into());
+        let values = [
+            text,
+            RuntimeData::Audio(AudioBuffer::new(Samples::I16(vec![1, 2]), 8000, 2).unwrap()),
+            RuntimeData::Video(
+                VideoFrame::new(1, 1, PixelFormat::Rgb24, vec![1, 2, 3]).unwrap(),
+                Attributes::default(),
+            ),
+            RuntimeData::json(serde_json::json!({"a": 1})),
+            RuntimeData::binary(vec![9; 3]),
+            RuntimeData::Tensor(
+                Tensor::from_bytes(vec![2], TensorDtype::F32, &[0; 8]).unwrap(),
+                Attributes::default(),
+            ),
+        ];
+        for v in values {
+            let copy = v.try_clone().unwrap();
+            assert_eq!(copy, v);
+            if !v.payload_bytes().is_empty() && v.data_type() != DataType::Json {
+                assert_ne!(copy.payload_bytes().as_ptr(), v.payload_bytes().as_ptr());
+            }
+        }
     }
 
     #[test]

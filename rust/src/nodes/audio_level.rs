@@ -80,7 +80,7 @@ impl Node for AudioLevel {
             .attributes
             .timestamp_us
             .unwrap_or((self.position as i128 * 1_000_000 / audio.sample_rate as i128) as i64);
-        self.position += frames;
+        self.position = self.position.saturating_add(frames);
         if self.params.pass_audio {
             out.push(input.clone());
         }
@@ -91,7 +91,7 @@ impl Node for AudioLevel {
             "silent": rms_db < self.params.silence_db,
             "clipping": peak >= self.params.clip_level,
             "startUs": start_us,
-            "durationUs": frames * 1_000_000 / audio.sample_rate as u64,
+            "durationUs": (frames as u128 * 1_000_000 / audio.sample_rate as u128) as u64,
         }))));
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData, Samples};
+use crate::data::{alloc, AudioBuffer, DataType, RuntimeData, Samples};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -84,11 +84,12 @@ impl Node for ChannelMix {
                             .map(|f| (f.iter().map(|&x| x as i64).sum::<i64>() / ch as i64) as i32)
                             .collect(),
                     ),
+                    // Summed in f64: the average of finite f32 samples is finite, their f32 sum may not be.
                     Samples::F32(v) => {
-                        let scale = 1.0 / ch as f32;
+                        let scale = 1.0 / ch as f64;
                         Samples::F32(
                             v.chunks_exact(ch)
-                                .map(|f| f.iter().sum::<f32>() * scale)
+                                .map(|f| (f.iter().map(|&x| x as f64).sum::<f64>() * scale) as f32)
                                 .collect(),
                         )
                     }
@@ -107,11 +108,27 @@ impl Node for ChannelMix {
                     )));
                 }
                 let n = self.0.channels as usize;
-                let s = audio.samples.to_f32();
-                (
-                    s.iter().flat_map(|&v| std::iter::repeat_n(v, n)).collect(),
-                    self.0.channels,
-                )
+                let format = audio.samples.format();
+                // The output is `channels` times the input: check it against the cap before allocating.
+                let len = alloc::check_payload(
+                    || {
+                        format!(
+                            "upmixed audio numSamples × channels × bytes per sample ({}) = {frames} × {n} × {}",
+                            format.name(),
+                            format.size()
+                        )
+                    },
+                    alloc::product(&[frames as u64, n as u64, format.size() as u64]),
+                )? / format.size();
+                let mut upmixed = alloc::try_vec(len, "upmixed audio")?;
+                upmixed.extend(
+                    audio
+                        .samples
+                        .to_f32()
+                        .iter()
+                        .flat_map(|&v| std::iter::repeat_n(v, n)),
+                );
+                (upmixed, self.0.channels)
             }
             _ => {
                 let c = self.0.channel as usize;
@@ -164,6 +181,43 @@ mod tests {
         let out = run(build("ChannelMix", json!({})).as_mut(), vec![input]);
         let a = crate::nodes::expect_audio(&out[0]).unwrap();
         assert_eq!(a.samples, Samples::I16(vec![200, -32768, 32767]));
+    }
+
+    #[test]
+    fn downmix_of_extreme_samples_stays_finite() {
+        let out = run(
+            build("ChannelMix", json!({})).as_mut(),
+            vec![audio(
+                vec![
+                    f32::MAX,
+                    f32::MAX,
+                    -f32::MAX,
+                    -f32::MAX,
+                    f32::MAX,
+                    -f32::MAX,
+                ],
+                8000,
+                2,
+            )],
+        );
+        assert_eq!(samples_f32(&out[0]), vec![f32::MAX, -f32::MAX, 0.0]);
+    }
+
+    #[test]
+    fn an_upmix_over_the_payload_cap_is_refused_before_allocating() {
+        let frames = (1 << 24) + 1; // 64 MiB of mono f32; 64 channels of it is 4 GiB + 256 bytes
+        let mut node = build("ChannelMix", json!({"mode": "upmix", "channels": 64}));
+        let mut out = vec![];
+        let err = node
+            .process(0, audio(vec![0.0; frames], 48000, 1), &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "= 16777217 × 64 × 4 = 4294967552 bytes; the maximum payload size is 4294967296"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

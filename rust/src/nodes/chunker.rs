@@ -2,7 +2,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use crate::data::{alloc, AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ pub const TYPE: NodeType = NodeType {
 fn schema() -> NodeSchema {
     NodeSchema {
         type_name: "Chunker",
-        description: "Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped.",
+        description: "Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped. A frame larger than the maximum payload size (4 GiB) is an error at the first item.",
         params: vec![
             ParamSchema::optional("frameMs", ParamKind::Number { min: 0.1, max: 60_000.0 }, 20.0, "Frame duration in milliseconds."),
             ParamSchema::optional("frames", ParamKind::Integer { min: 0, max: 100_000_000 }, 0, "Frame size in frames per channel; overrides frameMs when > 0."),
@@ -59,6 +59,40 @@ struct Chunker {
 }
 
 impl Layout {
+    /// The layout of the stream that `audio` starts.
+    fn first(audio: &AudioBuffer, params: &ChunkerParams) -> Result<Layout, NodeError> {
+        let frame = if params.frames > 0 {
+            params.frames
+        } else {
+            // Saturates: a frame too large to count is refused just below.
+            ((params.frame_ms / 1000.0) * audio.sample_rate as f64)
+                .round()
+                .max(1.0) as usize
+        };
+        // Frames are buffered (and padded) up to this size: refuse one that could not be a payload.
+        let format = audio.samples.format();
+        alloc::check_payload(
+            || {
+                format!(
+                    "frame frames × channels × bytes per sample ({}) = {frame} × {} × {}",
+                    format.name(),
+                    audio.channels,
+                    format.size()
+                )
+            },
+            alloc::product(&[frame as u64, audio.channels as u64, format.size() as u64]),
+        )?;
+        Ok(Layout {
+            format,
+            sample_rate: audio.sample_rate,
+            channels: audio.channels,
+            frame,
+            buffer: Samples::empty(format),
+            next_timestamp_us: audio.attributes.timestamp_us,
+            template: audio.clone_layout(),
+        })
+    }
+
     fn emit(&mut self, frames: usize, out: &mut Outputs) {
         let samples = self.buffer.drain_front(frames * self.channels as usize);
         let mut chunk = AudioBuffer {
@@ -67,8 +101,9 @@ impl Layout {
         };
         if let Some(ts) = self.next_timestamp_us {
             chunk.attributes.timestamp_us = Some(ts);
+            let duration_us = frames as u128 * 1_000_000 / self.sample_rate as u128;
             self.next_timestamp_us =
-                Some(ts + (frames as i64 * 1_000_000) / self.sample_rate as i64);
+                Some(ts.saturating_add(i64::try_from(duration_us).unwrap_or(i64::MAX)));
         }
         out.push(Arc::new(RuntimeData::Audio(chunk)));
     }
@@ -82,22 +117,11 @@ impl Node for Chunker {
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
         let audio = expect_audio(&input)?;
-        let frame = if self.params.frames > 0 {
-            self.params.frames
-        } else {
-            ((self.params.frame_ms / 1000.0) * audio.sample_rate as f64)
-                .round()
-                .max(1.0) as usize
+        let state = match self.state.take() {
+            Some(state) => state,
+            None => Layout::first(audio, &self.params)?,
         };
-        let state = self.state.get_or_insert_with(|| Layout {
-            format: audio.samples.format(),
-            sample_rate: audio.sample_rate,
-            channels: audio.channels,
-            frame,
-            buffer: Samples::empty(audio.samples.format()),
-            next_timestamp_us: audio.attributes.timestamp_us,
-            template: audio.clone_layout(),
-        });
+        let state = self.state.insert(state);
         if state.format != audio.samples.format()
             || state.sample_rate != audio.sample_rate
             || state.channels != audio.channels
@@ -129,7 +153,7 @@ impl Node for Chunker {
                     "pad" => {
                         state
                             .buffer
-                            .pad_zeros((state.frame - left) * state.channels as usize);
+                            .pad_zeros((state.frame - left) * state.channels as usize)?;
                         let frames = state.frame;
                         state.emit(frames, out);
                     }
@@ -186,6 +210,57 @@ mod tests {
             vec![audio(vec![1.0; 6], 8000, 1)],
         );
         assert_eq!(lens(&dropped), vec![4]);
+    }
+
+    #[test]
+    fn a_frame_over_the_payload_cap_is_refused_before_anything_is_buffered() {
+        let mut node = build(
+            "Chunker",
+            json!({"frames": 100_000_000, "remainder": "pad"}),
+        );
+        let mut out = vec![];
+        let err = node
+            .process(0, audio(vec![0.0; 64], 8000, 64), &mut out)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "payload too large: frame frames × channels × bytes per sample (f32) = 100000000 × 64 × 4 \
+             = 25600000000 bytes; the maximum payload size is 4294967296 bytes (RM_MAX_PAYLOAD_BYTES)"
+        );
+        // frameMs × a huge rate: the frame count itself is enormous.
+        let mut node = build("Chunker", json!({"frameMs": 60000}));
+        let err = node
+            .process(0, audio(vec![0.0], u32::MAX, 1), &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("= 257698037700 × 1 × 4 = 1030792150800 bytes"),
+            "{err}"
+        );
+        // Just under the cap is accepted (nothing is allocated up front).
+        let mut node = build(
+            "Chunker",
+            json!({"frames": 100_000_000, "remainder": "drop"}),
+        );
+        node.process(0, audio(vec![0.0; 4], 8000, 4), &mut out)
+            .unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn timestamps_saturate_instead_of_overflowing() {
+        use crate::data::RuntimeData;
+        let mut item = crate::nodes::expect_audio(&audio(vec![0.0; 8], 8000, 1))
+            .unwrap()
+            .clone();
+        item.attributes.timestamp_us = Some(i64::MAX - 10);
+        let out = run(
+            build("Chunker", json!({"frames": 4})).as_mut(),
+            vec![std::sync::Arc::new(RuntimeData::Audio(item))],
+        );
+        let stamps: Vec<_> = out.iter().map(|d| d.attributes().timestamp_us).collect();
+        assert_eq!(stamps, vec![Some(i64::MAX - 10), Some(i64::MAX)]);
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! `Gain`: multiplies samples by a gain and clips to [-1, 1] (the seed's audio-effect example).
+//! `Gain`: multiplies samples by a gain and clips to [-1, 1] (the seed's audio-effect example). Without
+//! clipping, results beyond the f32 range saturate at ±f32::MAX: no node emits non-finite samples (every
+//! RuntimeData constructor rejects them, and filters downstream would turn them into NaN).
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
@@ -17,7 +19,7 @@ fn schema() -> NodeSchema {
     NodeSchema {
         type_name: "Gain",
         description:
-            "Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format.",
+            "Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format. With `clip: false`, f32 results beyond the f32 range saturate at ±3.4028235e38 (f32::MAX) instead of becoming infinite.",
         params: vec![
             ParamSchema::optional(
                 "gain",
@@ -41,7 +43,7 @@ fn schema() -> NodeSchema {
                 "clip",
                 ParamKind::Boolean,
                 true,
-                "Clip the result to [-1, 1].",
+                "Clip the result to [-1, 1]; when false, only saturate at ±f32::MAX (never ±Infinity).",
             ),
         ],
         inputs: single_input(&[DataType::Audio]),
@@ -75,10 +77,12 @@ impl Gain {
 
     fn apply(&self, s: f32) -> f32 {
         let v = s * self.factor;
+        // Inputs are finite and the factor is finite and ≥ 0, so ±inf is the only non-finite result
+        // (never NaN). Constant bounds in both branches keep the loop vectorized.
         if self.clip {
             v.clamp(-1.0, 1.0)
         } else {
-            v
+            v.clamp(-f32::MAX, f32::MAX)
         }
     }
 }
@@ -169,6 +173,31 @@ mod tests {
         let out = run(build("Gain", json!({"gain": 2.0})).as_mut(), vec![input]);
         let a = crate::nodes::expect_audio(&out[0]).unwrap();
         assert_eq!(a.samples, Samples::I16(vec![2000, -32768]));
+    }
+
+    #[test]
+    fn without_clipping_results_saturate_at_f32_max_instead_of_becoming_infinite() {
+        let input = vec![f32::MAX, -f32::MAX, 1e36, -1e36, 0.5, 0.0];
+        for shared in [false, true] {
+            let item = audio(input.clone(), 8000, 1);
+            let _keep = shared.then(|| item.clone()); // a second owner forces the copying path
+            let out = run(
+                build("Gain", json!({"gain": 1000, "clip": false})).as_mut(),
+                vec![item],
+            );
+            let s = samples_f32(&out[0]);
+            assert!(s.iter().all(|v| v.is_finite()), "{s:?}");
+            assert_eq!(
+                s,
+                vec![f32::MAX, -f32::MAX, f32::MAX, -f32::MAX, 500.0, 0.0]
+            );
+        }
+        // The largest factor (gain 1000 at +60 dB) on the largest sample still saturates.
+        let out = run(
+            build("Gain", json!({"gain": 1000, "gainDb": 60, "clip": false})).as_mut(),
+            vec![audio(vec![f32::MAX, 1e-30], 8000, 1)],
+        );
+        assert_eq!(samples_f32(&out[0]), vec![f32::MAX, 1e-24]);
     }
 
     #[test]

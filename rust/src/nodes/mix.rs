@@ -18,7 +18,8 @@ fn schema() -> NodeSchema {
         type_name: "Mix",
         description: "Waits for one audio item on every input port, then sums them (each scaled by its gain) and clips to [-1, 1]. Items must share rate and channel count; shorter ones are zero-padded.",
         params: vec![
-            ParamSchema::optional("inputs", ParamKind::StringList, vec!["a", "b"], "Names of the input ports."),
+            ParamSchema::optional("inputs", ParamKind::StringList, vec!["a", "b"], "Names of the input ports (at least one).")
+                .min_items(1, "a join node needs at least one input"),
             ParamSchema::optional("gains", ParamKind::NumberList, Vec::<f64>::new(), "Per-port linear gains (default 1 each)."),
         ],
         inputs: vec![
@@ -126,6 +127,23 @@ mod tests {
         .unwrap();
         let s = samples_f32(&out[0]);
         assert_eq!(s, vec![0.6, 1.0, 0.3]);
+    }
+
+    #[test]
+    fn a_manifest_with_no_inputs_is_rejected_naming_the_node_and_param() {
+        // It used to pass validation and panic (index out of bounds) on the first item.
+        let issues = crate::pipeline::manifest::plan(
+            &json!({"version": 1, "nodes": [{"id": "m", "type": "Mix", "params": {"inputs": []}}]}),
+            &[],
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            issues.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            vec![
+                "nodes[0] \"m\".params.inputs: expected at least 1 item(s), got 0 (a join node needs at least one input)"
+            ]
+        );
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct ParamSchema {
     pub default: Option<Value>,
     /// What it does.
     pub description: &'static str,
+    /// For list kinds: the fewest items allowed, and why (both shown in the error).
+    #[serde(skip)]
+    pub min_items: Option<(usize, &'static str)>,
 }
 
 impl ParamSchema {
@@ -61,6 +64,7 @@ impl ParamSchema {
             kind,
             default: None,
             description,
+            min_items: None,
         }
     }
 
@@ -76,11 +80,26 @@ impl ParamSchema {
             kind,
             default: Some(default.into()),
             description,
+            min_items: None,
         }
+    }
+
+    /// For a list param: at least `min` items, for the reason `why`.
+    pub fn min_items(mut self, min: usize, why: &'static str) -> Self {
+        self.min_items = Some((min, why));
+        self
     }
 
     /// Checks one value against the kind; the error says what was expected and what was given.
     pub fn check(&self, value: &Value) -> Result<(), String> {
+        if let (Value::Array(items), Some((min, why))) = (value, self.min_items) {
+            if items.len() < min {
+                return Err(format!(
+                    "expected at least {min} item(s), got {} ({why})",
+                    items.len()
+                ));
+            }
+        }
         match &self.kind {
             ParamKind::Number { min, max } => match value.as_f64() {
                 Some(v) if v.is_finite() && v >= *min && v <= *max => Ok(()),
@@ -316,6 +335,18 @@ mod tests {
         );
         assert!(text.contains("required param is missing"), "{text}");
         assert_eq!(errs.len(), 4);
+    }
+
+    #[test]
+    fn a_list_with_a_minimum_length_says_why_it_is_too_short() {
+        let s = ParamSchema::required("inputs", ParamKind::StringList, "")
+            .min_items(1, "a join node needs at least one input");
+        assert_eq!(
+            s.check(&json!([])).unwrap_err(),
+            "expected at least 1 item(s), got 0 (a join node needs at least one input)"
+        );
+        assert!(s.check(&json!(["a"])).is_ok());
+        assert!(s.check(&json!([1])).is_err(), "the kind is still checked");
     }
 
     #[test]

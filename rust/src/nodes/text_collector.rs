@@ -1,8 +1,9 @@
-//! `TextCollector`: joins streamed tokens into whole sentences (LLM tokens → TTS).
+//! `TextCollector`: joins streamed tokens into whole sentences (LLM tokens → TTS). Lengths count
+//! characters (Unicode scalar values), never bytes, and a cut never falls inside a character.
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_text, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{DataType, RuntimeData};
+use crate::data::{DataError, DataType, RuntimeData};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -23,8 +24,8 @@ fn schema() -> NodeSchema {
         type_name: "TextCollector",
         description: "Buffers streamed text and emits one item per sentence (ending in . ! ? or a newline, followed by whitespace); the rest is emitted at end of stream.",
         params: vec![
-            ParamSchema::optional("minChars", ParamKind::Integer { min: 0, max: 100_000 }, 1, "Sentences shorter than this are held and joined with the next."),
-            ParamSchema::optional("maxChars", ParamKind::Integer { min: 1, max: 1_000_000 }, 2000, "Emit at a space once this many characters are buffered, even without an end mark."),
+            ParamSchema::optional("minChars", ParamKind::Integer { min: 0, max: 100_000 }, 1, "Sentences shorter than this many characters (Unicode scalar values) are held and joined with the next."),
+            ParamSchema::optional("maxChars", ParamKind::Integer { min: 1, max: 1_000_000 }, 2000, "When more than this many characters (Unicode scalar values) are buffered without an end mark, emit up to the last space within them (or exactly this many characters when there is none)."),
         ],
         inputs: single_input(&[DataType::Text]),
         outputs: vec![DataType::Text],
@@ -46,23 +47,43 @@ struct TextCollector {
 }
 
 impl TextCollector {
-    /// Byte index just past the first sentence end that is followed by whitespace.
+    /// Byte index just past the first sentence end (a newline, or an end mark followed by whitespace)
+    /// with at least `minChars` characters before it.
     fn sentence_end(&self) -> Option<usize> {
         let mut chars = self.buffer.char_indices().peekable();
+        let mut count = 0;
         while let Some((i, c)) = chars.next() {
+            count += 1;
             let end = i + c.len_utf8();
-            if c == '\n' && end >= self.params.min_chars {
+            if count < self.params.min_chars {
+                continue;
+            }
+            if c == '\n' {
                 return Some(end);
             }
-            if matches!(c, '.' | '!' | '?' | '。' | '！' | '？') {
-                if let Some(&(_, next)) = chars.peek() {
-                    if next.is_whitespace() && end >= self.params.min_chars {
-                        return Some(end);
-                    }
-                }
+            if matches!(c, '.' | '!' | '?' | '。' | '！' | '？')
+                && chars.peek().is_some_and(|&(_, next)| next.is_whitespace())
+            {
+                return Some(end);
             }
         }
         None
+    }
+
+    /// Where to cut a buffer of more than `maxChars` characters: after the last space within its first
+    /// `maxChars` characters, else just after them (always a char boundary, always > 0).
+    fn overflow_cut(&self) -> Option<usize> {
+        // Characters never outnumber bytes: a short buffer cannot be over the limit.
+        if self.buffer.len() <= self.params.max_chars {
+            return None;
+        }
+        let (limit, _) = self.buffer.char_indices().nth(self.params.max_chars)?;
+        Some(
+            self.buffer[..limit]
+                .rfind(' ')
+                .filter(|&i| i > 0)
+                .unwrap_or(limit),
+        )
     }
 
     fn emit(&mut self, end: usize, out: &mut Outputs) {
@@ -83,18 +104,18 @@ impl Node for TextCollector {
         input: Arc<RuntimeData>,
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
-        self.buffer.push_str(expect_text(&input)?);
+        let text = expect_text(&input)?;
+        self.buffer.try_reserve(text.len()).map_err(|_| {
+            DataError::OutOfMemory(format!(
+                "could not grow the TextCollector buffer by {} bytes",
+                text.len()
+            ))
+        })?;
+        self.buffer.push_str(text);
         while let Some(end) = self.sentence_end() {
             self.emit(end, out);
         }
-        while self.buffer.len() > self.params.max_chars {
-            let cut = self.buffer[..self.params.max_chars]
-                .rfind(' ')
-                .filter(|&i| i > 0)
-                .unwrap_or(self.params.max_chars);
-            let cut = (cut..=self.buffer.len())
-                .find(|&i| self.buffer.is_char_boundary(i))
-                .unwrap();
+        while let Some(cut) = self.overflow_cut() {
             self.emit(cut, out);
         }
         Ok(())
@@ -149,6 +170,54 @@ mod tests {
                 "3.5 is a number"
             ]
         );
+    }
+
+    #[test]
+    fn max_chars_counts_characters_and_never_splits_one() {
+        // 2-, 3- and 4-byte characters; "end byte index 5 is not a char boundary" before.
+        let out = run(
+            build("TextCollector", json!({"maxChars": 5})).as_mut(),
+            vec![Arc::new(RuntimeData::text("héllo wörld"))],
+        );
+        assert_eq!(texts(&out), ["héllo", "wörld"]);
+        let out = run(
+            build("TextCollector", json!({"maxChars": 4})).as_mut(),
+            vec![Arc::new(RuntimeData::text("日本語のテキスト🎉🎉🎉"))],
+        );
+        assert_eq!(texts(&out), ["日本語の", "テキスト", "🎉🎉🎉"]);
+        for item in &out {
+            assert!(item.as_text().unwrap().chars().count() <= 4);
+        }
+        // Exactly maxChars characters (more bytes than that) stay buffered.
+        let mut node = build("TextCollector", json!({"maxChars": 3}));
+        let mut out = vec![];
+        node.process(0, Arc::new(RuntimeData::text("ééé")), &mut out)
+            .unwrap();
+        assert!(out.is_empty());
+        // Every split point of a multi-byte stream, one byte-odd token at a time.
+        let text = "añb€c😀d ".repeat(5);
+        for max in 1..=9 {
+            let tokens: Vec<_> = text
+                .chars()
+                .map(|c| Arc::new(RuntimeData::text(c.to_string())))
+                .collect();
+            let out = run(
+                build("TextCollector", json!({"maxChars": max})).as_mut(),
+                tokens,
+            );
+            let joined: String = texts(&out).concat();
+            assert_eq!(joined, text.replace(' ', ""), "maxChars {max}");
+        }
+    }
+
+    #[test]
+    fn min_chars_counts_characters() {
+        let out = run(
+            build("TextCollector", json!({"minChars": 4})).as_mut(),
+            vec![Arc::new(RuntimeData::text("Ça. Oui. Très bien. "))],
+        );
+        // "Ça." is 3 characters (4 bytes): held and joined with the next sentence.
+        assert_eq!(texts(&out), ["Ça. Oui.", "Très bien."]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData};
+use crate::data::{AudioBuffer, DataType, RuntimeData, MAX_PAYLOAD_BYTES};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ pub const TYPE: NodeType = NodeType {
         Ok(Box::new(Utterance {
             params: p.parse()?,
             current: None,
+            max_bytes: MAX_PAYLOAD_BYTES,
         }))
     },
 };
@@ -21,7 +22,7 @@ pub const TYPE: NodeType = NodeType {
 fn schema() -> NodeSchema {
     NodeSchema {
         type_name: "UtteranceAccumulator",
-        description: "Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:\"speech_end\"} event, at end of stream, or when `maxMs` is reached; utterances shorter than `minMs` are dropped.",
+        description: "Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:\"speech_end\"} event, at end of stream, or when `maxMs` is reached (or before it would outgrow the 4 GiB maximum payload size); utterances shorter than `minMs` are dropped.",
         params: vec![
             ParamSchema::optional("minMs", ParamKind::Integer { min: 0, max: 600_000 }, 200, "Shorter utterances are discarded."),
             ParamSchema::optional("maxMs", ParamKind::Integer { min: 1, max: 3_600_000 }, 30_000, "An utterance this long is emitted even while speech continues."),
@@ -43,6 +44,8 @@ struct UtteranceParams {
 struct Utterance {
     params: UtteranceParams,
     current: Option<AudioBuffer>,
+    /// Largest utterance in bytes: [`MAX_PAYLOAD_BYTES`] (lower in tests).
+    max_bytes: u64,
 }
 
 impl Utterance {
@@ -70,20 +73,29 @@ impl Node for Utterance {
                 Ok(())
             }
             RuntimeData::Audio(audio) => {
+                if let Some(cur) = &self.current {
+                    if cur.sample_rate != audio.sample_rate || cur.channels != audio.channels {
+                        return Err(NodeError::BadInput(format!(
+                            "audio layout changed inside an utterance: {} Hz {} ch, then {} Hz {} ch",
+                            cur.sample_rate, cur.channels, audio.sample_rate, audio.channels
+                        )));
+                    }
+                    // An utterance is one payload: emit it before it would outgrow the cap (maxMs allows
+                    // an hour, which at high rates and channel counts is far more than 4 GiB).
+                    let bytes = (cur.samples.len() as u64 + audio.samples.len() as u64)
+                        * cur.samples.format().size() as u64;
+                    if bytes > self.max_bytes {
+                        self.emit(out);
+                    }
+                }
                 match self.current.as_mut() {
                     None => {
                         self.current = Some(AudioBuffer {
-                            samples: audio.samples.clone(),
+                            samples: audio.samples.try_clone()?,
                             ..audio.clone_layout()
                         });
                     }
                     Some(cur) => {
-                        if cur.sample_rate != audio.sample_rate || cur.channels != audio.channels {
-                            return Err(NodeError::BadInput(format!(
-                                "audio layout changed inside an utterance: {} Hz {} ch, then {} Hz {} ch",
-                                cur.sample_rate, cur.channels, audio.sample_rate, audio.channels
-                            )));
-                        }
                         if cur.samples.format() == audio.samples.format() {
                             cur.samples.extend_from(&audio.samples)?;
                         } else {
@@ -142,6 +154,25 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(samples_f32(&out[0]).len(), 640);
         assert_eq!(samples_f32(&out[1]), vec![0.4; 800]);
+    }
+
+    #[test]
+    fn an_utterance_is_emitted_before_it_outgrows_the_payload_cap() {
+        // The real cap is 4 GiB; the same rule with 1000 bytes: 3 items of 320 f32 samples (1280
+        // bytes) each make their own utterance, 2 items of 100 samples (800 bytes) make one.
+        let mut node = super::Utterance {
+            params: super::UtteranceParams {
+                min_ms: 0,
+                max_ms: 3_600_000,
+            },
+            current: None,
+            max_bytes: 1000,
+        };
+        let small = || audio(vec![0.1; 100], 16000, 1);
+        let big = || audio(vec![0.2; 320], 16000, 1);
+        let out = run(&mut node, vec![small(), small(), big(), big(), big()]);
+        let lens: Vec<usize> = out.iter().map(|d| samples_f32(d).len()).collect();
+        assert_eq!(lens, vec![200, 320, 320, 320]);
     }
 
     #[test]

@@ -94,13 +94,16 @@ impl Vad {
             let frame = &self.pending[offset..offset + FRAME];
             offset += FRAME;
             let score = self.detector.predict_f32(frame);
-            let t = self.base_us + self.frames_done * FRAME_US;
+            // Saturating: timestamps come from the caller and may be anywhere in the i64 range.
+            let t = self.frame_time(self.frames_done);
             self.frames_done += 1;
             let voiced = score >= self.params.threshold;
             if !self.in_speech {
                 if voiced {
                     let since = *self.voiced_since.get_or_insert(t);
-                    if t + FRAME_US - since >= self.params.min_speech_ms * 1000 {
+                    if t.saturating_add(FRAME_US).saturating_sub(since)
+                        >= self.params.min_speech_ms * 1000
+                    {
                         self.in_speech = true;
                         self.speech_start = since;
                         self.silent_since = None;
@@ -115,12 +118,19 @@ impl Vad {
                 self.silent_since = None;
             } else {
                 let since = *self.silent_since.get_or_insert(t);
-                if t + FRAME_US - since >= self.params.min_silence_ms * 1000 {
+                if t.saturating_add(FRAME_US).saturating_sub(since)
+                    >= self.params.min_silence_ms * 1000
+                {
                     self.end_speech(since, out);
                 }
             }
         }
         self.pending.drain(..offset);
+    }
+
+    /// Start time (µs) of detector frame `index`.
+    fn frame_time(&self, index: i64) -> i64 {
+        self.base_us.saturating_add(index.saturating_mul(FRAME_US))
     }
 
     fn end_speech(&mut self, end: i64, out: &mut Outputs) {
@@ -131,7 +141,7 @@ impl Vad {
             "type": "speech_end",
             "startUs": self.speech_start,
             "endUs": end,
-            "durationUs": end - self.speech_start,
+            "durationUs": end.saturating_sub(self.speech_start),
         })));
     }
 }
@@ -180,9 +190,11 @@ impl Node for Vad {
         if let Some(resampler) = self.resampler.as_mut() {
             let mut converted = Vec::new();
             resampler.push(audio, &mut converted)?;
+            // Clamped like 16 kHz input: resampling overshoots full scale, and earshot expects [-1, 1].
             for item in converted {
                 if let RuntimeData::Audio(a) = &*item {
-                    self.pending.extend(a.samples.to_f32());
+                    self.pending
+                        .extend(a.samples.to_f32().iter().map(|s| s.clamp(-1.0, 1.0)));
                 }
             }
         } else {
@@ -234,13 +246,14 @@ impl Node for Vad {
             resampler.finish(&mut tail)?;
             for item in tail {
                 if let RuntimeData::Audio(a) = &*item {
-                    self.pending.extend(a.samples.to_f32());
+                    self.pending
+                        .extend(a.samples.to_f32().iter().map(|s| s.clamp(-1.0, 1.0)));
                 }
             }
             self.detect(out);
         }
         if self.in_speech {
-            let end = self.base_us + self.frames_done * FRAME_US;
+            let end = self.frame_time(self.frames_done);
             self.end_speech(end, out);
         }
         Ok(())
@@ -388,5 +401,36 @@ mod tests {
         assert!(err
             .to_string()
             .contains("got 22050 Hz (add a Resample node"));
+    }
+
+    #[test]
+    fn full_scale_square_waves_at_48k_reach_the_detector_within_its_range() {
+        // Resampling a full-scale square wave overshoots ±1 (Gibbs); earshot asserts [-1, 1] in debug.
+        let square: Vec<f32> = (0..48000)
+            .map(|i| if (i / 48) % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let items = square
+            .chunks(960)
+            .map(|c| audio(c.to_vec(), 48000, 1))
+            .collect();
+        run(build("Vad", json!({"mode": "pass"})).as_mut(), items);
+    }
+
+    #[test]
+    fn timestamps_near_the_ends_of_i64_do_not_overflow() {
+        for start in [i64::MAX - 1000, i64::MIN + 1000] {
+            let mut item =
+                crate::nodes::expect_audio(&audio(speech_48k_mono()[..48000].to_vec(), 48000, 1))
+                    .unwrap()
+                    .clone();
+            item.attributes.timestamp_us = Some(start);
+            let out = run(
+                build("Vad", json!({"minSpeechMs": 0, "minSilenceMs": 0})).as_mut(),
+                vec![std::sync::Arc::new(RuntimeData::Audio(item))],
+            );
+            for e in events(&out) {
+                assert!(e.to_string().len() < 200, "{e}");
+            }
+        }
     }
 }
