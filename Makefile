@@ -66,7 +66,7 @@ soak: build
 FUZZ_SECONDS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
-	cd rust/fuzz && for t in manifest data_abi wav; do \
+	cd rust/fuzz && for t in manifest data_abi wav session; do \
 	  mkdir -p corpus/$$t && cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 

@@ -24,6 +24,7 @@ export {
   liveHandles,
   liveViews,
   type PixelFormat,
+  type ReadonlySamples,
   RuntimeData,
   type SampleFormat,
   type Samples,
@@ -33,6 +34,7 @@ export {
   type TensorInit,
   type Video,
   type VideoInit,
+  type WritableAudioView,
 } from "./src/runtime_data.ts";
 export { closeLibrary, setLibraryPath } from "./ffi/load.ts";
 export {

@@ -1,16 +1,16 @@
 /**
- * The seed's audio effect: gain + clip, written in TypeScript next to the native `Gain`. The TS node reads
- * its input through a view over native memory and writes its output into native memory
- * (`RuntimeData.allocAudio`), so samples are never copied across the boundary.
+ * The seed's audio effect: gain + clip, written in TypeScript next to the native `Gain`. The TS node
+ * works on a view over native memory and writes in place through `writableAudio()` (copy-on-write: it
+ * copies only when the frame is shared), so samples are never copied across the boundary.
  *
  * Run: `deno run --allow-ffi --allow-read --allow-env examples/audio_effect.ts` or
  * `bun run examples/audio_effect.ts`.
  *
  * @module
  */
-import { audioFromFloat32, type Node, registerNode, run, RuntimeData } from "../mod.ts";
+import { audioFromFloat32, type Node, registerNode, run, type RuntimeData } from "../mod.ts";
 
-/** Gain and clip to [-1, 1] on f32 audio. */
+/** Gain and clip to [-1, 1] on f32 audio, in place. */
 export class GainClipNode implements Node {
   #gain: number;
 
@@ -19,26 +19,23 @@ export class GainClipNode implements Node {
     this.#gain = 10 ** (gainDb / 20);
   }
 
-  /** Scales every sample into a native output buffer. */
+  /**
+   * Scales every sample in place and passes the item on. `writableAudio()` is copy-on-write: the input
+   * may be shared (another branch reads the same frame, or the caller still holds it), and then this
+   * node gets its own copy first, so nobody else sees the change; an unshared input is written
+   * without any copy.
+   */
   process(data: RuntimeData): RuntimeData {
-    const input = data.asAudio(); // a view: no copy in
-    if (input.format !== "f32") {
-      throw new TypeError(`GainClip needs f32 audio, got ${input.format}`);
+    if (data.asAudio().format !== "f32") {
+      throw new TypeError(`GainClip needs f32 audio, got ${data.asAudio().format}`);
     }
-    const out = RuntimeData.allocAudio({
-      format: "f32",
-      numSamples: input.numSamples,
-      sampleRate: input.sampleRate,
-      channels: input.channels,
-    });
-    const src = input.samples as Float32Array;
-    const dst = out.asAudio().samples as Float32Array; // native memory: no copy out
+    const samples = data.writableAudio().samples as Float32Array; // native memory, ours to write
     const g = Math.fround(this.#gain);
-    for (let i = 0; i < src.length; i++) {
-      const v = Math.fround(src[i] * g);
-      dst[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+    for (let i = 0; i < samples.length; i++) {
+      const v = Math.fround(samples[i] * g);
+      samples[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
-    return out;
+    return data;
   }
 }
 

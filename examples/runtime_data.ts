@@ -36,7 +36,7 @@ export function main(): string[] {
 
   // Zero-copy input: allocate native audio and fill it in place.
   using frame = RuntimeData.allocAudio({ format: "i16", numSamples: 320, sampleRate: 16000 });
-  frame.asAudio().samples.fill(1000);
+  frame.writableAudio().samples.fill(1000); // unshared: no copy
   lines.push(`filled in place: ${frame.asAudio().samples.length} i16 samples`);
   return lines;
 }

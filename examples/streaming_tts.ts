@@ -73,7 +73,7 @@ export class EspeakTtsNode implements Node {
           numSamples: bytes.length / 2,
           sampleRate,
         });
-        new Uint8Array(out.asAudio().samples.buffer).set(bytes); // one copy: pipe → native memory
+        new Uint8Array(out.writableAudio().samples.buffer).set(bytes); // one copy: pipe → native
         yield out;
       }
       const code: number = await new Promise((resolve) => {

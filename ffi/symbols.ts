@@ -145,6 +145,13 @@ export const symbols = {
   },
   rm_view_release_address: { parameters: [], result: "usize" }, // address of rm_view_release
   rm_live_views: { parameters: [], result: "u32" }, // views whose backing stores are alive
+  rm_data_make_writable: {
+    parameters: [
+      "u64", // RmHandle of the data about to be written in place
+      "u32", // uint32_t own_views: live views made for this handle (they do not count as sharing)
+    ],
+    result: "i32", // 0 already unshared, 1 copied, or -status
+  },
   rm_data_attributes: {
     parameters: ["u64", "buffer", "usize"], // handle, out buffer, capacity
     result: "i32", // full JSON length, 0 if none, or -status

@@ -145,8 +145,13 @@ export function unregisterNode(type: string): boolean {
   return registry.delete(type);
 }
 
-/** True when `type` is a registered TypeScript node type (or one of `local`). */
-export function isRegisteredNode(type: string, local?: LocalTypes): boolean {
+/** True when `type` is a registered TypeScript node type. */
+export function isRegisteredNode(type: string): boolean {
+  return registry.has(type);
+}
+
+/** True when `type` is a TypeScript node type of `local` or of the registry. @internal */
+export function isHostType(type: string, local?: LocalTypes): boolean {
   return local?.has(type) === true || registry.has(type);
 }
 

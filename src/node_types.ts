@@ -103,12 +103,14 @@ export interface NodeParams {
     /** Also emit the audio itself, before its level event. Default false. */
     passAudio?: boolean;
   };
-  /** Waits for one audio item on every input port, then sums them (each scaled by its gain) and clips to [-1, 1]. Items must share rate and channel count; shorter ones are zero-padded. */
+  /** Sums audio from its input ports (each scaled by its gain), aligned by sample position, and clips to [-1, 1]. Items may have any length per port (a chunked branch and a raw branch mix correctly); audio is emitted as soon as every port has it. A port more than maxLagMs behind the others counts as silence for the part that is late (its late samples, when they come, are dropped and reported in the next output's metadata as lateFrames); at end of stream the rest is emitted with missing ports as silence. Ports must share rate and channel count. */
   Mix: {
     /** Names of the input ports (at least one). Default ["a","b"]. */
     inputs?: string[];
     /** Per-port linear gains (default 1 each). Default []. */
     gains?: number[];
+    /** How far (ms of audio) one port may run ahead of another before the late one counts as silence. Range 1..600000. Default 1000. */
+    maxLagMs?: number;
   };
   /** Passes only items whose data type is listed in `types`; drops the rest (counted as itemsIn − itemsOut). */
   Filter: {

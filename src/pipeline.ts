@@ -12,7 +12,7 @@ import {
   drainResult,
   hostTypes,
   instantiate,
-  isRegisteredNode,
+  isHostType,
   type LocalTypes,
   type Node,
   type NodeResult,
@@ -334,7 +334,7 @@ function attachInstances(manifest: Manifest, instances: LocalTypes | undefined):
 function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
   const used = manifestNodes(manifest)
     .map((n) => n.type)
-    .filter((t) => typeof t === "string" && isRegisteredNode(t, localTypes(manifest)));
+    .filter((t) => typeof t === "string" && isHostType(t, localTypes(manifest)));
   return used.length === 0
     ? null
     : encoder.encode(JSON.stringify(hostTypes(used, localTypes(manifest))));
@@ -635,7 +635,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const local = localTypes(manifest);
     const hostSpecs = manifestNodes(manifest)
       .map((spec, index) => ({ spec, index }))
-      .filter(({ spec }) => typeof spec.type === "string" && isRegisteredNode(spec.type, local));
+      .filter(({ spec }) => typeof spec.type === "string" && isHostType(spec.type, local));
     if (hostSpecs.length > 0) {
       nativeOptions.nodeTypes = hostTypes(hostSpecs.map(({ spec }) => spec.type), local);
     }
@@ -838,8 +838,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         const pause = yieldIfBusy();
         if (pause) await pause;
         const info = this.#taskInfo;
-        const handles = Array.from(info.subarray(5, 5 + info[4]));
-        const task = this.#runTask(info[0], info[1], info[2], info[3], handles);
+        const count = info[4];
+        const handles = Array.from(info.subarray(5, 5 + count));
+        const ports = Array.from(info.subarray(5 + count, 5 + 2 * count));
+        const task = this.#runTask(info[0], info[1], info[3], handles, ports);
         running.add(task);
         task.finally(() => running.delete(task));
         continue;
@@ -878,9 +880,9 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   async #runTask(
     ticket: number,
     nodeIndex: number,
-    port: number,
     kind: number,
     handles: number[],
+    ports: number[],
   ): Promise<void> {
     const native = this.#native;
     const host = this.#hostNodes.get(nodeIndex)!;
@@ -892,9 +894,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       if (kind === TASK_FLUSH) {
         result = node.flush?.();
       } else if (host.ports.length > 1 || !node.process) {
+        // A join whose wait was cut short (a full port, or the end of the stream) names only the
+        // ports that had an item.
         const named: Record<string, RuntimeData> = {};
-        if (items.length > 1) host.ports.forEach((p, i) => named[p] = items[i]);
-        else named[host.ports[port]] = items[0];
+        items.forEach((item, i) => named[host.ports[ports[i]]] = item);
         result = node.processMulti!(named);
       } else {
         result = node.process(items[0]);

@@ -21,6 +21,12 @@ export type SampleFormat = "f32" | "i16" | "i32";
 /** Typed arrays that hold samples of each {@link SampleFormat}. */
 export type Samples = Float32Array | Int16Array | Int32Array;
 
+/**
+ * Samples to read, not to write: views of native memory that other pipeline branches, the caller or
+ * other nodes may share. Write through {@link RuntimeData.writableAudio} instead (copy-on-write).
+ */
+export type ReadonlySamples = Readonly<Float32Array> | Readonly<Int16Array> | Readonly<Int32Array>;
+
 /** Pixel layout of a raw video frame. */
 export type PixelFormat = "rgba" | "rgb24" | "i420";
 
@@ -126,8 +132,12 @@ const TENSOR_DTYPES: readonly TensorDtype[] = ["f32", "i32", "u8"];
  * ```
  */
 export class AudioView {
-  /** Interleaved samples (a view over native memory, not a copy). */
-  readonly samples: Samples;
+  /**
+   * Interleaved samples (a view over native memory, not a copy). Typed read-only: the memory may be
+   * shared with other branches and with whoever pushed the item; use {@link RuntimeData.writableAudio}
+   * to write.
+   */
+  readonly samples: ReadonlySamples;
   /** Frames per second. */
   readonly sampleRate: number;
   /** Interleaved channel count. */
@@ -145,7 +155,7 @@ export class AudioView {
 
   /** Wraps already-validated fields; use `RuntimeData#asAudio()` to get one. */
   constructor(
-    samples: Samples,
+    samples: ReadonlySamples,
     sampleRate: number,
     channels: number,
     attributes: Attributes = {},
@@ -153,7 +163,7 @@ export class AudioView {
     this.samples = samples;
     this.sampleRate = sampleRate;
     this.channels = channels;
-    this.format = formatOf(samples);
+    this.format = formatOf(samples as Samples);
     this.numSamples = samples.length / channels;
     if (attributes.timestampUs !== undefined) this.timestampUs = attributes.timestampUs;
     if (attributes.streamId !== undefined) this.streamId = attributes.streamId;
@@ -188,6 +198,12 @@ export class AudioView {
 }
 
 type SamplesConstructor = Float32ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor;
+
+/** An {@link AudioView} whose samples may be written in place (see {@link RuntimeData.writableAudio}). */
+export interface WritableAudioView extends AudioView {
+  /** Interleaved samples, unshared: writing changes this item only. */
+  readonly samples: Samples;
+}
 
 /** The sample format a typed array stores. */
 export function formatOf(samples: Samples): SampleFormat {
@@ -428,8 +444,8 @@ export class RuntimeData implements Disposable {
   }
 
   /**
-   * Zero-filled native audio to fill in place through `asAudio().samples`: audio that enters without
-   * any copy.
+   * Zero-filled native audio to fill in place through `writableAudio().samples`: audio that enters
+   * without any copy.
    */
   static allocAudio(init: AudioAllocInit): RuntimeData {
     const formatCode = codeOf(SAMPLE_FORMATS, init.format, "format");
@@ -535,9 +551,9 @@ export class RuntimeData implements Disposable {
     return this.dataType() === "tensor";
   }
 
-  #expect(type: DataType): void {
+  #expect(type: DataType, method = `as${capitalize(type)}()`): void {
     const actual = this.dataType();
-    if (actual !== type) throw new DataTypeError(type, actual, `as${capitalize(type)}()`);
+    if (actual !== type) throw new DataTypeError(type, actual, method);
   }
 
   /** Reads the info slots into the shared scratch array; returns how many were written. */
@@ -588,7 +604,32 @@ export class RuntimeData implements Disposable {
     return new Uint8Array(this.#payload());
   }
 
-  /** The audio, with its samples as a view over native memory. */
+  /**
+   * The audio with samples you may write in place. Copy-on-write: when the value is shared — with other
+   * pipeline branches, with the caller that pushed it, with another handle or a view made elsewhere —
+   * this RuntimeData first gets a copy of its own (views made before keep showing the shared value);
+   * when it is not shared (e.g. fresh from `allocAudio`), no copy is made.
+   *
+   * @example
+   * ```ts
+   * import { RuntimeData } from "./mod.ts";
+   * using frame = RuntimeData.allocAudio({ format: "f32", numSamples: 480, sampleRate: 48000 });
+   * frame.writableAudio().samples.fill(0.25); // unshared: written in place, no copy
+   * ```
+   */
+  writableAudio(): WritableAudioView {
+    this.#expect("audio", "writableAudio()");
+    const buffer = this.#buffer;
+    const ownViews = buffer !== undefined && buffer.byteLength > 0 ? 1 : 0;
+    const copied = checkCount(
+      this.#native.symbols.rm_data_make_writable(this.handle(), ownViews),
+      this.#native,
+    );
+    if (copied === 1) this.#buffer = undefined; // the next view shows the copy
+    return this.asAudio() as WritableAudioView;
+  }
+
+  /** The audio, with its samples as a (read-only typed) view over native memory. */
   asAudio(): AudioView {
     this.#expect("audio");
     this.#info();

@@ -8,8 +8,8 @@ import { cases } from "./reliability_cases.ts";
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 describe("reliability: bad inputs and misuses", () => {
-  test("the table has at least 40 rows", () => {
-    assert.ok(cases.length >= 40, `${cases.length} cases`);
+  test("the table has at least 90 rows", () => {
+    assert.ok(cases.length >= 90, `${cases.length} cases`);
   });
   for (const c of cases) {
     test(`${c.area}: ${c.name} → ${c.expect}`, async () => {

@@ -369,6 +369,98 @@ export const cases: Case[] = [
     },
     error: null,
   },
+  // Joins with uneven branches: they end, they never deadlock, nothing is lost.
+  {
+    area: "joins",
+    name:
+      "src → Mix.a and src → Chunker(480 frames) → Mix.b, 1,000 items of 160 frames, then close",
+    expect: "ends; every frame comes out once, aligned by sample position (0.25 + 0.25 = 0.5)",
+    run: async () => {
+      const manifest = new PipelineBuilder()
+        .node("src", "PassThrough")
+        .node("chunk", "Chunker", { frames: 480 })
+        .node("mix", "Mix")
+        .connect("src", "mix", { port: "a" })
+        .connect("src", "chunk")
+        .connect("chunk", "mix", { port: "b" })
+        .build();
+      await using session = Session.create(manifest);
+      const pushing = (async () => {
+        for (let i = 0; i < 1000; i++) {
+          using f = RuntimeData.audio({
+            samples: new Float32Array(160).fill(0.25),
+            sampleRate: 16000,
+          });
+          await session.push(f);
+        }
+        session.close();
+      })();
+      let frames = 0;
+      let wrong = 0;
+      for await (const out of session) {
+        const samples = out.asAudio().samples;
+        frames += samples.length;
+        for (const v of samples) if (v !== 0.5) wrong++;
+        out.dispose();
+      }
+      await pushing;
+      assert.equal(frames, 160_000);
+      assert.equal(wrong, 0);
+    },
+    error: null,
+  },
+  {
+    area: "joins",
+    name: "a TS multi-input node whose port b never gets anything (1,000 items pushed)",
+    expect:
+      "no deadlock: once port a's queue is full the node runs with { a } alone; ends on close",
+    run: async () => {
+      const seen: string[] = [];
+      const manifest = new PipelineBuilder()
+        .node("src", "PassThrough")
+        .node("none", "Filter", { types: ["json"] })
+        .node("join", {
+          processMulti: (inputs: Record<string, RuntimeData>) => {
+            seen.push(Object.keys(inputs).join("+"));
+            return undefined;
+          },
+        }, { inputs: ["a", "b"] })
+        .connect("src", "join", { port: "a" })
+        .connect("src", "none")
+        .connect("none", "join", { port: "b" })
+        .build();
+      using f = frame();
+      const inputs = Array.from({ length: 1000 }, () => f);
+      const outputs = await run(manifest, inputs);
+      assert.equal(outputs.length, 0);
+      assert.equal(seen.length, 1000);
+      assert.ok(seen.every((s) => s === "a"), seen.find((s) => s !== "a"));
+    },
+    error: null,
+  },
+  {
+    area: "joins",
+    name: "a TS multi-input node fed evenly",
+    expect: "gets one item per port each time ({ a, b }), as before",
+    run: async () => {
+      const seen: string[] = [];
+      const manifest = new PipelineBuilder()
+        .node("src", "PassThrough")
+        .node("join", {
+          processMulti: (inputs: Record<string, RuntimeData>) => {
+            seen.push(Object.keys(inputs).sort().join("+"));
+            return undefined;
+          },
+        }, { inputs: ["a", "b"] })
+        .connect("src", "join", { port: "a" })
+        .connect("src", "join", { port: "b" })
+        .build();
+      using f = frame();
+      await run(manifest, Array.from({ length: 50 }, () => f));
+      assert.deepEqual(seen, Array(50).fill("a+b"));
+    },
+    error: null,
+  },
   // Ordering.
   {
     area: "ordering",
@@ -455,6 +547,77 @@ export const cases: Case[] = [
       }
     },
     error: null,
+  },
+  // Shared frames are copied before they are written (copy-on-write).
+  {
+    area: "copy-on-write",
+    name: "a TS node writes its input (writableAudio) while another branch reads the same frame",
+    expect: "the writer gets its own copy: the other branch and the caller still see 0.5",
+    run: async () => {
+      const manifest = new PipelineBuilder()
+        .node("src", "PassThrough")
+        .node("zero", {
+          process: (d: RuntimeData) => {
+            d.writableAudio().samples.fill(0);
+            return d;
+          },
+        })
+        .node("keep", "PassThrough")
+        .connect("src", "zero")
+        .connect("src", "keep")
+        .build();
+      using input = frame(0.5);
+      const outputs = await run(manifest, input);
+      try {
+        const byNode = Object.fromEntries(outputs.map((o) => [o.nodeId, [...o.asAudio().samples]]));
+        assert.deepEqual(byNode, { zero: [0, 0, 0, 0], keep: [0.5, 0.5, 0.5, 0.5] });
+        assert.deepEqual([...input.asAudio().samples], [0.5, 0.5, 0.5, 0.5]);
+      } finally {
+        for (const o of outputs) o.dispose();
+      }
+    },
+    error: null,
+  },
+  {
+    area: "copy-on-write",
+    name: "writableAudio() on an unshared frame (fresh from allocAudio, own view already made)",
+    expect: "no copy: the writable samples are the same native memory as before",
+    run: () => {
+      using data = RuntimeData.allocAudio({ format: "f32", numSamples: 8, sampleRate: 16000 });
+      const native = lib();
+      const before = native.addressOfView(data.asAudio().samples);
+      const writable = data.writableAudio().samples;
+      writable[0] = 0.5;
+      assert.equal(native.addressOfView(writable), before);
+      assert.equal(data.asAudio().samples[0], 0.5);
+    },
+    error: null,
+  },
+  {
+    area: "copy-on-write",
+    name: "writableAudio() on a frame shared with a clone handle (retain)",
+    expect: "a copy: the other handle keeps the old samples; views made before keep showing them",
+    run: () => {
+      using a = frame(0.5);
+      const old = a.asAudio().samples;
+      using b = RuntimeData.fromHandle(lib().symbols.rm_data_retain(a.handle()));
+      a.writableAudio().samples.fill(-1);
+      assert.deepEqual([...b.asAudio().samples], [0.5, 0.5, 0.5, 0.5]);
+      assert.deepEqual([...old], [0.5, 0.5, 0.5, 0.5]);
+      assert.deepEqual([...a.asAudio().samples], [-1, -1, -1, -1]);
+    },
+    error: null,
+  },
+  {
+    area: "copy-on-write",
+    name: "writableAudio() on text",
+    expect: "DataTypeError: expected audio",
+    run: () => {
+      using t = RuntimeData.text("x");
+      t.writableAudio();
+    },
+    error: /writableAudio\(\): expected audio data, got text/,
+    type: DataTypeError,
   },
   // Attributes and JSON that cannot cross as UTF-8.
   {

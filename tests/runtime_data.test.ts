@@ -278,7 +278,7 @@ describe("zero copy and memory safety", () => {
 
   test("two views of one value share memory", () => {
     using data = RuntimeData.audio({ samples: new Float32Array(8), sampleRate: 8000 });
-    const a = data.asAudio().samples;
+    const a = data.writableAudio().samples;
     const b = data.asAudio().samples;
     a[3] = 0.75;
     assert.equal(b[3], 0.75);

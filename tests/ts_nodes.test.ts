@@ -133,7 +133,7 @@ describe("TypeScript node patterns", () => {
           numSamples: input.numSamples,
           sampleRate: input.sampleRate,
         });
-        const dst = out.asAudio().samples;
+        const dst = out.writableAudio().samples;
         outputAddress = native.addressOfView(dst);
         for (let i = 0; i < dst.length; i++) dst[i] = input.samples[i] * 0.5;
         return out;

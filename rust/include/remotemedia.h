@@ -263,8 +263,9 @@ RmHandle rm_session_poll(RmHandle session,
                          double *out);
 
 // Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
-// handles…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush) and returns the number of slots
-// written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
+// handles…, item ports…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush; the input port of
+// each item follows the handles — a join whose wait was cut short lists only the ports that had an
+// item) and returns the number of slots written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
 // (a node with many input ports) nothing is written, the task stays first in line, and the return
 // value is the number of slots needed (greater than `cap`): call again with a buffer that large.
 // The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
@@ -368,6 +369,13 @@ void rm_view_release(void *_bytes, void *context);
 
 // Address of [`rm_view_release`], for runtimes that take a deallocator as a pointer (bun:ffi).
 size_t rm_view_release_address(void);
+
+// Prepares the data of `handle` for writing in place (copy-on-write): when anything besides this handle
+// and `own_views` views made for it shares the value, the handle gets its own copy. Returns 0 when it was
+// already unshared, 1 when a copy was made (views made before still show the shared value), or a
+// negative status (`RM_STATUS_RESOURCE_EXHAUSTED` when the copy does not fit in memory).
+int32_t rm_data_make_writable(RmHandle handle,
+                              uint32_t own_views);
 
 // Number of views whose backing stores are still alive (instrumentation for leak tests).
 uint32_t rm_live_views(void);

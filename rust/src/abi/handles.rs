@@ -261,6 +261,40 @@ pub fn remove(handle: u64) -> Result<Object, AbiError> {
     Ok(object)
 }
 
+/// Makes the data `handle` names unshared before it is written in place: when anything besides the
+/// handle and `own_views` views of it holds the value (other handles, pipeline branches, views
+/// elsewhere), the handle gets a copy of its own (copy-on-write, like `Arc::make_mut`). Returns whether
+/// a copy was made.
+pub fn make_data_unique(handle: u64, own_views: usize) -> Result<bool, AbiError> {
+    let shared = {
+        let t = lock();
+        let index = locate(&t, handle)?;
+        match &t.slots[index].object {
+            Some(Object::Data(data)) if Arc::strong_count(data) <= 1 + own_views => {
+                return Ok(false)
+            }
+            Some(Object::Data(data)) => data.clone(),
+            Some(other) => {
+                return Err(AbiError::new(
+                    Status::InvalidHandle,
+                    format!(
+                        "handle {handle} is a {} handle, expected data",
+                        other.kind()
+                    ),
+                ))
+            }
+            None => unreachable!("located slots are occupied"),
+        }
+    };
+    // The copy is made outside the lock (it may be large).
+    let copy = Arc::new(shared.try_clone()?);
+    drop(shared);
+    let mut t = lock();
+    let index = locate(&t, handle)?;
+    t.slots[index].object = Some(Object::Data(copy));
+    Ok(true)
+}
+
 /// Number of handles not yet freed (leak checks).
 pub fn live() -> usize {
     lock().live

@@ -188,8 +188,9 @@ pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> Rm
 }
 
 /// Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
-/// handles…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush) and returns the number of slots
-/// written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
+/// handles…, item ports…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush; the input port of
+/// each item follows the handles — a join whose wait was cut short lists only the ports that had an
+/// item) and returns the number of slots written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
 /// (a node with many input ports) nothing is written, the task stays first in line, and the return
 /// value is the number of slots needed (greater than `cap`): call again with a buffer that large.
 /// The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
@@ -204,7 +205,7 @@ pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut f64, 
         let Some(task) = s.take_task() else {
             return Ok(0);
         };
-        let needed = 5 + task.items.len();
+        let needed = 5 + 2 * task.items.len();
         if out.is_null() || cap < needed {
             // Never drop a task: hand it back and say how much room it needs.
             s.return_task(task);
@@ -225,6 +226,7 @@ pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut f64, 
         for item in task.items {
             values.push(handles::insert(Object::Data(item))? as f64);
         }
+        values.extend(task.ports.iter().map(|&p| p as f64));
         // SAFETY: `out` is non-null with `cap >= values.len()` writable doubles (checked above).
         unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
         Ok(values.len() as i32)

@@ -71,6 +71,17 @@ pub extern "C" fn rm_view_release_address() -> usize {
     rm_view_release as *const () as usize
 }
 
+/// Prepares the data of `handle` for writing in place (copy-on-write): when anything besides this handle
+/// and `own_views` views made for it shares the value, the handle gets its own copy. Returns 0 when it was
+/// already unshared, 1 when a copy was made (views made before still show the shared value), or a
+/// negative status (`RM_STATUS_RESOURCE_EXHAUSTED` when the copy does not fit in memory).
+#[no_mangle]
+pub extern "C" fn rm_data_make_writable(handle: RmHandle, own_views: u32) -> i32 {
+    guard(-(Status::InvalidHandle as i32), || {
+        Ok(handles::make_data_unique(handle, own_views as usize)? as i32)
+    })
+}
+
 /// Number of views whose backing stores are still alive (instrumentation for leak tests).
 #[no_mangle]
 pub extern "C" fn rm_live_views() -> u32 {

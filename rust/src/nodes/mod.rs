@@ -61,10 +61,11 @@ pub trait Node: Send {
         out: &mut Outputs,
     ) -> Result<(), NodeError>;
 
-    /// For nodes whose schema joins inputs: one item from every port, in port order.
+    /// For nodes whose schema joins inputs: one item per port, in port order. A port is `None` when the
+    /// join stopped waiting for it (another port's queue was full, or the stream ended).
     fn process_joined(
         &mut self,
-        inputs: Vec<Arc<RuntimeData>>,
+        inputs: Vec<Option<Arc<RuntimeData>>>,
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
         let _ = (inputs, out);

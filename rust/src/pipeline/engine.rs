@@ -137,10 +137,10 @@ impl Slot {
 }
 
 /// The earliest entry time of joined items.
-fn earliest(items: &[Queued]) -> Instant {
+fn earliest(items: &[(usize, Queued)]) -> Instant {
     items
         .iter()
-        .map(|(_, t)| *t)
+        .map(|(_, (_, t))| *t)
         .min()
         .unwrap_or_else(Instant::now)
 }
@@ -225,6 +225,9 @@ pub struct Task {
     pub kind: TaskKind,
     /// The items (empty for a flush).
     pub items: Vec<Arc<RuntimeData>>,
+    /// The input port of each item (`[port]` for one item; for a join, the ports that had an item:
+    /// all of them normally, fewer when the join stopped waiting — see [`Engine`]'s join rules).
+    pub ports: Vec<usize>,
 }
 
 /// Result of a host node's emit.
@@ -269,7 +272,8 @@ pub struct Engine {
 
 enum Work {
     One(usize, Queued),
-    Joined(Vec<Queued>),
+    /// One item per port that had one, with its port index.
+    Joined(Vec<(usize, Queued)>),
     Resume,
 }
 
@@ -433,23 +437,18 @@ impl Engine {
             return Some(Work::Resume);
         }
         if slot.joins {
-            if slot
+            // A join waits for one item on every port, but not without bound: once a port's queue is
+            // full, waiting longer would stall its producer (and, through shared upstream nodes, the
+            // branch the join waits for): then it runs with the ports that have an item.
+            let waiting = |port: &Vec<usize>| port.iter().any(|&e| !self.edges[e].queue.is_empty());
+            let all = slot.inputs.iter().all(waiting);
+            let full = slot
                 .inputs
                 .iter()
-                .all(|port| port.iter().any(|&e| !self.edges[e].queue.is_empty()))
-            {
-                let items = slot
-                    .inputs
-                    .iter()
-                    .map(|port| {
-                        let e = *port
-                            .iter()
-                            .find(|&&e| !self.edges[e].queue.is_empty())
-                            .expect("checked");
-                        self.edges[e].queue.pop_front().expect("checked")
-                    })
-                    .collect();
-                return Some(Work::Joined(items));
+                .flatten()
+                .any(|&e| !self.edges[e].has_room());
+            if all || full {
+                return self.take_join(n);
             }
             return None;
         }
@@ -473,18 +472,32 @@ impl Engine {
         None
     }
 
+    /// Takes the front item of every port of join `n` that has one (`None` when none has).
+    fn take_join(&mut self, n: usize) -> Option<Work> {
+        let mut items = Vec::new();
+        for (p, port) in self.slots[n].inputs.iter().enumerate() {
+            if let Some(&e) = port.iter().find(|&&e| !self.edges[e].queue.is_empty()) {
+                items.push((p, self.edges[e].queue.pop_front().expect("not empty")));
+            }
+        }
+        (!items.is_empty()).then_some(Work::Joined(items))
+    }
+
     /// Runs one call on node `n` (or dispatches it to the host), routes its outputs, and records
     /// metrics. Returns false on failure.
     fn execute(&mut self, n: usize, work: Work, sink: &mut dyn Sink) -> bool {
         if self.slots[n].node.is_none() {
-            let (port, items) = match work {
-                Work::One(port, item) => (port, vec![item]),
-                Work::Joined(items) => (0, items),
+            let (items, ports): (Vec<_>, Vec<_>) = match work {
+                Work::One(port, item) => (vec![(port, item)], vec![port]),
+                Work::Joined(items) => {
+                    let ports = items.iter().map(|(p, _)| *p).collect();
+                    (items, ports)
+                }
                 Work::Resume => return true,
             };
             self.slots[n].entered = earliest(&items);
-            let items = items.into_iter().map(|(d, _)| d).collect();
-            self.dispatch(n, TaskKind::Process, port, items, sink);
+            let items = items.into_iter().map(|(_, (d, _))| d).collect();
+            self.dispatch(n, TaskKind::Process, ports, items, sink);
             return true;
         }
         let mut out = std::mem::take(&mut self.scratch);
@@ -501,8 +514,11 @@ impl Engine {
             Work::Joined(items) => {
                 slot.metrics.items_in += items.len() as u64;
                 slot.entered = earliest(&items);
-                let items = items.into_iter().map(|(d, _)| d).collect();
-                catch_unwind(AssertUnwindSafe(|| node.process_joined(items, &mut out)))
+                let mut inputs = vec![None; slot.inputs.len()];
+                for (p, (d, _)) in items {
+                    inputs[p] = Some(d);
+                }
+                catch_unwind(AssertUnwindSafe(|| node.process_joined(inputs, &mut out)))
             }
             Work::Resume => catch_unwind(AssertUnwindSafe(|| node.resume(&mut out))),
         };
@@ -564,7 +580,7 @@ impl Engine {
         &mut self,
         n: usize,
         kind: TaskKind,
-        port: usize,
+        ports: Vec<usize>,
         items: Vec<Arc<RuntimeData>>,
         sink: &mut dyn Sink,
     ) {
@@ -577,9 +593,10 @@ impl Engine {
         sink.dispatch(Task {
             ticket,
             node: n,
-            port,
+            port: ports.first().copied().unwrap_or(0),
             kind,
             items,
+            ports,
         });
     }
 
@@ -674,8 +691,13 @@ impl Engine {
         }
     }
 
-    fn idle(&self) -> bool {
-        self.edges.iter().all(|e| e.queue.is_empty())
+    /// Nothing runs or can run, except joins not flushed yet that wait for a partner item: their
+    /// missing items may still come from the flush of a node upstream (a Chunker's remainder).
+    fn idle_until_flushed(&self) -> bool {
+        let flushed = &self.order[..self.flush_cursor];
+        self.edges
+            .iter()
+            .all(|e| e.queue.is_empty() || (self.slots[e.to].joins && !flushed.contains(&e.to)))
             && self
                 .slots
                 .iter()
@@ -702,9 +724,19 @@ impl Engine {
                     }
                 }
             }
-            if !progressed && self.phase == Phase::Closing && self.idle() {
+            if !progressed && self.phase == Phase::Closing && self.idle_until_flushed() {
                 if self.flush_cursor < self.order.len() {
                     let n = self.order[self.flush_cursor];
+                    if self.slots[n].joins {
+                        // End of stream reached this join: what still waits for a partner runs with
+                        // the ports that have an item, before the node's own flush.
+                        if let Some(work) = self.take_join(n) {
+                            if !self.execute(n, work, sink) {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
                     self.flush_cursor += 1;
                     if !self.flush_node(n, sink) {
                         return;
@@ -724,7 +756,7 @@ impl Engine {
 
     fn flush_node(&mut self, n: usize, sink: &mut dyn Sink) -> bool {
         if self.slots[n].node.is_none() {
-            self.dispatch(n, TaskKind::Flush, 0, Vec::new(), sink);
+            self.dispatch(n, TaskKind::Flush, Vec::new(), Vec::new(), sink);
             return true;
         }
         let mut out = std::mem::take(&mut self.scratch);

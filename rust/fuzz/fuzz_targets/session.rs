@@ -1,0 +1,116 @@
+//! Sessions driven by random sequences of push / poll / close / abort / interrupt and host-task
+//! answers (emit, complete, fail), inline and threaded, over graphs with uneven joins and a host node.
+//! Nothing may panic or hang, and the invariants below must hold after every sequence.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use remotemedia::data::{AudioBuffer, RuntimeData, Samples};
+use remotemedia::pipeline::{Phase, Session, SessionOptions};
+use serde_json::json;
+use std::sync::Arc;
+
+fn manifests() -> Vec<serde_json::Value> {
+    vec![
+        json!({"version": 1, "nodes": [{"id": "p", "type": "PassThrough"}]}),
+        json!({"version": 1,
+            "nodes": [{"id": "src", "type": "PassThrough"}, {"id": "chunk", "type": "Chunker", "params": {"frames": 48}},
+                      {"id": "mix", "type": "Mix", "params": {"maxLagMs": 5}}, {"id": "gain", "type": "Gain", "params": {"gainDb": 12, "clip": false}}],
+            "connections": [{"from": "src", "to": "mix", "port": "a"}, {"from": "src", "to": "chunk"},
+                            {"from": "chunk", "to": "mix", "port": "b"}, {"from": "mix", "to": "gain"}]}),
+        json!({"version": 1,
+            "nodes": [{"id": "src", "type": "PassThrough"}, {"id": "host", "type": "Host"},
+                      {"id": "res", "type": "Resample", "params": {"targetRate": 8000}}],
+            "connections": [{"from": "src", "to": "host", "port": "a"}, {"from": "src", "to": "res"},
+                            {"from": "res", "to": "host", "port": "b"}]}),
+    ]
+}
+
+fn host_types() -> serde_json::Value {
+    json!([{"type": "Host", "inputs": [{"name": "a"}, {"name": "b"}], "joinsInputs": true}])
+}
+
+fn audio(len: u8, value: u8) -> Arc<RuntimeData> {
+    let v = (value as f32 - 128.0) / 64.0; // beyond ±1 on purpose
+    Arc::new(RuntimeData::Audio(
+        AudioBuffer::new(Samples::F32(vec![v; len as usize]), 16000, 1).unwrap(),
+    ))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, ops)) = data.split_first() else { return };
+    let all = manifests();
+    let manifest = &all[first as usize % all.len()];
+    let options = SessionOptions {
+        threaded: first & 0x80 != 0,
+        input_capacity: 1 + (first as usize >> 3 & 3),
+        output_capacity: 1 + (first as usize >> 5 & 3),
+        node_types: Some(host_types()),
+    };
+    let Ok(session) = Session::create(manifest, options) else { return };
+    let mut tasks = Vec::new();
+    for pair in ops.chunks(2).take(256) {
+        let (op, arg) = (pair[0], *pair.get(1).unwrap_or(&0));
+        match op % 10 {
+            0 | 1 => {
+                let _ = session.push(audio(arg, op));
+            }
+            2 => {
+                let _ = session.push(Arc::new(RuntimeData::text("x")));
+            }
+            3 => {
+                let _ = session.poll();
+            }
+            4 => {
+                let _ = session.close();
+            }
+            5 => session.abort(),
+            6 => {
+                session.interrupt();
+            }
+            7 => {
+                session.interrupt_branch(Some(&[arg as usize % session.node_ids().len()]));
+            }
+            8 => {
+                if let Some(task) = session.take_task() {
+                    tasks.push(task);
+                }
+            }
+            _ => {
+                if let Some(task) = tasks.pop() {
+                    match arg % 3 {
+                        0 => {
+                            if let Some(item) = task.items.first() {
+                                let _ = session.emit(task.ticket, item.clone());
+                            }
+                            session.complete_task(task.ticket);
+                        }
+                        1 => session.fail_task(task.ticket, "fuzz".into()),
+                        _ => {
+                            session.complete_task(task.ticket);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Finish: answer every host task, close, and drain; a session must end (no hang) once closed.
+    let _ = session.close();
+    for _ in 0..100_000 {
+        while let Some(task) = session.take_task() {
+            session.complete_task(task.ticket);
+        }
+        for task in tasks.drain(..) {
+            session.complete_task(task.ticket);
+        }
+        let (out, phase, _) = session.poll();
+        if out.is_none() && matches!(phase, Phase::Ended | Phase::Failed | Phase::Aborted) {
+            break;
+        }
+        std::thread::yield_now(); // a threaded session's worker needs the core now and then
+    }
+    let (phase, _) = session.phase();
+    assert!(
+        matches!(phase, Phase::Ended | Phase::Failed | Phase::Aborted),
+        "a closed session whose host tasks were answered did not end: {phase:?}"
+    );
+    session.shutdown();
+});
