@@ -19,7 +19,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "AudioFormat",
+        type_name: "AudioFormat".into(),
         description: "Converts audio samples to f32, i16 or i32 (i16 → f32 divides by 32768; back multiplies, rounds and saturates).",
         params: vec![ParamSchema::required(
             "format",

@@ -21,7 +21,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "AudioLevel",
+        type_name: "AudioLevel".into(),
         description: "Emits {type:\"level\", rmsDb, peakDb, silent, clipping, startUs, durationUs} per audio item.",
         params: vec![
             ParamSchema::optional("silenceDb", ParamKind::Number { min: -200.0, max: 0.0 }, -50.0, "Below this RMS the item is flagged silent."),

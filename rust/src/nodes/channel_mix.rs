@@ -15,7 +15,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "ChannelMix",
+        type_name: "ChannelMix".into(),
         description:
             "Downmixes to mono (average), upmixes to `channels` (copies), or selects one `channel`.",
         params: vec![

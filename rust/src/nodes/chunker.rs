@@ -20,7 +20,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "Chunker",
+        type_name: "Chunker".into(),
         description: "Re-frames audio into frames of `frameMs` milliseconds (or `frames` frames); at end of stream the remainder is emitted, zero-padded or dropped. A frame larger than the maximum payload size (4 GiB) is an error at the first item.",
         params: vec![
             ParamSchema::optional("frameMs", ParamKind::Number { min: 0.1, max: 60_000.0 }, 20.0, "Frame duration in milliseconds."),

@@ -25,7 +25,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "Filter",
+        type_name: "Filter".into(),
         description: "Passes only items whose data type is listed in `types`; drops the rest (counted as itemsIn − itemsOut).",
         params: vec![ParamSchema::required(
             "types",

@@ -17,7 +17,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "Gain",
+        type_name: "Gain".into(),
         description:
             "Scales audio by `gain` × 10^(gainDb/20) and clips to [-1, 1]; keeps the sample format. With `clip: false`, f32 results beyond the f32 range saturate at ±3.4028235e38 (f32::MAX) instead of becoming infinite.",
         params: vec![

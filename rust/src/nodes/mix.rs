@@ -16,7 +16,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "Mix",
+        type_name: "Mix".into(),
         description: "Sums audio from its input ports (each scaled by its gain), aligned by sample position, and clips to [-1, 1]. Items may have any length per port (a chunked branch and a raw branch mix correctly); audio is emitted as soon as every port has it. A port more than maxLagMs behind the others counts as silence for the part that is late (its late samples, when they come, are dropped and reported in the next output's metadata as lateFrames); at end of stream the rest is emitted with missing ports as silence. Ports must share rate and channel count.",
         params: vec![
             ParamSchema::optional("inputs", ParamKind::StringList, vec!["a", "b"], "Names of the input ports (at least one).")

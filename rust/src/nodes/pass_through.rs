@@ -14,7 +14,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "PassThrough",
+        type_name: "PassThrough".into(),
         description: "Emits every input unchanged (shares the payload, no copy).",
         params: vec![],
         inputs: single_input(&DataType::all()),

@@ -39,7 +39,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "Resample",
+        type_name: "Resample".into(),
         description: "Converts audio to `targetRate` (rubato). Streams across items without discontinuities; the output keeps the input's sample format; the total length is exact at end of stream. Input rates outside 1000..=384000 Hz are an error; samples beyond ±1e9 are clamped to ±1e9.",
         params: vec![
             ParamSchema::required("targetRate", ParamKind::Integer { min: MIN_RATE as i64, max: MAX_RATE as i64 }, "Output sample rate in Hz."),

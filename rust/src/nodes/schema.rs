@@ -4,6 +4,7 @@
 use crate::data::{json_kind, DataType};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The kind and domain of one parameter.
 #[derive(Debug, Clone, Serialize)]
@@ -181,7 +182,7 @@ impl Serialize for DataType {
 pub struct NodeSchema {
     /// Name used as `type` in manifests.
     #[serde(rename = "type")]
-    pub type_name: &'static str,
+    pub type_name: Cow<'static, str>,
     /// One-line description.
     pub description: &'static str,
     /// Parameters.
@@ -270,7 +271,7 @@ mod tests {
 
     fn schema() -> NodeSchema {
         NodeSchema {
-            type_name: "T",
+            type_name: "T".into(),
             description: "",
             params: vec![
                 ParamSchema::optional(

@@ -21,7 +21,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "TextCollector",
+        type_name: "TextCollector".into(),
         description: "Buffers streamed text and emits one item per sentence (ending in . ! ? or a newline, followed by whitespace); the rest is emitted at end of stream.",
         params: vec![
             ParamSchema::optional("minChars", ParamKind::Integer { min: 0, max: 100_000 }, 1, "Sentences shorter than this many characters (Unicode scalar values) are held and joined with the next."),

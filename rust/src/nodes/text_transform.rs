@@ -15,7 +15,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "TextTransform",
+        type_name: "TextTransform".into(),
         description: "Transforms text: upper, lower, trim, or prefix/suffix.",
         params: vec![
             ParamSchema::optional(

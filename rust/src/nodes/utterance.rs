@@ -21,7 +21,7 @@ pub const TYPE: NodeType = NodeType {
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "UtteranceAccumulator",
+        type_name: "UtteranceAccumulator".into(),
         description: "Appends incoming audio (e.g. from a Vad in gate mode) and emits it as one utterance at each {type:\"speech_end\"} event, at end of stream, or when `maxMs` is reached (or before it would outgrow the 4 GiB maximum payload size); utterances shorter than `minMs` are dropped.",
         params: vec![
             ParamSchema::optional("minMs", ParamKind::Integer { min: 0, max: 600_000 }, 200, "Shorter utterances are discarded."),

@@ -22,7 +22,7 @@ const FRAME_US: i64 = 16_000;
 
 fn schema() -> NodeSchema {
     NodeSchema {
-        type_name: "Vad",
+        type_name: "Vad".into(),
         description: "Voice activity detection (earshot) on mono 8/16/32/48 kHz audio. Emits {type:\"speech_start\", timeUs} and {type:\"speech_end\", startUs, endUs, durationUs}; `gate` also emits the speech audio, `pass` every audio item.",
         params: vec![
             ParamSchema::optional("mode", ParamKind::Enum { values: &["events", "gate", "pass"] }, "events", "events: only JSON events; gate: events + speech audio; pass: events + all audio."),

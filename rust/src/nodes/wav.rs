@@ -41,7 +41,7 @@ pub const WRITER: NodeType = NodeType {
 
 fn reader_schema() -> NodeSchema {
     NodeSchema {
-        type_name: "WavReader",
+        type_name: "WavReader".into(),
         description: "Reads a WAV file (16/24/32-bit PCM or 32-bit float) when an item arrives: the item's text is the path, or `path` for any other item. Emits audio in frames of `chunkMs` (0 = one item), streaming with backpressure.",
         params: vec![
             ParamSchema::optional("path", ParamKind::String, "", "File to read; when empty, the input text is the path."),
@@ -56,7 +56,7 @@ fn reader_schema() -> NodeSchema {
 
 fn writer_schema() -> NodeSchema {
     NodeSchema {
-        type_name: "WavWriter",
+        type_name: "WavWriter".into(),
         description: "Writes incoming audio to a WAV file in its sample format (f32 → 32-bit float, i16 → 16-bit, i32 → 32-bit PCM); at end of stream emits {type:\"wav_written\", path, frames, sampleRate, channels, durationSeconds}.",
         params: vec![
             ParamSchema::required("path", ParamKind::String, "File to create (overwritten)."),

@@ -83,7 +83,7 @@ impl Edge {
 
 struct Slot {
     id: String,
-    type_name: &'static str,
+    type_name: String,
     /// `None` for host (TypeScript) nodes: their work is dispatched as [`Task`]s.
     node: Option<Box<dyn Node>>,
     /// Ticket of the host task in progress (host nodes handle one item at a time, in order).
@@ -187,7 +187,7 @@ pub struct Failure {
     /// Node id.
     pub node_id: String,
     /// Node type.
-    pub node_type: &'static str,
+    pub node_type: String,
     /// What went wrong.
     pub message: String,
 }
@@ -285,14 +285,14 @@ impl Engine {
             let node = match n.node_type {
                 Some(t) => Some((t.build)(&n.params).map_err(|message| Failure {
                     node_id: n.id.clone(),
-                    node_type: n.schema.type_name,
+                    node_type: n.schema.type_name.to_string(),
                     message,
                 })?),
                 None => None,
             };
             slots.push(Slot {
                 id: n.id.clone(),
-                type_name: n.schema.type_name,
+                type_name: n.schema.type_name.to_string(),
                 node,
                 busy: None,
                 dispatched_at: None,
@@ -792,7 +792,7 @@ impl Engine {
         let slot = &self.slots[n];
         let failure = Failure {
             node_id: slot.id.clone(),
-            node_type: slot.type_name,
+            node_type: slot.type_name.clone(),
             message,
         };
         if let Some(log) = self.events.as_mut() {
@@ -989,7 +989,7 @@ mod tests {
 
     fn probe_schema() -> NodeSchema {
         NodeSchema {
-            type_name: "Probe",
+            type_name: "Probe".into(),
             description: "",
             params: vec![],
             inputs: single_input(&[crate::data::DataType::Text]),

@@ -128,18 +128,6 @@ fn check_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, issues: &m
     }
 }
 
-/// Interns a name so host-declared schemas can use `&'static str` like native ones.
-fn intern(name: &str) -> &'static str {
-    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(&n) = names.iter().find(|&&n| n == name) {
-        return n;
-    }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    names.push(leaked);
-    leaked
-}
-
 /// Parses node types declared by the host (TypeScript nodes):
 /// `[{type, inputs?: [{name, accepts: [..]}], outputs?: [..], joinsInputs?}]`. Missing ports default
 /// to one port `in` accepting every type; missing outputs to every type.
@@ -205,7 +193,7 @@ pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
             }
         };
         out.push(NodeSchema {
-            type_name: intern(name),
+            type_name: name.to_string().into(),
             description: "",
             params: Vec::new(),
             inputs,
@@ -412,11 +400,11 @@ fn plan_node(
             (Some(nt), _) => Some(Found::Native(nt)),
             (None, Some(ext)) => Some(Found::External(ext.clone())),
             (None, None) => {
-                let mut known: Vec<&str> = nodes::registry()
+                let mut known: Vec<String> = nodes::registry()
                     .iter()
-                    .map(|t| (t.schema)().type_name)
+                    .map(|t| (t.schema)().type_name.into_owned())
                     .collect();
-                known.extend(externals.iter().map(|e| e.type_name));
+                known.extend(externals.iter().map(|e| e.type_name.to_string()));
                 issue(
                     issues,
                     format!("{label}.type"),
