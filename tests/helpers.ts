@@ -1,4 +1,5 @@
 /** Test helpers shared by Deno and Bun runs. */
+import { readdirSync } from "node:fs";
 
 declare const Bun: { gc(force: boolean): void } | undefined;
 
@@ -39,3 +40,12 @@ export function rss(): number {
 
 /** Which runtime runs the tests. */
 export const runtime: "deno" | "bun" = typeof Bun !== "undefined" ? "bun" : "deno";
+
+/** Number of OS threads of this process (Linux: /proc/self/task), or undefined where unknown. */
+export function threadCount(): number | undefined {
+  try {
+    return readdirSync("/proc/self/task").length;
+  } catch {
+    return undefined;
+  }
+}
