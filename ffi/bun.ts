@@ -84,6 +84,7 @@ export function openBun(path: string): NativeLibrary {
   const lib = ffi.dlopen(path, table);
   const symbols = lib.symbols;
   const release = symbols.rm_view_release_address() as number;
+  const address = new Float64Array(1); // rm_view_retain writes the payload's address here
   let worker: BunWorker | undefined;
   let inFlight: Promise<number> | undefined;
   return {
@@ -111,9 +112,9 @@ export function openBun(path: string): NativeLibrary {
       return inFlight;
     },
     viewOf(handle: number, byteLength: number): ArrayBuffer | null {
-      const pointer = symbols.rm_data_ptr(handle) as number | null;
-      const context = pointer ? symbols.rm_view_retain(handle) as number | null : null;
-      if (!pointer || !context) return null;
+      const context = symbols.rm_view_retain(handle, address) as number | null;
+      if (!context) return null;
+      const pointer = address[0];
       // JavaScriptCore calls rm_view_release(bytes, context) when the bytes' last owner dies.
       return ffi.toArrayBuffer(pointer, 0, byteLength, context, release);
     },

@@ -140,7 +140,10 @@ export const symbols = {
   },
   rm_data_ptr: { parameters: ["u64"], result: "pointer" },
   rm_view_retain: {
-    parameters: ["u64"], // RmHandle of the data whose payload a view will show
+    parameters: [
+      "u64", // RmHandle of the data whose payload a view will show
+      "buffer", // double *address: receives the payload's address
+    ],
     result: "pointer", // opaque reference for the view's deallocator, null on error
   },
   rm_view_release_address: { parameters: [], result: "usize" }, // address of rm_view_release

@@ -356,9 +356,14 @@ double rm_events_current(void);
 double rm_events_wait(double last, uint32_t timeout_ms);
 
 // Takes one reference to the payload of `handle` for a view and returns it as an opaque context, to be
-// released exactly once by [`rm_view_release`] (the deallocator of the view's backing store). Returns
-// null on error (stale handle, empty payload).
-void *rm_view_retain(RmHandle handle);
+// released exactly once by [`rm_view_release`] (the deallocator of the view's backing store), and
+// writes the payload's address into `address` (one call per view instead of two). Returns null on
+// error (stale handle, empty payload).
+//
+// # Safety
+// `address` must be null or point to one writable double.
+void *rm_view_retain(RmHandle handle,
+                     double *address);
 
 // Releases a context made by [`rm_view_retain`]. Its signature is JavaScriptCore's
 // `JSTypedArrayBytesDeallocator` (`bytes` is ignored). Safe to call from any thread.

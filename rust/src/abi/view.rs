@@ -19,9 +19,7 @@ use std::sync::Arc;
 
 static LIVE_VIEWS: AtomicUsize = AtomicUsize::new(0);
 
-/// One reference to a payload, owned by a JavaScript backing store.
-struct ViewRef(#[allow(dead_code)] Arc<RuntimeData>);
-
+/// Takes one reference for a view: the context is the `Arc` itself (`Arc::into_raw`, no allocation).
 fn retain(handle: RmHandle) -> Result<(*mut u8, usize, *mut c_void), AbiError> {
     let data = handles::get_data(handle)?;
     let bytes = data.payload_bytes();
@@ -33,20 +31,26 @@ fn retain(handle: RmHandle) -> Result<(*mut u8, usize, *mut c_void), AbiError> {
         ));
     }
     LIVE_VIEWS.fetch_add(1, Ordering::Relaxed);
-    Ok((
-        ptr,
-        len,
-        Box::into_raw(Box::new(ViewRef(data))) as *mut c_void,
-    ))
+    Ok((ptr, len, Arc::into_raw(data) as *mut c_void))
 }
 
 /// Takes one reference to the payload of `handle` for a view and returns it as an opaque context, to be
-/// released exactly once by [`rm_view_release`] (the deallocator of the view's backing store). Returns
-/// null on error (stale handle, empty payload).
+/// released exactly once by [`rm_view_release`] (the deallocator of the view's backing store), and
+/// writes the payload's address into `address` (one call per view instead of two). Returns null on
+/// error (stale handle, empty payload).
+///
+/// # Safety
+/// `address` must be null or point to one writable double.
 #[no_mangle]
-pub extern "C" fn rm_view_retain(handle: RmHandle) -> *mut c_void {
+pub unsafe extern "C" fn rm_view_retain(handle: RmHandle, address: *mut f64) -> *mut c_void {
     guard(std::ptr::null_mut(), || {
-        retain(handle).map(|(_, _, ctx)| ctx)
+        let (ptr, _, context) = retain(handle)?;
+        if !address.is_null() {
+            // SAFETY: the caller guarantees one writable double at `address`. Addresses stay below
+            // 2^53 on every supported platform, so a double carries them exactly.
+            unsafe { *address = ptr as usize as f64 };
+        }
+        Ok(context)
     })
 }
 
@@ -60,8 +64,9 @@ pub unsafe extern "C" fn rm_view_release(_bytes: *mut c_void, context: *mut c_vo
     if context.is_null() {
         return;
     }
-    // SAFETY: the caller guarantees `context` is a live `Box<ViewRef>` from `retain`, released once.
-    drop(unsafe { Box::from_raw(context as *mut ViewRef) });
+    // SAFETY: the caller guarantees `context` came from `Arc::into_raw` in `retain` and is released
+    // exactly once, so this gives back that one reference.
+    drop(unsafe { Arc::from_raw(context as *const RuntimeData) });
     LIVE_VIEWS.fetch_sub(1, Ordering::Relaxed);
 }
 
