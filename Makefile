@@ -4,12 +4,13 @@ BUN := node_modules/.bin/bun
 DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
 LIB := target/release/libremotemedia.so
 
-.PHONY: all deps build test test-rust test-deno test-bun lint demo header types binary bench soak fuzz valgrind reliability clean
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header types binary dist test-dist test-packages bench soak fuzz valgrind reliability clean
 
 all: build
 
-# deno and bun come from npm into node_modules/.bin (versions pinned in package-lock.json).
-node_modules/.installed: package.json package-lock.json
+# deno and bun come from npm into node_modules/.bin (versions pinned in package-lock.json); so do tsc
+# (for `make dist`) and a copy of npm/lib (@remotemedia/lib, which the loader imports).
+node_modules/.installed: package.json package-lock.json .npmrc $(wildcard npm/lib/*)
 	npm ci --no-audit --no-fund
 	touch $@
 
@@ -48,6 +49,29 @@ demo: build
 # A standalone `remotemedia` executable (Bun runtime + the native library embedded): dist/remotemedia
 binary: build
 	$(BUN) build --compile cli/compiled.ts --outfile dist/remotemedia
+
+# What users install, in dist/: the platform package of this machine (stripped library), @remotemedia/lib,
+# the npm package remotemedia (JavaScript + .d.ts emitted by tsc), their tarballs, and the release files
+# of the download fallback with SHA256SUMS (tools/dist.ts).
+dist: build
+	rm -rf dist/npm dist/release
+	$(DENO) run --allow-read --allow-write --allow-run --allow-env tools/dist.ts all
+
+# A local npm registry for the install tests (Verdaccio; its own lockfile, not needed by `make test`).
+tools/registry/node_modules/.installed: tools/registry/package.json tools/registry/package-lock.json
+	npm ci --prefix tools/registry --no-audit --no-fund
+	touch $@
+
+# Publishes dist/npm to a local registry and installs from it with no Rust toolchain on PATH: Bun
+# (bun add, bun build --compile, download fallback) under `bun test`, Deno (npm:, the JSR graph,
+# download fallback) under `deno test`. `test-packages` tests whatever dist/ holds (the release
+# workflow's packages of every platform); `test-dist` builds dist/ first.
+test-dist: dist
+	$(MAKE) test-packages
+
+test-packages: deps tools/registry/node_modules/.installed
+	REMOTEMEDIA_TEST_DIST=1 $(DENO) test $(DENO_FLAGS) tests/dist.test.ts
+	REMOTEMEDIA_TEST_DIST=1 $(BUN) test --timeout 600000 tests/dist.test.ts
 
 # Every benchmark in Deno and Bun (and the native nodes alone), one table, bench/results.json.
 bench: build

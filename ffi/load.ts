@@ -2,48 +2,56 @@
  * Finds the native library and opens it with the backend of the running runtime.
  *
  * Search order: a path set with `setLibraryPath` (embedded libraries), the `REMOTEMEDIA_LIB`
- * environment variable, the package-local Cargo build (`target/release`, then `target/debug`), then a
- * prebuilt `libremotemedia-v<version>-<os>-<arch>.<ext>` in the cache directory. A file the OS cannot
- * open in place (inside a `deno compile` binary) is copied to the cache first. The ABI version is
- * checked before the library is used.
+ * environment variable, the platform package (`@remotemedia/lib-<platform>`, found through
+ * `@remotemedia/lib` by module resolution), the package-local Cargo build (`target/release`, then
+ * `target/debug`), then `libremotemedia-v<version>-<os>-<arch>.<ext>` in the cache directory — which,
+ * when nothing else is there, is downloaded from the release and checked against the SHA-256 pinned
+ * in `prebuilt.ts` before it is opened. A file the OS cannot open in place (inside a `deno compile`
+ * binary) is copied to the cache first. The ABI version is checked before the library is used.
+ *
+ * The platform package and the download are looked up while this module is evaluated (top-level
+ * await); opening the library waits for the first use.
  *
  * @module
  */
 import { openBun } from "./bun.ts";
 import { openDeno } from "./deno.ts";
+import {
+  cacheDirectory,
+  LIBRARY_VERSION,
+  libraryFileName,
+  normaliseArch,
+  platformKey,
+  prebuiltFileName,
+  targetTriple,
+} from "./platform.ts";
+import { PREBUILT_BASE_URL, PREBUILT_FILES, type PrebuiltFile } from "./prebuilt.ts";
 import { ABI_VERSION, type NativeLibrary } from "./symbols.ts";
 
-/** File name of the library on this OS (`libremotemedia.so`, `libremotemedia.dylib`, `remotemedia.dll`). */
-export function libraryFileName(os: string): string {
-  switch (os) {
-    case "darwin":
-      return "libremotemedia.dylib";
-    case "windows":
-    case "win32":
-      return "remotemedia.dll";
-    default:
-      return "libremotemedia.so";
-  }
-}
-
-/** Version of these bindings; prebuilt library files carry it in their names. */
-export const LIBRARY_VERSION = "0.1.0";
+export {
+  cacheDirectory,
+  LIBRARY_VERSION,
+  libraryFileName,
+  platformKey,
+  prebuiltFileName,
+  targetTriple,
+} from "./platform.ts";
 
 interface RuntimeInfo {
   runtime: "deno" | "bun";
   os: string;
   arch: string;
+  /** C library on Linux (`gnu` or `musl`), else `undefined`. */
+  libc: string | undefined;
   env(name: string): string | undefined;
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   writeFile(path: string, bytes: Uint8Array): void;
+  rename(from: string, to: string): void;
+  remove(path: string): void;
 }
 
 declare const Bun: unknown;
-
-function normaliseArch(arch: string): string {
-  return arch === "x64" ? "x86_64" : arch === "arm64" ? "aarch64" : arch;
-}
 
 function runtimeInfo(): RuntimeInfo {
   if (typeof Deno !== "undefined" && typeof Bun === "undefined") {
@@ -51,6 +59,8 @@ function runtimeInfo(): RuntimeInfo {
       runtime: "deno",
       os: Deno.build.os,
       arch: normaliseArch(Deno.build.arch),
+      // The C library this Deno binary was built for is the one it runs on.
+      libc: Deno.build.os === "linux" ? (Deno.build.env ?? "gnu") : undefined,
       env: (name) => {
         try {
           return Deno.env.get(name);
@@ -71,6 +81,8 @@ function runtimeInfo(): RuntimeInfo {
         Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
         Deno.writeFileSync(path, bytes, { mode: 0o755 });
       },
+      rename: (from, to) => Deno.renameSync(from, to),
+      remove: (path) => Deno.removeSync(path),
     };
   }
   if (typeof Bun !== "undefined") {
@@ -80,14 +92,25 @@ function runtimeInfo(): RuntimeInfo {
       readFileSync(path: string): Uint8Array;
       writeFileSync(path: string, bytes: Uint8Array, options: { mode: number }): void;
       mkdirSync(path: string, options: { recursive: boolean }): void;
+      renameSync(from: string, to: string): void;
+      rmSync(path: string, options: { force: boolean }): void;
     };
     const proc = (globalThis as unknown as {
-      process: { env: Record<string, string | undefined>; platform: string; arch: string };
+      process: {
+        env: Record<string, string | undefined>;
+        platform: string;
+        arch: string;
+        report?: { getReport(): { header?: { glibcVersionRuntime?: string } } };
+      };
     }).process;
     return {
       runtime: "bun",
       os: proc.platform,
       arch: normaliseArch(proc.arch),
+      // A glibc build of Bun reports the glibc it runs on; the musl build reports none.
+      libc: proc.platform === "linux"
+        ? (proc.report?.getReport().header?.glibcVersionRuntime ? "gnu" : "musl")
+        : undefined,
       env: (name) => proc.env[name],
       exists: (path) => fs.existsSync(path),
       readFile: (path) => fs.readFileSync(path),
@@ -95,39 +118,11 @@ function runtimeInfo(): RuntimeInfo {
         fs.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
         fs.writeFileSync(path, bytes, { mode: 0o755 });
       },
+      rename: (from, to) => fs.renameSync(from, to),
+      remove: (path) => fs.rmSync(path, { force: true }),
     };
   }
   throw new Error("remotemedia needs Deno or Bun (no supported FFI found in this runtime)");
-}
-
-/** File name of a prebuilt library in the cache: `libremotemedia-v0.1.0-linux-x86_64.so`. */
-export function prebuiltFileName(os: string, arch: string, version = LIBRARY_VERSION): string {
-  const name = libraryFileName(os);
-  const dot = name.lastIndexOf(".");
-  const platform = os === "win32" ? "windows" : os;
-  return `${name.slice(0, dot)}-v${version}-${platform}-${arch}${name.slice(dot)}`;
-}
-
-/**
- * Cache directory for prebuilt libraries: `REMOTEMEDIA_CACHE`, else the OS cache directory
- * (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows)
- * plus `/remotemedia`. `undefined` when no home directory is known.
- */
-export function cacheDirectory(
-  env: (name: string) => string | undefined,
-  os: string,
-): string | undefined {
-  const explicit = env("REMOTEMEDIA_CACHE");
-  if (explicit) return explicit;
-  if (os === "windows" || os === "win32") {
-    const local = env("LOCALAPPDATA");
-    return local ? `${local}\\remotemedia` : undefined;
-  }
-  const home = env("HOME");
-  if (os === "darwin") return home ? `${home}/Library/Caches/remotemedia` : undefined;
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/remotemedia`;
-  return home ? `${home}/.cache/remotemedia` : undefined;
 }
 
 let explicitPath: string | undefined;
@@ -141,28 +136,34 @@ export function setLibraryPath(path: string): void {
   explicitPath = path;
 }
 
+/** The package-local Cargo builds (`target/release`, `target/debug`); none outside a checkout. */
+function localBuilds(os: string): string[] {
+  const here = new URL(".", import.meta.url);
+  if (here.protocol !== "file:") return [];
+  return ["release", "debug"].map((profile) =>
+    decodeURIComponent(new URL(`../target/${profile}/${libraryFileName(os)}`, here).pathname)
+  );
+}
+
 /**
- * Paths tried, in order: the path given to {@link setLibraryPath}, `REMOTEMEDIA_LIB`, the package-local
- * `target/release` and `target/debug` builds, then the prebuilt file in the cache directory.
+ * Paths tried, in order: the path given to {@link setLibraryPath}, `REMOTEMEDIA_LIB`, the platform
+ * package's library (`found.packagePath`, when installed), the package-local `target/release` and
+ * `target/debug` builds, then the prebuilt file in the cache directory.
  */
 export function candidatePaths(
   env: (name: string) => string | undefined,
   os: string,
   arch: string,
+  found: { packagePath?: string; libc?: string } = {},
 ): string[] {
-  const name = libraryFileName(os);
-  const here = new URL(".", import.meta.url);
   const paths: string[] = [];
   if (explicitPath) paths.push(explicitPath);
   const fromEnv = env("REMOTEMEDIA_LIB");
   if (fromEnv) paths.push(fromEnv);
-  if (here.protocol === "file:") {
-    for (const profile of ["release", "debug"]) {
-      paths.push(decodeURIComponent(new URL(`../target/${profile}/${name}`, here).pathname));
-    }
-  }
+  if (found.packagePath) paths.push(found.packagePath);
+  paths.push(...localBuilds(os));
   const cache = cacheDirectory(env, os);
-  if (cache) paths.push(`${cache}/${prebuiltFileName(os, arch)}`);
+  if (cache) paths.push(`${cache}/${prebuiltFileName(os, arch, LIBRARY_VERSION, found.libc)}`);
   return paths;
 }
 
@@ -185,6 +186,168 @@ export function extractedPath(cache: string, os: string, bytes: Uint8Array): str
   const dot = name.lastIndexOf(".");
   return `${cache}/extracted/${name.slice(0, dot)}-${fnv1a(bytes)}${name.slice(dot)}`;
 }
+
+/** Lowercase hex SHA-256 of `bytes`. */
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The largest library file a download accepts (the stripped library is a few MB). */
+const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
+
+/** Where {@link downloadLibrary} writes, and how. */
+export interface DownloadTarget {
+  /** Final path of the verified file. */
+  destination: string;
+  /** Writes a file (creating its directory). */
+  writeFile(path: string, bytes: Uint8Array): void;
+  /** Renames a file (atomically, within one directory). */
+  rename(from: string, to: string): void;
+}
+
+/**
+ * Downloads `url` and saves it at `target.destination` only if its SHA-256 is `expectedSha256`: the
+ * bytes go to a temporary name first and are renamed once verified, so an unverified file is never
+ * where the loader looks. Throws an `Error` naming the URL and what went wrong.
+ */
+export async function downloadLibrary(
+  url: string,
+  expectedSha256: string,
+  target: DownloadTarget,
+): Promise<void> {
+  let bytes: Uint8Array;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+    }
+    const length = Number(response.headers.get("content-length") ?? 0);
+    if (length > MAX_DOWNLOAD_BYTES) {
+      await response.body?.cancel();
+      throw new Error(`${length} bytes is more than a library file (${MAX_DOWNLOAD_BYTES})`);
+    }
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    const cause = (error as { cause?: unknown })?.cause;
+    const detail = error instanceof Error ? error.message : String(error);
+    const reason = cause instanceof Error && !detail.includes(cause.message)
+      ? `${detail}: ${cause.message}`
+      : detail;
+    throw new Error(`downloading ${url} failed: ${reason}`, { cause: error });
+  }
+  const actual = await sha256(bytes);
+  if (actual !== expectedSha256) {
+    throw new Error(
+      `refused ${url}: its SHA-256 is ${actual}, the one pinned for this release is ` +
+        `${expectedSha256} (${bytes.length} bytes received, nothing was saved or opened)`,
+    );
+  }
+  const partial = `${target.destination}.partial-${crypto.randomUUID()}`;
+  target.writeFile(partial, bytes);
+  target.rename(partial, target.destination);
+}
+
+/** What the loader learned while this module was evaluated (before `setLibraryPath` can run). */
+interface Prepared {
+  info?: RuntimeInfo;
+  /** Platform key, e.g. `linux-x64-gnu`. */
+  key?: string;
+  /** Rust target triple, e.g. `x86_64-unknown-linux-gnu`. */
+  triple?: string;
+  /** The platform package: its name, and the library path or why it cannot be used. */
+  platformPackage?: { name: string; path?: string; error?: string };
+  /** `@remotemedia/lib` could not be imported (not installed). */
+  selectorError?: string;
+  /** The pinned file for this platform, if the release has one. */
+  pinned?: PrebuiltFile;
+  /** The cache file's state when a pin exists: verified, or why it was not used. */
+  cache?: { path: string; verified: boolean; problem?: string };
+  /** The download, when one was tried or refused. */
+  download?: { url: string; problem?: string };
+  /** Anything else that failed while preparing (reported at first use). */
+  error?: unknown;
+}
+
+interface Selector {
+  resolveLibrary(key: string): { package: string; path?: string; error?: string } | undefined;
+  packageName(key: string): string;
+}
+
+async function importSelector(): Promise<Selector> {
+  // The CommonJS selector's exports arrive as named exports, or under `default`.
+  const module = await import("@remotemedia/lib") as unknown as Partial<Selector> & {
+    default?: Selector;
+  };
+  return typeof module.resolveLibrary === "function" ? module as Selector : module.default!;
+}
+
+async function prepare(): Promise<Prepared> {
+  const prepared: Prepared = {};
+  try {
+    const info = runtimeInfo();
+    prepared.info = info;
+    prepared.key = platformKey(info.os, info.arch, info.libc);
+    prepared.triple = targetTriple(info.os, info.arch, info.libc);
+    try {
+      const selector = await importSelector();
+      const found = selector.resolveLibrary(prepared.key);
+      if (found) prepared.platformPackage = { name: found.package, ...found };
+    } catch (error) {
+      prepared.selectorError = error instanceof Error ? error.message : String(error);
+    }
+    const packagePath = prepared.platformPackage?.path;
+    if (packagePath && info.exists(packagePath)) return prepared;
+    if (info.env("REMOTEMEDIA_LIB")) return prepared;
+    if (localBuilds(info.os).some((path) => info.exists(path))) return prepared;
+    prepared.pinned = PREBUILT_FILES[prepared.key];
+    const cacheDir = cacheDirectory(info.env, info.os);
+    if (!prepared.pinned || !cacheDir) return prepared;
+    const cachePath = `${cacheDir}/${
+      prebuiltFileName(info.os, info.arch, LIBRARY_VERSION, info.libc)
+    }`;
+    if (info.exists(cachePath)) {
+      const actual = await sha256(info.readFile(cachePath));
+      prepared.cache = actual === prepared.pinned.sha256 ? { path: cachePath, verified: true } : {
+        path: cachePath,
+        verified: false,
+        problem: `SHA-256 ${actual} is not the pinned ${prepared.pinned.sha256}; delete the file`,
+      };
+      return prepared;
+    }
+    const base = info.env("REMOTEMEDIA_DOWNLOAD_URL") || PREBUILT_BASE_URL;
+    const url = base ? `${base.replace(/\/*$/, "/")}${prepared.pinned.file}` : "";
+    if (!url) {
+      prepared.download = {
+        url: "",
+        problem: "no download URL is known (REMOTEMEDIA_DOWNLOAD_URL)",
+      };
+    } else if (info.env("REMOTEMEDIA_NO_DOWNLOAD")) {
+      prepared.download = { url, problem: "not downloaded: REMOTEMEDIA_NO_DOWNLOAD is set" };
+    } else {
+      try {
+        await downloadLibrary(url, prepared.pinned.sha256, {
+          destination: cachePath,
+          writeFile: info.writeFile,
+          rename: info.rename,
+        });
+        prepared.download = { url };
+        prepared.cache = { path: cachePath, verified: true };
+      } catch (error) {
+        prepared.download = {
+          url,
+          problem: error instanceof Error ? error.message : String(error),
+        };
+      }
+    }
+  } catch (error) {
+    prepared.error = error;
+  }
+  return prepared;
+}
+
+const prepared: Prepared = await prepare();
 
 let loaded: NativeLibrary | undefined;
 
@@ -230,10 +393,17 @@ class AbiMismatchError extends Error {}
 /** The loaded library, opened on first use. Throws an `Error` naming every path tried. */
 export function nativeLibrary(): NativeLibrary {
   if (loaded) return loaded;
-  const info = runtimeInfo();
+  if (prepared.error) throw prepared.error;
+  const info = prepared.info ?? runtimeInfo();
   const tried: string[] = [];
   let lastError: unknown;
-  for (const path of candidatePaths(info.env, info.os, info.arch)) {
+  const packagePath = prepared.platformPackage?.path;
+  const found = { packagePath, libc: info.libc };
+  for (const path of candidatePaths(info.env, info.os, info.arch, found)) {
+    if (prepared.cache?.path === path && !prepared.cache.verified) {
+      tried.push(`${path} (${prepared.cache.problem})`);
+      continue;
+    }
     if (!info.exists(path)) {
       tried.push(`${path} (not found)`);
       continue;
@@ -244,7 +414,10 @@ export function nativeLibrary(): NativeLibrary {
     } catch (error) {
       if (error instanceof AbiMismatchError) throw error;
       lastError = error;
-      tried.push(`${path} (${error instanceof Error ? error.message : String(error)})`);
+      const message = error instanceof Error ? error.message : String(error);
+      tried.push(`${path} (${message})`);
+      // The OS opened it but it lacks a symbol: a library of another version, not worth a copy.
+      if (/symbol/i.test(message)) continue;
     }
     // A file the OS cannot map (inside a `deno compile` binary): copy it out, then open the copy.
     const cache = cacheDirectory(info.env, info.os) ?? "/tmp/remotemedia";
@@ -259,12 +432,40 @@ export function nativeLibrary(): NativeLibrary {
       tried.push(`  copied out to ${cache}/extracted (${(error as Error)?.message ?? error})`);
     }
   }
-  throw new Error(
-    "remotemedia: could not load the native library. Tried:\n  " + tried.join("\n  ") +
-      "\nBuild it with `cargo build --release` (or `make build`) in the package directory, " +
-      "set REMOTEMEDIA_LIB to the path of " + libraryFileName(info.os) +
-      ", or put a prebuilt " + prebuiltFileName(info.os, info.arch) + " in the cache directory" +
-      (info.runtime === "deno" ? " (Deno also needs --allow-ffi)." : "."),
-    { cause: lastError },
+  throw new Error(notFoundMessage(info, tried), { cause: lastError });
+}
+
+/** The error of a failed search: what was tried, the platform, the package expected, the ways out. */
+function notFoundMessage(info: RuntimeInfo, tried: string[]): string {
+  const key = prepared.key ?? platformKey(info.os, info.arch, info.libc);
+  const triple = prepared.triple ?? targetTriple(info.os, info.arch, info.libc);
+  const expected = prepared.platformPackage?.name ?? `@remotemedia/lib-${key}`;
+  const published = prepared.platformPackage !== undefined || prepared.selectorError !== undefined;
+  const lines = ["remotemedia: could not load the native library. Tried:"];
+  if (prepared.platformPackage && !prepared.platformPackage.path) {
+    lines.push(`  ${expected} (not installed: ${prepared.platformPackage.error})`);
+  } else if (prepared.selectorError) {
+    lines.push(`  @remotemedia/lib, which picks ${expected} (${prepared.selectorError})`);
+  }
+  lines.push(...tried.map((line) => `  ${line}`));
+  if (prepared.download) {
+    const { url, problem } = prepared.download;
+    lines.push(`  download${url ? ` of ${url}` : ""} (${problem ?? "verified"})`);
+  }
+  const file = libraryFileName(info.os);
+  const build =
+    `a ${file} built from source (\`cargo build --release\` in a clone of the repository)`;
+  lines.push(
+    published
+      ? `This machine is ${key} (${triple}): its library comes in the package ${expected}. ` +
+        `Either install it (\`bun add ${expected}@${LIBRARY_VERSION}\` or ` +
+        `\`npm install ${expected}@${LIBRARY_VERSION}\`; it is an optional dependency, so do not ` +
+        `omit those: no --omit=optional / --no-optional), or set REMOTEMEDIA_LIB to the path of ${build}.`
+      : `This machine is ${key} (${triple}): no package ${expected} is published for it. ` +
+        `Set REMOTEMEDIA_LIB to the path of ${build}.`,
   );
+  if (info.runtime === "deno") {
+    lines.push("Deno also needs --allow-ffi (and --allow-read --allow-env).");
+  }
+  return lines.join("\n");
 }
