@@ -20,6 +20,8 @@
  *
  * @module
  */
+import { cpSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { PrebuiltFile } from "../ffi/prebuilt.ts";
 import {
   LIBRARY_VERSION,
@@ -29,7 +31,8 @@ import {
   targetTriple,
 } from "../ffi/platform.ts";
 
-const root = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+const root = fileURLToPath(new URL("..", import.meta.url)).replace(/[\\/]$/, "");
+const windows = Deno.build.os === "windows";
 const dist = `${root}/dist`;
 const npmDir = `${dist}/npm`;
 const releaseDir = `${dist}/release`;
@@ -105,7 +108,13 @@ function copyFile(from: string, to: string): void {
 }
 
 function pack(dir: string): string {
-  const out = run("npm", ["pack", dir, "--pack-destination", npmDir, "--silent"]);
+  const out = run(windows ? "npm.cmd" : "npm", [
+    "pack",
+    dir,
+    "--pack-destination",
+    npmDir,
+    "--silent",
+  ]);
   return out.trim().split("\n").at(-1)!;
 }
 
@@ -243,7 +252,7 @@ async function buildMain(version: string, baseUrl: string): Promise<string> {
   for (const path of sources) {
     const target = `${stage}/${path}`.replace(/\/$/, "");
     Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    run("cp", ["-R", `${root}/${path}`.replace(/\/$/, ""), target]);
+    cpSync(`${root}/${path}`.replace(/\/$/, ""), target, { recursive: true });
   }
   Deno.writeTextFileSync(`${stage}/ffi/prebuilt.ts`, prebuiltModule(baseUrl, await pins(version)));
   writeJson(`${stage}/tsconfig.json`, {
@@ -265,7 +274,11 @@ async function buildMain(version: string, baseUrl: string): Promise<string> {
     },
     files: sources.filter((p) => p.endsWith(".ts")),
   });
-  run("node", [`${root}/node_modules/typescript/bin/tsc`, "-p", `${stage}/tsconfig.json`]);
+  run(windows ? "node.exe" : "node", [
+    `${root}/node_modules/typescript/bin/tsc`,
+    "-p",
+    `${stage}/tsconfig.json`,
+  ]);
   rewriteDeclarations(out);
   checkEmit(out);
   const pkg = readJson(`${root}/package.json`);
@@ -355,7 +368,7 @@ if (import.meta.main) {
   if (command === "pin") {
     const module = prebuiltModule(baseUrl, await pins(version));
     Deno.writeTextFileSync(`${root}/ffi/prebuilt.ts`, module);
-    run(`${root}/node_modules/.bin/deno`, ["fmt", `${root}/ffi/prebuilt.ts`]);
+    run(Deno.execPath(), ["fmt", `${root}/ffi/prebuilt.ts`]);
     console.log(`ffi/prebuilt.ts pins ${Object.keys(await pins(version)).join(", ")}`);
   }
   if (!["all", "platform", "packages", "pin"].includes(command)) {
