@@ -53,6 +53,11 @@ interface RuntimeInfo {
 
 declare const Bun: unknown;
 
+/** A glibc build of Bun reports the glibc it runs on; its musl build reports none. */
+function linuxLibc(header: { glibcVersionRuntime?: string } | undefined): string {
+  return header && !header.glibcVersionRuntime ? "musl" : "gnu";
+}
+
 function runtimeInfo(): RuntimeInfo {
   if (typeof Deno !== "undefined" && typeof Bun === "undefined") {
     return {
@@ -107,10 +112,7 @@ function runtimeInfo(): RuntimeInfo {
       runtime: "bun",
       os: proc.platform,
       arch: normaliseArch(proc.arch),
-      // A glibc build of Bun reports the glibc it runs on; the musl build reports none.
-      libc: proc.platform === "linux"
-        ? (proc.report?.getReport().header?.glibcVersionRuntime ? "gnu" : "musl")
-        : undefined,
+      libc: proc.platform === "linux" ? linuxLibc(proc.report?.getReport().header) : undefined,
       env: (name) => proc.env[name],
       exists: (path) => fs.existsSync(path),
       readFile: (path) => fs.readFileSync(path),
@@ -297,25 +299,25 @@ async function prepare(): Promise<Prepared> {
     } catch (error) {
       prepared.selectorError = error instanceof Error ? error.message : String(error);
     }
-    const packagePath = prepared.platformPackage?.path;
-    if (packagePath && info.exists(packagePath)) return prepared;
-    if (info.env("REMOTEMEDIA_LIB")) return prepared;
-    if (localBuilds(info.os).some((path) => info.exists(path))) return prepared;
     prepared.pinned = PREBUILT_FILES[prepared.key];
     const cacheDir = cacheDirectory(info.env, info.os);
-    if (!prepared.pinned || !cacheDir) return prepared;
-    const cachePath = `${cacheDir}/${
-      prebuiltFileName(info.os, info.arch, LIBRARY_VERSION, info.libc)
-    }`;
-    if (info.exists(cachePath)) {
+    const cachePath = cacheDir &&
+      `${cacheDir}/${prebuiltFileName(info.os, info.arch, LIBRARY_VERSION, info.libc)}`;
+    // A pinned release file in the cache is opened only once its hash is checked, whatever comes first.
+    if (prepared.pinned && cachePath && info.exists(cachePath)) {
       const actual = await sha256(info.readFile(cachePath));
       prepared.cache = actual === prepared.pinned.sha256 ? { path: cachePath, verified: true } : {
         path: cachePath,
         verified: false,
-        problem: `SHA-256 ${actual} is not the pinned ${prepared.pinned.sha256}; delete the file`,
+        problem: `SHA-256 ${actual} is not the pinned ${prepared.pinned.sha256}`,
       };
-      return prepared;
     }
+    const packagePath = prepared.platformPackage?.path;
+    if (packagePath && info.exists(packagePath)) return prepared;
+    if (info.env("REMOTEMEDIA_LIB")) return prepared;
+    if (localBuilds(info.os).some((path) => info.exists(path))) return prepared;
+    // Absent or not matching its pin (another version, a damaged file): fetch the pinned file.
+    if (!prepared.pinned || !cachePath || prepared.cache?.verified) return prepared;
     const base = info.env("REMOTEMEDIA_DOWNLOAD_URL") || PREBUILT_BASE_URL;
     const url = base ? `${base.replace(/\/*$/, "/")}${prepared.pinned.file}` : "";
     if (!url) {
@@ -399,9 +401,13 @@ export function nativeLibrary(): NativeLibrary {
   let lastError: unknown;
   const packagePath = prepared.platformPackage?.path;
   const found = { packagePath, libc: info.libc };
+  const cacheDir = cacheDirectory(info.env, info.os);
+  const cachePath = cacheDir &&
+    `${cacheDir}/${prebuiltFileName(info.os, info.arch, LIBRARY_VERSION, info.libc)}`;
   for (const path of candidatePaths(info.env, info.os, info.arch, found)) {
-    if (prepared.cache?.path === path && !prepared.cache.verified) {
-      tried.push(`${path} (${prepared.cache.problem})`);
+    if (path === cachePath && prepared.pinned && !prepared.cache?.verified) {
+      // Pinned, but not checked at load time (absent then) or not matching: never opened.
+      tried.push(`${path} (${prepared.cache?.problem ?? "not found"})`);
       continue;
     }
     if (!info.exists(path)) {

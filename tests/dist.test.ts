@@ -388,6 +388,19 @@ log: { type: stdout, format: pretty, level: warn }
       const again = await run(env);
       checkApp(again, (path) => path === cached);
       assert.equal(server.hits(), 2, "the verified cache is used, not downloaded again");
+
+      // A cached file that does not match its pin is never opened; the pinned file replaces it.
+      const damaged = new Uint8Array(readFileSync(cached));
+      damaged[damaged.length >> 1] ^= 0x40;
+      writeFileSync(cached, damaged);
+      const refused = await run({ ...env, REMOTEMEDIA_NO_DOWNLOAD: "1" });
+      assert.notEqual(refused.status, 0);
+      assert.ok(refused.stderr.includes(`${cached} (SHA-256 `), refused.stderr);
+      assert.match(refused.stderr, /is not the pinned [0-9a-f]{64}\)/);
+      const replaced = await run(env);
+      checkApp(replaced, (path) => path === cached);
+      assert.equal(server.hits(), 3);
+      assert.equal(sha256(cached), sha256(join(releaseDist, releaseFile)));
     } finally {
       await server.close();
     }
