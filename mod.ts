@@ -28,6 +28,8 @@ export {
   RuntimeData,
   type SampleFormat,
   type Samples,
+  type SamplesByFormat,
+  type SamplesOf,
   type Tensor,
   type TensorDtype,
   type TensorElements,
@@ -56,6 +58,7 @@ export {
   ShapeError,
 } from "./src/errors.ts";
 export {
+  type BuiltinNodeArgs,
   type Connection,
   type Manifest,
   type ManifestIssue,
@@ -70,6 +73,7 @@ export {
   run,
   Session,
   session,
+  type SessionEntry,
   type SessionEvent,
   type SessionMetrics,
   type SessionOptions,
@@ -79,6 +83,15 @@ export {
   validateManifest,
 } from "./src/pipeline.ts";
 export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";
+export type {
+  LevelEvent,
+  MixMetadata,
+  NodeEvent,
+  SpeechEndEvent,
+  SpeechStartEvent,
+  VadEvent,
+  WavWriterSummary,
+} from "./src/events.ts";
 export {
   type ByteSource,
   type FrameOptions,
@@ -88,12 +101,14 @@ export {
   wavStream,
 } from "./src/streams.ts";
 export {
+  type InstanceOptions,
   isRegisteredNode,
   type Node,
   type NodeFactory,
   type NodeResult,
   type NodeTypeOptions,
   type PortSpec,
+  type RegisteredNodeType,
   registerNode,
   runNode,
   unregisterNode,

@@ -419,10 +419,7 @@ function add(f: Figure): void {
       .chain("read", "res", "write")
       .build();
     const nativeMs = await timeAsync(async () => {
-      await using s = Session.create(manifest);
-      using go = RuntimeData.json({});
-      await s.push(go);
-      s.close();
+      await using s = Session.create(manifest); // the reader starts by itself
       for await (const out of s) out.dispose();
     }, 3);
     const soxSnr = snrDb(readWavF32(soxOut), 16000);
@@ -468,10 +465,7 @@ function add(f: Figure): void {
     .build();
   let segments = 0;
   const ms = await timeAsync(async () => {
-    await using s = Session.create(manifest);
-    using go = RuntimeData.json({});
-    await s.push(go);
-    s.close();
+    await using s = Session.create(manifest); // the reader starts by itself
     segments = 0;
     for await (const out of s) {
       segments++;

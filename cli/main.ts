@@ -8,17 +8,23 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import {
   type Manifest,
   ManifestError,
   type NodeStats,
   nodeTypes,
   PipelineError,
-  RuntimeData,
   Session,
+  type SessionEntry,
   validateManifest,
+  wavFrames,
 } from "../mod.ts";
+import { LIBRARY_VERSION } from "../ffi/platform.ts";
+
+/** The package version (that of deno.json and package.json; `tools/dist.ts` and a test check it). */
+export const VERSION: string = LIBRARY_VERSION;
 
 /** Where the CLI writes, and what it knows about its terminal. */
 export interface CliIo {
@@ -48,6 +54,7 @@ Usage:
   remotemedia validate <manifest.json>
   remotemedia nodes [--json]
   remotemedia <command> --help
+  remotemedia --version
 
 Options for every command:
   --verbose   show stack traces of errors
@@ -57,8 +64,9 @@ Exit codes: 0 ok, 1 a node failed, 2 usage error, 3 invalid manifest, 4 file not
   run: `remotemedia run <manifest.json> [options]
 
 Runs a pipeline once. Outputs are printed to stdout: JSON events as JSON lines, text as lines.
+Sources (a WavReader with a path) start by themselves; entry nodes (no incoming connection) need --input.
 
-  --input <in.wav>         read this WAV into every entry node (as 20 ms frames)
+  --input <in.wav>         push this WAV (as 20 ms frames) into every entry node that accepts audio
   --output <out.wav>       write the audio of every audio sink to this WAV
   --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
   --stats                  print the per-node statistics table (counts, p50/p95/max) to stderr (default)
@@ -81,7 +89,15 @@ interface Parsed {
 }
 
 const VALUE_FLAGS = new Set(["--input", "--output", "--param"]);
-const BOOL_FLAGS = new Set(["--help", "-h", "--verbose", "--json", "--stats", "--no-stats"]);
+const BOOL_FLAGS = new Set([
+  "--help",
+  "-h",
+  "--verbose",
+  "--json",
+  "--stats",
+  "--no-stats",
+  "--version",
+]);
 
 function parse(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], flags: new Map() };
@@ -110,6 +126,14 @@ function parse(args: string[]): Parsed {
 function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new FileError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+function checkReadable(path: string): void {
+  try {
+    closeSync(openSync(path, "r"));
   } catch (error) {
     throw new FileError(`cannot read ${path}: ${(error as Error).message}`);
   }
@@ -151,20 +175,16 @@ export function applyParams(manifest: Manifest, params: string[]): Manifest {
   return out;
 }
 
-/** Adds a `WavReader` feeding every entry node and/or a `WavWriter` fed by every audio sink. */
-export function withFiles(manifest: Manifest, input?: string, output?: string): Manifest {
+/**
+ * Adds a `WavWriter` fed by every audio sink (after the manifest's own nodes and connections, so that
+ * error paths such as `nodes[2]` keep pointing at the user's manifest).
+ */
+export function withOutput(manifest: Manifest, output?: string): Manifest {
   const out = structuredClone(manifest);
   out.connections ??= [];
   const ids = out.nodes.map((n) => n.id);
-  const hasIncoming = new Set(out.connections.map((c) => c.to));
   const hasOutgoing = new Set(out.connections.map((c) => c.from));
-  const roots = ids.filter((id) => !hasIncoming.has(id));
   const sinks = ids.filter((id) => !hasOutgoing.has(id));
-  if (input !== undefined) {
-    const id = unique("input", ids);
-    out.nodes.unshift({ id, type: "WavReader", params: { path: input, chunkMs: 20 } });
-    for (const root of roots) out.connections.push({ from: id, to: root });
-  }
   if (output !== undefined) {
     const types = new Map(nodeTypes().map((t) => [t.type, t]));
     const audioSinks = sinks.filter((id) => {
@@ -195,6 +215,50 @@ export function withFiles(manifest: Manifest, input?: string, output?: string): 
 
 /** Suffix of the tap nodes `--output` adds; outputs from a tap are reported under the sink's id. */
 const TAP_SUFFIX = ":events";
+
+function describeEntries(entries: readonly SessionEntry[]): string {
+  return entries.map((e) => `"${e.id}" (${e.type}) accepts ${e.accepts.join("/")}`).join("; ");
+}
+
+/** The bytes of a file as a stream, read 64 KiB at a time. */
+function fileBytes(path: string): ReadableStream<Uint8Array> {
+  let file: FileHandle | undefined;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller): Promise<void> {
+      file ??= await open(path, "r");
+      const buffer = new Uint8Array(64 * 1024);
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) {
+        await file.close();
+        controller.close();
+      } else {
+        controller.enqueue(buffer.subarray(0, bytesRead));
+      }
+    },
+    async cancel(): Promise<void> {
+      await file?.close();
+    },
+  });
+}
+
+/**
+ * Pushes the WAV at `path` into `session` in 20 ms frames: each frame goes to every entry that accepts
+ * audio (the rule of `push`). Calls `onFrame` with each frame's duration.
+ */
+async function pushWav(
+  session: Session,
+  path: string,
+  onFrame: (seconds: number) => void,
+): Promise<void> {
+  for await (const frame of wavFrames(fileBytes(path), { frameMs: 20 })) {
+    try {
+      await session.push(frame);
+      onFrame(frame.asAudio().durationSeconds);
+    } finally {
+      frame.dispose();
+    }
+  }
+}
 
 function unique(base: string, ids: string[]): string {
   let id = base;
@@ -260,20 +324,39 @@ async function run(parsed: Parsed, io: CliIo): Promise<number> {
   if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
   const input = parsed.flags.get("--input")?.at(-1);
   const output = parsed.flags.get("--output")?.at(-1);
-  if (input !== undefined) readText(input).length; // fail early, with exit code 4, if unreadable
+  if (input !== undefined) checkReadable(input); // fail early, with exit code 4
   let manifest = applyParams(loadManifest(manifestPath), parsed.flags.get("--param") ?? []);
-  manifest = withFiles(manifest, input, output);
+  manifest = withOutput(manifest, output);
   const issues = validateManifest(manifest);
   if (issues.length) throw new ManifestError(issues);
 
   const session = Session.create(manifest);
+  // --input follows the rule of push: frames go to every entry node whose input accepts audio.
+  const entries = session.entries;
+  try {
+    if (input === undefined && entries.length > 0) {
+      throw new UsageError(
+        `this pipeline takes input (${describeEntries(entries)}): give --input <file.wav>`,
+      );
+    }
+    if (input !== undefined && !entries.some((e) => e.accepts.includes("audio"))) {
+      throw new UsageError(
+        entries.length === 0
+          ? "--input: this pipeline has no entry node (its sources start by themselves)"
+          : `--input: no entry node accepts audio (entries: ${describeEntries(entries)})`,
+      );
+    }
+  } catch (error) {
+    session.dispose();
+    throw error;
+  }
   const total = input ? wavDuration(input) : undefined;
   const started = performance.now();
+  let pushedSeconds = 0;
   let progress: ReturnType<typeof setInterval> | undefined;
   if (io.isTty && input && total) {
-    const inputIndex = session.nodeIds.indexOf(manifest.nodes[0].id);
     const draw = () => {
-      const done = Math.min(1, (session.metrics().nodes[inputIndex].itemsOut * 0.02) / total);
+      const done = Math.min(1, pushedSeconds / total);
       const width = 30;
       const filled = Math.round(done * width);
       const bar = `${"#".repeat(filled)}${"-".repeat(width - filled)}`;
@@ -284,29 +367,48 @@ async function run(parsed: Parsed, io: CliIo): Promise<number> {
   }
   let audioFrames = 0;
   try {
-    using trigger = RuntimeData.json({});
-    await session.push(trigger);
-    session.close();
-    for await (const out of session) {
-      const type = out.dataType();
-      const node = out.nodeId?.endsWith(TAP_SUFFIX)
-        ? out.nodeId.slice(0, -TAP_SUFFIX.length)
-        : out.nodeId;
-      if (type === "json") {
-        const value = out.asJson();
-        if ((value as { type?: string })?.type !== "wav_written") {
-          io.out(JSON.stringify({ node, ...asObject(value) }));
+    // The input is pushed while the outputs are read (each side waits for the other's progress).
+    const feeding = input === undefined
+      ? Promise.resolve()
+      : pushWav(session, input, (seconds) => pushedSeconds += seconds).catch((error) => {
+        // A failing node is reported by the iteration; a bad file by this.
+        if (error instanceof PipelineError) return;
+        if (!session.finished) session.abort().catch(() => {});
+        throw new FileError(`--input ${input}: ${(error as Error).message}`, { cause: error });
+      });
+    const closing = feeding.then(() => {
+      if (!session.finished) session.close();
+    });
+    closing.catch(() => {}); // reported below, after the outputs
+    try {
+      for await (const out of session) {
+        const type = out.dataType();
+        const node = out.nodeId?.endsWith(TAP_SUFFIX)
+          ? out.nodeId.slice(0, -TAP_SUFFIX.length)
+          : out.nodeId;
+        if (type === "json") {
+          const value = out.asJson();
+          if ((value as { type?: string })?.type !== "wav_written") {
+            io.out(JSON.stringify({ node, ...asObject(value) }));
+          }
+        } else if (type === "text") {
+          io.out(`${node}: ${out.asText()}`);
+        } else if (type === "audio") {
+          audioFrames += out.asAudio().numSamples;
+        } else {
+          io.out(`${node}: ${type}`);
         }
-      } else if (type === "text") {
-        io.out(`${node}: ${out.asText()}`);
-      } else if (type === "audio") {
-        audioFrames += out.asAudio().numSamples;
-      } else {
-        io.out(`${node}: ${type}`);
+        out.dispose();
       }
-      out.dispose();
+    } catch (error) {
+      await closing; // a bad input file is the cause of an abort: report it, not the abort
+      throw error;
     }
+    await closing;
     await session.done;
+  } catch (error) {
+    session.dispose();
+    throw error;
   } finally {
     if (progress !== undefined) {
       clearInterval(progress);
@@ -387,6 +489,10 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     verbose = parsed.flags.has("--verbose");
     const [command, ...rest] = parsed.positional;
     parsed.positional = rest;
+    if (parsed.flags.has("--version")) {
+      io.out(`remotemedia ${VERSION}`);
+      return EXIT.ok;
+    }
     const help = parsed.flags.has("--help") || parsed.flags.has("-h");
     if (!command || command === "help") {
       io.out(HELP[rest[0] ?? "main"] ?? HELP.main);

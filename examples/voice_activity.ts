@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+import { PipelineBuilder, Session, type VadEvent } from "../mod.ts";
 
 /** One detected speech segment, in seconds. */
 export interface Segment {
@@ -28,13 +28,11 @@ export async function speechSegments(path: string): Promise<Segment[]> {
     .node("vad", "Vad", { mode: "events", minSilenceMs: 320 })
     .chain("read", "mono", "resample", "vad")
     .build();
+  // The reader is a source: it starts with the session, which ends once the file is read.
   await using session = Session.create(manifest);
-  using start = RuntimeData.json({ start: true }); // any item starts the reader
-  await session.push(start);
-  session.close();
   const segments: Segment[] = [];
   for await (const event of session) {
-    const e = event.asJson<{ type: string; startUs: number; endUs: number }>();
+    const e = event.asJson<VadEvent>();
     if (e.type === "speech_end") segments.push({ start: e.startUs / 1e6, end: e.endUs / 1e6 });
     event.dispose();
   }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Node, PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+import { type Node, PipelineBuilder, RuntimeData, Session, type WavWriterSummary } from "../mod.ts";
 import { espeakMissing, EspeakTtsNode } from "./streaming_tts.ts";
 
 /** Turns each utterance into a reply text (a stand-in for ASR + LLM). */
@@ -53,13 +53,10 @@ export async function respond(
       "write",
     )
     .build();
-  await using session = Session.create(manifest);
-  using start = RuntimeData.json({ start: true });
-  await session.push(start);
-  session.close();
+  await using session = Session.create(manifest); // the reader starts by itself; the session ends after it
   let durationSeconds = 0;
   for await (const out of session) {
-    durationSeconds = out.asJson<{ durationSeconds: number }>().durationSeconds;
+    durationSeconds = out.asJson<WavWriterSummary>().durationSeconds;
     out.dispose();
   }
   await session.done;

@@ -183,8 +183,12 @@ export const symbols = {
     ],
     result: "u64", // session handle, 0 on error
   },
-  rm_session_push: {
-    parameters: ["u64", "u64"], // session, data
+  rm_session_push_to: {
+    parameters: [
+      "u64", // session
+      "u64", // data
+      "i32", // int32_t entry: index of the entry node (manifest order), -1 = every entry accepting the type
+    ],
     result: "i32", // 0 accepted, 1 full, <0 -status
   },
   rm_session_poll: {
@@ -205,6 +209,7 @@ export const symbols = {
   rm_session_failure: { parameters: ["u64"], result: "u64" }, // JSON data handle or 0
   rm_session_metrics: { parameters: ["u64"], result: "u64" }, // JSON data handle
   rm_session_node_ids: { parameters: ["u64"], result: "u64" }, // JSON data handle
+  rm_session_entries: { parameters: ["u64"], result: "u64" }, // JSON data handle [{id, index, type, accepts}]
   rm_session_set_events: { parameters: ["u64", "i32"], result: "i32" }, // session, enabled
   rm_session_events: { parameters: ["u64"], result: "u64" }, // JSON data handle {events, dropped}
   rm_session_free: { parameters: ["u64"], result: "i32" },

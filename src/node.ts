@@ -75,7 +75,30 @@ export interface NodeTypeOptions {
 }
 
 /** Builds a node instance from its manifest params. */
-export type NodeFactory = (params: Record<string, unknown>, context: { id: string }) => Node;
+export type NodeFactory<P extends Record<string, unknown> = Record<string, unknown>> = (
+  params: P,
+  context: { id: string },
+) => Node;
+
+/** Options of a builder instance node (`PipelineBuilder.node(id, instance, options)`). */
+export interface InstanceOptions extends NodeTypeOptions {
+  /**
+   * The type name errors, metrics and the manifest show for this node (default: the instance's class
+   * name, or `Node` for a plain object).
+   */
+  name?: string;
+  /** Skip (and count) items that make the node fail instead of failing the session. */
+  skipErrors?: boolean;
+}
+
+/**
+ * The name of a registered TypeScript node type, as {@link registerNode} returns it. At run time it is
+ * the plain string; its type carries the params, so that `PipelineBuilder.node(id, type, params)`
+ * checks them and refuses names that are neither built-in nor registered.
+ */
+export type RegisteredNodeType<P extends Record<string, unknown> = Record<string, unknown>> =
+  & string
+  & { readonly __params: P };
 
 /** A registered node type. @internal */
 export interface Registered {
@@ -85,13 +108,26 @@ export interface Registered {
   options: NodeTypeOptions;
 }
 
+/** A builder instance: the node, the type name its manifest node shows, and its ports. @internal */
+export interface LocalNode {
+  /** The `type` of its manifest node. */
+  type: string;
+  /** The instance. */
+  node: Node;
+  /** Its ports and types. */
+  options: NodeTypeOptions;
+}
+
 /**
- * Node types that belong to one manifest (the builder's instances) rather than to the global registry:
- * they live as long as the manifest that holds them. @internal
+ * The builder's instances by node id: they belong to one manifest rather than to the global registry,
+ * and live as long as the manifest that holds them. @internal
  */
-export type LocalTypes = ReadonlyMap<string, Registered>;
+export type LocalTypes = ReadonlyMap<string, LocalNode>;
 
 const registry = new Map<string, Registered>();
+/** Identifier-like: what type names may look like. */
+const TYPE_NAME = /^[A-Za-z_][\w.:-]*$/;
+
 let builtins: Set<string> | undefined;
 
 /** Names of the native node types (read once from the library). */
@@ -123,12 +159,12 @@ export interface HostTypeDecl {
  * }), { accepts: ["text"], outputs: ["text"] });
  * ```
  */
-export function registerNode(
+export function registerNode<P extends Record<string, unknown> = Record<string, unknown>>(
   type: string,
-  factory: NodeFactory,
+  factory: NodeFactory<P>,
   options: NodeTypeOptions = {},
-): void {
-  if (typeof type !== "string" || !/^[A-Za-z_][\w.:-]*$/.test(type)) {
+): RegisteredNodeType<P> {
+  if (typeof type !== "string" || !TYPE_NAME.test(type)) {
     throw new RangeError(`node type name must be an identifier-like string, got ${String(type)}`);
   }
   if (typeof factory !== "function") {
@@ -137,7 +173,8 @@ export function registerNode(
   if (builtinTypes().has(type)) {
     throw new RangeError(`registerNode: "${type}" is a built-in node type; choose another name`);
   }
-  registry.set(type, { factory, options });
+  registry.set(type, { factory: factory as NodeFactory, options });
+  return type as RegisteredNodeType<P>;
 }
 
 /** Removes a registered TypeScript node type. */
@@ -150,25 +187,59 @@ export function isRegisteredNode(type: string): boolean {
   return registry.has(type);
 }
 
-/** True when `type` is a TypeScript node type of `local` or of the registry. @internal */
-export function isHostType(type: string, local?: LocalTypes): boolean {
-  return local?.has(type) === true || registry.has(type);
+/** A manifest node's id and type, as far as they are known. @internal */
+export interface NodeRef {
+  id?: unknown;
+  type?: unknown;
+}
+
+/** The builder instance of manifest node `spec`, if it is one. */
+function localNode(spec: NodeRef, local?: LocalTypes): LocalNode | undefined {
+  const found = typeof spec.id === "string" ? local?.get(spec.id) : undefined;
+  return found !== undefined && found.type === spec.type ? found : undefined;
+}
+
+/** True when manifest node `spec` is a TypeScript node: a builder instance or a registered type. @internal */
+export function isHostNode(spec: NodeRef, local?: LocalTypes): boolean {
+  return localNode(spec, local) !== undefined ||
+    (typeof spec.type === "string" && registry.has(spec.type));
 }
 
 /**
- * Adds one instance to `local` (the builder's own types) for node `id` and returns its type name
- * (for the builder's `node(id, instance)`: the instance goes with the manifest, not into the global
- * registry). @internal
+ * Adds one instance to `local` (the builder's own nodes) for node `id` and returns the type name its
+ * manifest node shows: `options.name`, else the instance's class name, else `Node` — suffixed with
+ * `#<id>` when that name is a built-in or registered type, or another instance of this builder with
+ * other ports uses it (the native validator knows one declaration per type name). The instance goes
+ * with the manifest, not into the global registry. @internal
  */
 export function registerInstance(
   node: Node,
-  options: NodeTypeOptions,
-  local: Map<string, Registered>,
+  options: InstanceOptions,
+  local: Map<string, LocalNode>,
   id: string,
 ): string {
   checkNode(node, "node instance");
-  const type = `instance:${id}`;
-  local.set(type, { factory: () => node, options });
+  if (
+    options.name !== undefined &&
+    (typeof options.name !== "string" || !TYPE_NAME.test(options.name))
+  ) {
+    throw new RangeError(
+      `node "${id}": name must be an identifier-like string, got ${String(options.name)}`,
+    );
+  }
+  const className = (node as { constructor?: { name?: unknown } }).constructor?.name;
+  const base = options.name ??
+    (typeof className === "string" && TYPE_NAME.test(className) && className !== "Object"
+      ? className
+      : "Node");
+  const { name: _, skipErrors: __, ...typeOptions } = options;
+  const decl = JSON.stringify(declaration(base, typeOptions));
+  const clash = builtinTypes().has(base) || registry.has(base) ||
+    [...local.values()].some((other) =>
+      other.type === base && JSON.stringify(declaration(base, other.options)) !== decl
+    );
+  const type = clash ? `${base}#${id}` : base;
+  local.set(id, { type, node, options: typeOptions });
   return type;
 }
 
@@ -189,28 +260,47 @@ function ports(options: NodeTypeOptions): { name: string; accepts?: DataType[] }
   return options.inputs.map((p) => typeof p === "string" ? { name: p } : p);
 }
 
-/** Declarations of the registered types a manifest uses. @internal */
-export function hostTypes(typeNames: Iterable<string>, local?: LocalTypes): HostTypeDecl[] {
-  const out: HostTypeDecl[] = [];
-  for (const type of new Set(typeNames)) {
-    const reg = local?.get(type) ?? registry.get(type);
-    if (!reg) continue;
-    const inputs = ports(reg.options);
-    const decl: HostTypeDecl = { type, inputs, joinsInputs: inputs.length > 1 };
-    if (reg.options.outputs) decl.outputs = reg.options.outputs;
-    out.push(decl);
-  }
-  return out;
+function declaration(type: string, options: NodeTypeOptions): HostTypeDecl {
+  const inputs = ports(options);
+  const decl: HostTypeDecl = { type, inputs, joinsInputs: inputs.length > 1 };
+  if (options.outputs) decl.outputs = options.outputs;
+  return decl;
 }
 
-/** Creates the instance of a registered type for manifest node `id`. @internal */
+/**
+ * Declarations of the TypeScript node types manifest nodes `specs` use (builder instances and
+ * registered types), one per type name. @internal
+ */
+export function hostTypes(specs: Iterable<NodeRef>, local?: LocalTypes): HostTypeDecl[] {
+  const out = new Map<string, HostTypeDecl>();
+  for (const spec of specs) {
+    if (typeof spec.type !== "string") continue;
+    const options = localNode(spec, local)?.options ?? registry.get(spec.type)?.options;
+    if (!options) continue;
+    const decl = declaration(spec.type, options);
+    const seen = out.get(spec.type);
+    if (seen && JSON.stringify(seen) !== JSON.stringify(decl)) {
+      throw new RemoteMediaError(
+        "invalid_manifest",
+        `node type "${spec.type}" is declared twice with different ports or outputs (a builder ` +
+          `instance and a registered type?); name the instance otherwise ({ name: "…" })`,
+      );
+    }
+    out.set(spec.type, decl);
+  }
+  return [...out.values()];
+}
+
+/** The TypeScript node of manifest node `id` (a builder instance, or made by its registered type). @internal */
 export function instantiate(
   type: string,
   id: string,
   params: Record<string, unknown>,
   local?: LocalTypes,
 ): { node: Node; ports: string[] } {
-  const reg = local?.get(type) ?? registry.get(type);
+  const instance = localNode({ id, type }, local);
+  if (instance) return { node: instance.node, ports: ports(instance.options).map((p) => p.name) };
+  const reg = registry.get(type);
   if (!reg) throw new RemoteMediaError("invalid_manifest", `no TypeScript node type "${type}"`);
   const node = reg.factory(params, { id });
   checkNode(node, `the factory of node type "${type}" (node "${id}")`);

@@ -57,9 +57,9 @@ export interface NodeParams {
     /** In gate mode, audio kept from before the detected start. Range 0..5000. Default 200. */
     preRollMs?: number;
   };
-  /** Reads a WAV file (16/24/32-bit PCM or 32-bit float) when an item arrives: the item's text is the path, or `path` for any other item. Emits audio in frames of `chunkMs` (0 = one item), streaming with backpressure. */
+  /** Reads a WAV file (8/16/24/32-bit PCM or 32-bit float) and emits its audio in frames of `chunkMs` (0 = one item), streaming with backpressure. With `path` it is a source: it starts when the session starts and takes no input. Without, each text input is the path of a file to read. */
   WavReader: {
-    /** File to read; when empty, the input text is the path. Default "". */
+    /** File to read when the session starts (the node then takes no input); when empty, each input text is a path. Default "". */
     path?: string;
     /** Frame duration of emitted items (0 = whole file in one item). Range 0..3600000. Default 20. */
     chunkMs?: number;

@@ -11,17 +11,18 @@ import { checkHandle, encoder, lastError, lib } from "./native.ts";
 import {
   drainResult,
   hostTypes,
+  type InstanceOptions,
   instantiate,
-  isHostType,
+  isHostNode,
+  type LocalNode,
   type LocalTypes,
   type Node,
   type NodeResult,
-  type NodeTypeOptions,
-  type Registered,
+  type RegisteredNodeType,
   registerInstance,
 } from "./node.ts";
 import type { BuiltinNodeType, NodeParams } from "./node_types.ts";
-import { RuntimeData } from "./runtime_data.ts";
+import { type DataType, RuntimeData } from "./runtime_data.ts";
 
 /** One node of a manifest. */
 export interface NodeSpec {
@@ -106,6 +107,16 @@ export interface NodeTypeSchema {
   joinsInputs: boolean;
   /** True for nodes with blocking I/O (files): sessions containing one run on a worker thread. */
   heavy: boolean;
+}
+
+/** An entry node of a session: where pushed items go (see {@link Session.entries}). */
+export interface SessionEntry {
+  /** Node id (the `to` of `push(data, { to })`). */
+  readonly id: string;
+  /** Node type. */
+  readonly type: string;
+  /** Data types its input accepts: a push without `to` goes to every entry accepting the item's type. */
+  readonly accepts: readonly DataType[];
 }
 
 /** Per-node counters of a session. */
@@ -312,7 +323,6 @@ function manifestNodes(manifest: Manifest | string): NodeSpec[] {
     : [];
 }
 
-/** The TypeScript node types a manifest uses, as the native validator expects them. */
 /** Where a builder's manifest keeps its TypeScript node instances (not serialised, not enumerable). */
 const INSTANCES = Symbol("remotemedia.instances");
 
@@ -331,13 +341,11 @@ function attachInstances(manifest: Manifest, instances: LocalTypes | undefined):
   return manifest;
 }
 
+/** The TypeScript node types a manifest uses, as the native validator expects them. */
 function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
-  const used = manifestNodes(manifest)
-    .map((n) => n.type)
-    .filter((t) => typeof t === "string" && isHostType(t, localTypes(manifest)));
-  return used.length === 0
-    ? null
-    : encoder.encode(JSON.stringify(hostTypes(used, localTypes(manifest))));
+  const local = localTypes(manifest);
+  const used = manifestNodes(manifest).filter((spec) => isHostNode(spec, local));
+  return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used, local)));
 }
 
 /** Every problem of a manifest (an empty array when it is valid). */
@@ -353,6 +361,18 @@ export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
     native,
   );
 }
+
+/**
+ * The params (and options) a built-in node type takes in {@link PipelineBuilder.node}: optional when
+ * every param has a default, required when one has none.
+ */
+export type BuiltinNodeArgs<T extends BuiltinNodeType> = [
+  // the names of the params without a default
+  {
+    [K in keyof NodeParams[T]]-?: Record<never, never> extends Pick<NodeParams[T], K> ? never : K;
+  }[keyof NodeParams[T]],
+] extends [never] ? [params?: NodeParams[T], options?: { skipErrors?: boolean }]
+  : [params: NodeParams[T], options?: { skipErrors?: boolean }];
 
 /**
  * Builds a manifest in code; `build()` returns the same JSON a file would hold.
@@ -371,7 +391,7 @@ export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
 export class PipelineBuilder {
   #nodes: NodeSpec[] = [];
   #connections: Connection[] = [];
-  #instances = new Map<string, Registered>();
+  #instances = new Map<string, LocalNode>();
   #name?: string;
 
   /** Names the pipeline. */
@@ -380,26 +400,35 @@ export class PipelineBuilder {
     return this;
   }
 
-  /** Adds a TypeScript node instance (see {@link Node}). */
-  node(id: string, instance: Node, options?: NodeTypeOptions & { skipErrors?: boolean }): this;
   /**
-   * Adds a node by type name: a built-in type (params type-checked against its schema) or a type
-   * registered with `registerNode`.
+   * Adds a TypeScript node instance (see {@link Node}). Errors and metrics name it by its id and by
+   * `options.name`, else its class name (`Node` for a plain object).
    */
-  node<T extends string>(
+  node(id: string, instance: Node, options?: InstanceOptions): this;
+  /**
+   * Adds a built-in node: its params are checked against the type's schema, and required ones must be
+   * given (`node("r", "Resample", { targetRate: 16000 })`); an unknown type name does not compile.
+   */
+  node<T extends BuiltinNodeType>(id: string, type: T, ...rest: BuiltinNodeArgs<T>): this;
+  /**
+   * Adds a node of a type registered with `registerNode`, by the name it returned (its params are
+   * typed by the factory's params). A name known only at run time can be cast:
+   * `name as RegisteredNodeType`.
+   */
+  node<P extends Record<string, unknown>>(
     id: string,
-    type: T,
-    params?: T extends BuiltinNodeType ? NodeParams[T] : Record<string, unknown>,
+    type: RegisteredNodeType<P>,
+    params?: P,
     options?: { skipErrors?: boolean },
   ): this;
   node(
     id: string,
     typeOrInstance: string | Node,
-    paramsOrOptions?: Record<string, unknown> | (NodeTypeOptions & { skipErrors?: boolean }),
+    paramsOrOptions?: Record<string, unknown> | InstanceOptions,
     options: { skipErrors?: boolean } = {},
   ): this {
     if (typeof typeOrInstance !== "string") {
-      const opts = (paramsOrOptions ?? {}) as NodeTypeOptions & { skipErrors?: boolean };
+      const opts = (paramsOrOptions ?? {}) as InstanceOptions;
       const spec: NodeSpec = {
         id,
         type: registerInstance(typeOrInstance, opts, this.#instances, id),
@@ -444,6 +473,8 @@ const PHASE_ENDED = 2;
 const PHASE_FAILED = 3;
 const PHASE_ABORTED = 4;
 const PUSH_FULL = 1;
+/** `-InvalidArgument` from a push: no entry accepts the item, or `to` is not an entry. */
+const PUSH_NOWHERE = -3;
 const EMIT_FULL = 1;
 const EMIT_CANCELLED = 2;
 const TASK_FLUSH = 1;
@@ -570,6 +601,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #handle: number;
   #threaded: boolean;
   #nodeIds: string[];
+  #entries?: readonly SessionEntry[];
   #info = new Float64Array(POLL_INFO_LEN);
   #progress = new Signal();
   /** The pump's own wake-up (threaded sessions with TypeScript nodes; registered in `pumps`). */
@@ -638,9 +670,9 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const local = localTypes(manifest);
     const hostSpecs = manifestNodes(manifest)
       .map((spec, index) => ({ spec, index }))
-      .filter(({ spec }) => typeof spec.type === "string" && isHostType(spec.type, local));
+      .filter(({ spec }) => isHostNode(spec, local));
     if (hostSpecs.length > 0) {
-      nativeOptions.nodeTypes = hostTypes(hostSpecs.map(({ spec }) => spec.type), local);
+      nativeOptions.nodeTypes = hostTypes(hostSpecs.map(({ spec }) => spec), local);
     }
     const manifestBytes = encoder.encode(text);
     const optionBytes = encoder.encode(JSON.stringify(nativeOptions));
@@ -999,20 +1031,53 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   }
 
   /**
+   * The entry nodes, where pushed items go: nodes without incoming connections, except sources that
+   * start by themselves (a `WavReader` with a `path`). Each with the data types its input accepts.
+   */
+  get entries(): readonly SessionEntry[] {
+    if (!this.#entries) {
+      const native = this.#native;
+      this.#entries = jsonFromHandle<SessionEntry[]>(
+        checkHandle(native.symbols.rm_session_entries(this.#h()), native),
+        native,
+      ).map((e) => Object.freeze({ id: e.id, type: e.type, accepts: Object.freeze(e.accepts) }));
+    }
+    return this.#entries;
+  }
+
+  /** Manifest index of entry `to` (-1 without `to`: every entry accepting the item's type). */
+  #entryIndex(to: string | undefined): number {
+    if (to === undefined) return -1;
+    const index = this.#nodeIds.indexOf(to);
+    if (index >= 0) return index; // the native side checks that it is an entry accepting the item
+    const entries = this.entries.map((e) => `"${e.id}" (${e.type}) accepts ${e.accepts.join("/")}`);
+    throw new RemoteMediaError(
+      "invalid_argument",
+      `push: to "${to}": no node has this id; entries: ${entries.join("; ") || "none"}`,
+    );
+  }
+
+  /**
    * Offers one item without waiting: true when taken, false when the queues are full (iterate outputs,
    * then try again). The item stays yours: dispose it when you no longer need it.
+   *
+   * It goes to every entry node whose input accepts its data type, or with `to` to that entry only.
+   * An item no entry accepts, or a `to` that is not an entry, throws a `RemoteMediaError`
+   * (`invalid_argument`) naming the item's type and listing the entries; the session goes on.
    */
-  tryPush(data: RuntimeData): boolean {
+  tryPush(data: RuntimeData, options?: { to?: string }): boolean {
     if (!(data instanceof RuntimeData)) {
       throw new TypeError(`push expects a RuntimeData, got ${describe(data)}`);
     }
-    const status = this.#native.symbols.rm_session_push(this.#h(), data.handle());
+    const entry = this.#entryIndex(options?.to);
+    const status = this.#native.symbols.rm_session_push_to(this.#h(), data.handle(), entry);
     if (status === 0) {
       this.#pushed++;
       this.#progress.notify();
       return true;
     }
     if (status === PUSH_FULL) return false;
+    if (status === PUSH_NOWHERE) throw lastError(this.#native); // a bad route: the session goes on
     this.#progress.notify(); // a reader waiting for outputs must see the failure too
     const failure = this.#failure();
     if (failure) throw failure;
@@ -1024,11 +1089,17 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * Offers one item, waiting while the queues are full (backpressure: a slow consumer slows the producer;
    * nothing is dropped). Resolves once the item was taken. A `signal` that fires while waiting aborts
    * the session (as `abort()` does) and rejects with the signal's reason.
+   *
+   * The item goes to every entry node whose input accepts its data type, or with `to` to that entry
+   * only (e.g. `push(text, { to: "chat" })` next to an audio entry); see {@link Session.tryPush}.
    */
-  async push(data: RuntimeData, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async push(
+    data: RuntimeData,
+    options: { signal?: AbortSignal; to?: string } = {},
+  ): Promise<void> {
     if (this.#pushesWaiting === 0) {
       this.#abortOn(options.signal);
-      if (this.tryPush(data)) {
+      if (this.tryPush(data, options)) {
         const pause = yieldIfBusy();
         if (pause) await pause;
         return;
@@ -1044,7 +1115,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       for (;;) {
         this.#abortOn(options.signal);
         const seen = this.#eventCounter();
-        if (this.tryPush(data)) return;
+        if (this.tryPush(data, options)) return;
         await this.#waitForProgress(seen, options.signal);
       }
     } finally {

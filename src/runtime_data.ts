@@ -21,11 +21,24 @@ export type SampleFormat = "f32" | "i16" | "i32";
 /** Typed arrays that hold samples of each {@link SampleFormat}. */
 export type Samples = Float32Array | Int16Array | Int32Array;
 
+/** The typed array of each {@link SampleFormat}: `Float32Array` for f32, `Int16Array` for i16, `Int32Array` for i32. */
+export interface SamplesByFormat {
+  /** 32-bit float samples. */
+  f32: Float32Array;
+  /** 16-bit integer samples. */
+  i16: Int16Array;
+  /** 32-bit integer samples. */
+  i32: Int32Array;
+}
+
+/** The typed array that holds samples of format `F` (all three for the `SampleFormat` union). */
+export type SamplesOf<F extends SampleFormat> = SamplesByFormat[F];
+
 /**
  * Samples to read, not to write: views of native memory that other pipeline branches, the caller or
  * other nodes may share. Write through {@link RuntimeData.writableAudio} instead (copy-on-write).
  */
-export type ReadonlySamples = Readonly<Float32Array> | Readonly<Int16Array> | Readonly<Int32Array>;
+export type ReadonlySamples<F extends SampleFormat = SampleFormat> = Readonly<SamplesByFormat[F]>;
 
 /** Pixel layout of a raw video frame. */
 export type PixelFormat = "rgba" | "rgb24" | "i420";
@@ -58,10 +71,10 @@ export interface AudioInit extends Attributes {
   format?: SampleFormat;
 }
 
-/** What {@link RuntimeData.allocAudio} takes. */
-export interface AudioAllocInit extends Attributes {
+/** What {@link RuntimeData.allocAudio} takes (`F`: its sample format). */
+export interface AudioAllocInit<F extends SampleFormat = SampleFormat> extends Attributes {
   /** Sample format of the buffer to fill. */
-  format: SampleFormat;
+  format: F;
   /** Frames per channel. */
   numSamples: number;
   /** Frames per second. */
@@ -131,19 +144,19 @@ const TENSOR_DTYPES: readonly TensorDtype[] = ["f32", "i32", "u8"];
  * audio.channel(1); // Float32Array [-0.1, -0.2]
  * ```
  */
-export class AudioView {
+export class AudioView<F extends SampleFormat = SampleFormat> {
   /**
    * Interleaved samples (a view over native memory, not a copy). Typed read-only: the memory may be
    * shared with other branches and with whoever pushed the item; use {@link RuntimeData.writableAudio}
    * to write.
    */
-  readonly samples: ReadonlySamples;
+  readonly samples: ReadonlySamples<F>;
   /** Frames per second. */
   readonly sampleRate: number;
   /** Interleaved channel count. */
   readonly channels: number;
   /** Sample format. */
-  readonly format: SampleFormat;
+  readonly format: F;
   /** Frames per channel. */
   readonly numSamples: number;
   /** Presentation timestamp in microseconds, if set. */
@@ -155,7 +168,7 @@ export class AudioView {
 
   /** Wraps already-validated fields; use `RuntimeData#asAudio()` to get one. */
   constructor(
-    samples: ReadonlySamples,
+    samples: ReadonlySamples<F>,
     sampleRate: number,
     channels: number,
     attributes: Attributes = {},
@@ -163,7 +176,7 @@ export class AudioView {
     this.samples = samples;
     this.sampleRate = sampleRate;
     this.channels = channels;
-    this.format = formatOf(samples as Samples);
+    this.format = formatOf(samples as Samples) as F;
     this.numSamples = samples.length / channels;
     if (attributes.timestampUs !== undefined) this.timestampUs = attributes.timestampUs;
     if (attributes.streamId !== undefined) this.streamId = attributes.streamId;
@@ -176,7 +189,7 @@ export class AudioView {
   }
 
   /** The samples of one channel, as a new array of the same type. */
-  channel(index: number): Samples {
+  channel(index: number): SamplesOf<F> {
     if (!Number.isInteger(index) || index < 0 || index >= this.channels) {
       throw new RangeError(
         `channel index ${index} is out of range for ${this.channels}-channel audio (expected 0..${
@@ -188,11 +201,11 @@ export class AudioView {
     for (let frame = 0, i = index; frame < this.numSamples; frame++, i += this.channels) {
       out[frame] = this.samples[i];
     }
-    return out;
+    return out as SamplesOf<F>;
   }
 
   /** Every channel as its own array (planar), copies. */
-  deinterleave(): Samples[] {
+  deinterleave(): SamplesOf<F>[] {
     return Array.from({ length: this.channels }, (_, c) => this.channel(c));
   }
 }
@@ -200,9 +213,9 @@ export class AudioView {
 type SamplesConstructor = Float32ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor;
 
 /** An {@link AudioView} whose samples may be written in place (see {@link RuntimeData.writableAudio}). */
-export interface WritableAudioView extends AudioView {
+export interface WritableAudioView<F extends SampleFormat = SampleFormat> extends AudioView<F> {
   /** Interleaved samples, unshared: writing changes this item only. */
-  readonly samples: Samples;
+  readonly samples: SamplesOf<F>;
 }
 
 /** The sample format a typed array stores. */
@@ -309,6 +322,10 @@ const registry = new FinalizationRegistry<{ native: NativeLibrary; handle: numbe
 /**
  * A typed value flowing between pipeline nodes, held in native memory.
  *
+ * `F` is the sample format when it is known to be audio of that format (`allocAudio({ format: "f32" })`
+ * and `audio({ samples: new Float32Array(…) })` give `RuntimeData<"f32">`, whose `writableAudio().samples`
+ * is a `Float32Array`); plain `RuntimeData` may hold any type.
+ *
  * @example
  * ```ts
  * import { RuntimeData } from "./mod.ts";
@@ -317,7 +334,7 @@ const registry = new FinalizationRegistry<{ native: NativeLibrary; handle: numbe
  * text.asText(); // "hello"
  * ```
  */
-export class RuntimeData implements Disposable {
+export class RuntimeData<F extends SampleFormat = SampleFormat> implements Disposable {
   #native: NativeLibrary;
   #handle: number;
   #type: number;
@@ -404,8 +421,20 @@ export class RuntimeData implements Disposable {
 
   /**
    * Interleaved PCM audio, copied once into native memory. For no copy at all, use
-   * {@link RuntimeData.allocAudio} and fill its samples in place.
+   * {@link RuntimeData.allocAudio} and fill its samples in place. The result's type carries the sample
+   * format of a typed array (or of `format` with raw bytes).
    */
+  static audio(init: AudioInit & { samples: Float32Array }): RuntimeData<"f32">;
+  /** 16-bit samples: see the first overload. */
+  static audio(init: AudioInit & { samples: Int16Array }): RuntimeData<"i16">;
+  /** 32-bit integer samples: see the first overload. */
+  static audio(init: AudioInit & { samples: Int32Array }): RuntimeData<"i32">;
+  /** Raw native-endian bytes of format `format`: see the first overload. */
+  static audio<F extends SampleFormat>(
+    init: AudioInit & { samples: Uint8Array | ArrayBuffer; format: F },
+  ): RuntimeData<F>;
+  /** Any of the above, format known at run time only. */
+  static audio(init: AudioInit): RuntimeData;
   static audio(init: AudioInit): RuntimeData {
     if (init === null || typeof init !== "object") {
       throw new TypeError(`RuntimeData.audio expects an options object, got ${describe(init)}`);
@@ -445,9 +474,17 @@ export class RuntimeData implements Disposable {
 
   /**
    * Zero-filled native audio to fill in place through `writableAudio().samples`: audio that enters
-   * without any copy.
+   * without any copy. The samples are typed by `format` (`"f32"` → `Float32Array`, …).
+   *
+   * @example
+   * ```ts
+   * import { RuntimeData } from "./mod.ts";
+   * using frame = RuntimeData.allocAudio({ format: "i16", numSamples: 160, sampleRate: 16000 });
+   * const samples: Int16Array = frame.writableAudio().samples; // no cast
+   * samples.fill(1000);
+   * ```
    */
-  static allocAudio(init: AudioAllocInit): RuntimeData {
+  static allocAudio<F extends SampleFormat>(init: AudioAllocInit<F>): RuntimeData<F> {
     const formatCode = codeOf(SAMPLE_FORMATS, init.format, "format");
     const numSamples = checkInteger(init.numSamples, "numSamples", 0, Number.MAX_SAFE_INTEGER);
     const sampleRate = checkInteger(init.sampleRate, "sampleRate", 1, 0xffffffff);
@@ -460,7 +497,7 @@ export class RuntimeData implements Disposable {
         channels,
         a,
         n,
-      ));
+      )) as RuntimeData<F>;
   }
 
   /** One raw video frame (pixels copied once). */
@@ -617,7 +654,7 @@ export class RuntimeData implements Disposable {
    * frame.writableAudio().samples.fill(0.25); // unshared: written in place, no copy
    * ```
    */
-  writableAudio(): WritableAudioView {
+  writableAudio(): WritableAudioView<F> {
     this.#expect("audio", "writableAudio()");
     const buffer = this.#buffer;
     const ownViews = buffer !== undefined && buffer.byteLength > 0 ? 1 : 0;
@@ -626,11 +663,11 @@ export class RuntimeData implements Disposable {
       this.#native,
     );
     if (copied === 1) this.#buffer = undefined; // the next view shows the copy
-    return this.asAudio() as WritableAudioView;
+    return this.asAudio() as WritableAudioView<F>;
   }
 
   /** The audio, with its samples as a (read-only typed) view over native memory. */
-  asAudio(): AudioView {
+  asAudio(): AudioView<F> {
     this.#expect("audio");
     this.#info();
     const format = SAMPLE_FORMATS[info[3]];
@@ -643,7 +680,12 @@ export class RuntimeData implements Disposable {
       : format === "i16"
       ? new Int16Array(buffer)
       : new Int32Array(buffer);
-    return new AudioView(samples, sampleRate, channels, hasAttributes ? this.attributes() : {});
+    return new AudioView(
+      samples as ReadonlySamples<F>,
+      sampleRate,
+      channels,
+      hasAttributes ? this.attributes() : {},
+    );
   }
 
   /** The video frame, with its pixels as a view over native memory. */
@@ -692,8 +734,11 @@ export class RuntimeData implements Disposable {
   }
 
   /** A deep copy in new native memory (dispose it separately). */
-  clone(): RuntimeData {
-    return RuntimeData.fromHandle(this.#native.symbols.rm_data_clone(this.handle()), this.#native);
+  clone(): RuntimeData<F> {
+    return RuntimeData.fromHandle(
+      this.#native.symbols.rm_data_clone(this.handle()),
+      this.#native,
+    ) as RuntimeData<F>;
   }
 
   /** True when both hold the same type, payload and attributes (compared natively). */

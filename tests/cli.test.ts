@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CliIo, EXIT, runCli } from "../cli/main.ts";
+import { type CliIo, EXIT, runCli, VERSION } from "../cli/main.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const speech = join(root, "examples/data/speech.wav");
@@ -133,13 +133,127 @@ describe("remotemedia CLI", () => {
     io = capture();
     assert.equal(await runCli(["run", manifest, "--param", "ghost.x=1"], io), EXIT.usage);
     assert.match(io.stderr, /no node "ghost"/);
-    // No --input: the entry node gets a JSON trigger, which ChannelMix rejects.
+    // No --input, but an entry node that needs input: said so, with what it accepts.
     io = capture();
-    assert.equal(await runCli(["run", manifest], io), EXIT.nodeFailed);
+    assert.equal(await runCli(["run", manifest], io), EXIT.usage);
     assert.match(
       io.stderr,
-      /error: node "mono" \(ChannelMix\) failed: expected audio input, got json/,
+      /error: this pipeline takes input \("mono" \(ChannelMix\) accepts audio\): give --input <file\.wav>/,
     );
+    // A node failure exits 1 with the node's id.
+    io = capture();
+    assert.equal(
+      await runCli(["run", manifest, "--input", speech, "--param", "mono.mode=upmix"], io),
+      EXIT.nodeFailed,
+    );
+    assert.match(
+      io.stderr,
+      /error: node "mono" \(ChannelMix\) failed: upmix expects mono input, got 2 channels/,
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  test("--version prints the package version of deno.json and package.json and exits 0", async () => {
+    const io = capture();
+    assert.equal(await runCli(["--version"], io), EXIT.ok);
+    const denoJson = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+    const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    assert.equal(io.stdout.join("\n"), `remotemedia ${denoJson.version}`);
+    assert.equal(packageJson.version, denoJson.version);
+    assert.equal(VERSION, denoJson.version);
+  });
+
+  test("run without --input: a manifest whose source is a WavReader with a path runs by itself", async () => {
+    const dir = tempDir();
+    const manifest = join(dir, "read.json");
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        ...vadManifest,
+        nodes: [{ id: "read", type: "WavReader", params: { path: speech } }, ...vadManifest.nodes],
+        connections: [{ from: "read", to: "mono" }, ...vadManifest.connections],
+      }),
+    );
+    const io = capture();
+    assert.equal(await runCli(["run", manifest], io), EXIT.ok, io.stderr);
+    const events = io.stdout.map((l) => JSON.parse(l));
+    assert.equal(events.filter((e) => e.type === "speech_start").length, 3);
+    assert.match(io.stderr, /read +WavReader +0 +\d+/, "the reader read the file with no input");
+    // --input has nowhere to go then.
+    const withInput = capture();
+    assert.equal(await runCli(["run", manifest, "--input", speech], withInput), EXIT.usage);
+    assert.match(
+      withInput.stderr,
+      /--input: this pipeline has no entry node \(its sources start by themselves\)/,
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  test("--input goes to every entry that accepts audio, and is refused when none does", async () => {
+    const dir = tempDir();
+    const mixed = join(dir, "mixed.json");
+    writeFileSync(
+      mixed,
+      JSON.stringify({
+        version: 1,
+        nodes: [
+          { id: "level", type: "AudioLevel" },
+          { id: "chat", type: "TextTransform" },
+          { id: "count", type: "Chunker", params: { frameMs: 1000 } },
+        ],
+      }),
+    );
+    let io = capture();
+    assert.equal(await runCli(["run", mixed, "--input", speech, "--no-stats"], io), EXIT.ok);
+    const lines = io.stdout.map((l) => JSON.parse(l));
+    assert.ok(lines.length > 100 && lines.every((l) => l.node === "level" && l.type === "level"));
+    const textOnly = join(dir, "text.json");
+    writeFileSync(
+      textOnly,
+      JSON.stringify({ version: 1, nodes: [{ id: "chat", type: "TextTransform" }] }),
+    );
+    io = capture();
+    assert.equal(await runCli(["run", textOnly, "--input", speech], io), EXIT.usage);
+    assert.match(
+      io.stderr,
+      /--input: no entry node accepts audio \(entries: "chat" \(TextTransform\) accepts text\)/,
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  test("error paths refer to the user's manifest indices, with --input and --output", async () => {
+    const dir = tempDir();
+    const manifest = join(dir, "bad.json");
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        ...vadManifest,
+        nodes: [...vadManifest.nodes.slice(0, 2), {
+          id: "vad",
+          type: "Vad",
+          params: { mode: "x" },
+        }],
+      }),
+    );
+    const io = capture();
+    const code = await runCli(
+      ["run", manifest, "--input", speech, "--output", join(dir, "o.wav")],
+      io,
+    );
+    assert.equal(code, EXIT.invalidManifest);
+    assert.match(io.stderr, /nodes\[2\] "vad"\.params\.mode/);
+    rmSync(dir, { recursive: true });
+  });
+
+  test("a file that is not a WAV given as --input exits 4 naming it", async () => {
+    const dir = tempDir();
+    const manifest = join(dir, "m.json");
+    const notWav = join(dir, "song.mp3");
+    writeFileSync(manifest, JSON.stringify(vadManifest));
+    writeFileSync(notWav, "ID3\u0004\u0000 not a wav at all");
+    const io = capture();
+    assert.equal(await runCli(["run", manifest, "--input", notWav], io), EXIT.io);
+    assert.match(io.stderr, /error: --input .*song\.mp3: .*RIFF/);
     rmSync(dir, { recursive: true });
   });
 

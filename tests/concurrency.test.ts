@@ -21,7 +21,7 @@ test("one session's node error does not disturb the others", async () => {
   const expected = await digest(good, "inline");
   const failing = (async () => {
     await using s = Session.create(manifest);
-    using bad = RuntimeData.text("not audio");
+    using bad = RuntimeData.audio({ samples: new Float32Array(8), sampleRate: 500 }); // Resample refuses it
     await s.push(bad);
   })();
   const [ok, failed] = await Promise.allSettled([digest(good, "threaded"), failing]);

@@ -233,10 +233,13 @@ describe("running pipelines", () => {
   });
 
   test("skipErrors skips bad items and counts them", async () => {
-    using bad = RuntimeData.text("x");
+    using bad = frame(0.25, 160, 22050); // Vad takes 8/16/32/48 kHz
     using good = frame(0.25);
     const outs = await run(
-      { version: 1, nodes: [{ id: "g", type: "Gain", skipErrors: true }] },
+      {
+        version: 1,
+        nodes: [{ id: "v", type: "Vad", params: { mode: "pass" }, skipErrors: true }],
+      },
       [bad, good],
     );
     assert.equal(outs.length, 1);

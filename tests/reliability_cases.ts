@@ -27,6 +27,7 @@ import { spawnSync } from "node:child_process";
 import { collectUntil, forceGc, threadCount } from "./helpers.ts";
 import { nativeCases } from "./reliability_native.ts";
 import { wavCases } from "./reliability_wav.ts";
+import { apiCases } from "./reliability_api.ts";
 
 /** One row: what is done wrong, and what must happen. */
 export interface Case {
@@ -855,11 +856,24 @@ export const cases: Case[] = [
   // Data
   {
     area: "data",
-    name: "wrong data type into a node",
+    name: "wrong data type into a node (from a TS node that declares no output types)",
     expect: "PipelineError with the node id and both types",
     run: async () => {
+      await using s = Session.create(
+        new PipelineBuilder()
+          .node("any", { process: (d: RuntimeData) => d })
+          .node("gain", "Gain")
+          .chain("any", "gain")
+          .build(),
+      );
       using t = RuntimeData.text("x");
-      await run({ version: 1, nodes: [{ id: "gain", type: "Gain" }] }, t);
+      await s.push(t);
+      s.close();
+      try {
+        await drain(s);
+      } finally {
+        await s.done.catch(() => {}); // the TS node's items are released by then (no handle leaks)
+      }
     },
     error: /node "gain" \(Gain\) failed: expected audio input, got text/,
     type: PipelineError,
@@ -1191,7 +1205,7 @@ export const cases: Case[] = [
       await s.push(f);
       await drain(s);
     },
-    error: /node "bad" \(instance:bad\) failed: initialize: model file missing/,
+    error: /node "bad" \(Node\) failed: initialize: model file missing/,
     type: PipelineError,
   },
   {
@@ -1209,7 +1223,7 @@ export const cases: Case[] = [
         f,
       );
     },
-    error: /node "bad" \(instance:bad\) failed: boom/,
+    error: /node "bad" \(Node\) failed: boom/,
     type: PipelineError,
   },
   {
@@ -1309,4 +1323,5 @@ export const cases: Case[] = [
   },
   ...nativeCases,
   ...wavCases,
+  ...apiCases,
 ];

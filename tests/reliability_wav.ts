@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Manifest, RuntimeData, Session, ShapeError, wavFrames } from "../mod.ts";
+import { type Manifest, type RuntimeData, Session, ShapeError, wavFrames } from "../mod.ts";
 import { lib } from "../src/native.ts";
 import type { Case } from "./reliability_cases.ts";
 
@@ -150,27 +150,15 @@ export async function readWithWavReader(bytes: Uint8Array, chunkMs = 20): Promis
       version: 1,
       nodes: [{ id: "read", type: "WavReader", params: { path, chunkMs } }],
     };
-    using session = Session.create(manifest);
+    using session = Session.create(manifest); // a source: it starts, and ends, by itself
     const out: Decoded = { items: [], samples: [] };
-    const reading = (async () => {
-      for await (const frame of session) {
-        try {
-          describe(frame, out);
-        } finally {
-          frame.dispose();
-        }
+    for await (const frame of session) {
+      try {
+        describe(frame, out);
+      } finally {
+        frame.dispose();
       }
-    })();
-    reading.catch(() => {}); // handled below; a failure may arrive while the push is awaited
-    try {
-      using start = RuntimeData.json(null);
-      await session.push(start);
-      session.close();
-    } catch {
-      // A node failure is reported by the iteration too; anything else must not leave it waiting.
-      if (!session.finished) await session.abort();
     }
-    await reading;
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -75,11 +75,11 @@ describe("TypeScript node patterns", () => {
   });
 
   test("port types declared at registration are checked against native neighbours", () => {
-    registerNode("TextOnly", () => ({ process: (d) => d }), { accepts: ["text"] });
+    const TextOnly = registerNode("TextOnly", () => ({ process: (d) => d }), { accepts: ["text"] });
     assert.throws(
       () =>
         Session.create(
-          new PipelineBuilder().node("g", "Gain").node("t", "TextOnly").chain("g", "t").build(),
+          new PipelineBuilder().node("g", "Gain").node("t", TextOnly).chain("g", "t").build(),
         ),
       /"g" \(Gain\) emits audio but "t" \(TextOnly\) port "in" accepts text/,
     );
@@ -198,7 +198,7 @@ describe("TypeScript nodes in sessions", () => {
       assert.ok(e instanceof PipelineError);
       assert.equal(e.nodeId, "b");
       assert.equal(e.cause, boom);
-      assert.match(e.message, /node "b" \(instance:b\) failed: bad token/);
+      assert.match(e.message, /node "b" \(Node\) failed: bad token/);
       return true;
     });
     assert.deepEqual(cleanups.sort(), ["a", "b"], "every TS node was cleaned up once");

@@ -246,11 +246,22 @@ RmHandle rm_session_create(const uint8_t *manifest,
                            const uint8_t *options,
                            size_t options_len);
 
-// Offers a data item to a session (the session shares it; the caller still frees its handle).
+// Offers a data item to a session (the session shares it; the caller still frees its handle): to every
+// entry node (a node without incoming connections that is not a source) whose input accepts its data
+// type. Same as `rm_session_push_to(session, data, -1)`.
 // Returns 0 when accepted, 1 when the queues are full (poll outputs, then push again), or a negative
-// status (`NodeFailed` after a node error, `Closed` after close/abort).
+// status (`NodeFailed` after a node error, `Closed` after close/abort, `InvalidArgument` when no entry
+// accepts the item's type: the message names the type and every entry with the types it accepts).
 int32_t rm_session_push(RmHandle session,
                         RmHandle data);
+
+// Offers a data item to one entry node: `entry` is its index in manifest order, or -1 (any negative
+// value) for every entry whose input accepts the item's data type. Returns as `rm_session_push`;
+// `InvalidArgument` also when `entry` is not an entry node (the message lists the entries) or does not
+// accept the item's type. Such an error leaves the session running.
+int32_t rm_session_push_to(RmHandle session,
+                           RmHandle data,
+                           int32_t entry);
 
 // Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
 // `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
@@ -343,6 +354,11 @@ RmHandle rm_session_events(RmHandle session);
 
 // Node ids in manifest order as a JSON array (a data handle).
 RmHandle rm_session_node_ids(RmHandle session);
+
+// The entry nodes (where pushed items go: nodes without incoming connections, except sources that
+// start by themselves) as a JSON array of `{id, index, type, accepts}` in manifest order (a data
+// handle).
+RmHandle rm_session_entries(RmHandle session);
 
 // Aborts the session if it is still running, waits for its thread, and frees the handle.
 // Outputs already taken stay valid. Returns 0 or a status.

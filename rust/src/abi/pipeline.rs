@@ -20,6 +20,7 @@ impl From<SessionError> for AbiError {
             SessionError::Options(_) => Status::InvalidArgument,
             SessionError::Node(_) => Status::NodeFailed,
             SessionError::Closed(_) => Status::Closed,
+            SessionError::Input(_) => Status::InvalidArgument,
         };
         AbiError::new(status, e.to_string())
     }
@@ -128,15 +129,28 @@ pub unsafe extern "C" fn rm_session_create(
     })
 }
 
-/// Offers a data item to a session (the session shares it; the caller still frees its handle).
+/// Offers a data item to a session (the session shares it; the caller still frees its handle): to every
+/// entry node (a node without incoming connections that is not a source) whose input accepts its data
+/// type. Same as `rm_session_push_to(session, data, -1)`.
 /// Returns 0 when accepted, 1 when the queues are full (poll outputs, then push again), or a negative
-/// status (`NodeFailed` after a node error, `Closed` after close/abort).
+/// status (`NodeFailed` after a node error, `Closed` after close/abort, `InvalidArgument` when no entry
+/// accepts the item's type: the message names the type and every entry with the types it accepts).
 #[no_mangle]
 pub extern "C" fn rm_session_push(session: RmHandle, data: RmHandle) -> i32 {
+    rm_session_push_to(session, data, -1)
+}
+
+/// Offers a data item to one entry node: `entry` is its index in manifest order, or -1 (any negative
+/// value) for every entry whose input accepts the item's data type. Returns as `rm_session_push`;
+/// `InvalidArgument` also when `entry` is not an entry node (the message lists the entries) or does not
+/// accept the item's type. Such an error leaves the session running.
+#[no_mangle]
+pub extern "C" fn rm_session_push_to(session: RmHandle, data: RmHandle, entry: i32) -> i32 {
     guard(-(Status::InvalidHandle as i32), || {
         let s = handles::get_session(session)?;
         let d = handles::get_data(data)?;
-        match s.push(d) {
+        let to = usize::try_from(entry).ok();
+        match s.push_to(d, to) {
             Ok(PushResult::Accepted) => Ok(0),
             Ok(PushResult::Full) => Ok(1),
             Err(e) => {
@@ -417,6 +431,16 @@ pub extern "C" fn rm_session_events(session: RmHandle) -> RmHandle {
 pub extern "C" fn rm_session_node_ids(session: RmHandle) -> RmHandle {
     guard(0, || {
         json_handle(json!(handles::get_session(session)?.node_ids()))
+    })
+}
+
+/// The entry nodes (where pushed items go: nodes without incoming connections, except sources that
+/// start by themselves) as a JSON array of `{id, index, type, accepts}` in manifest order (a data
+/// handle).
+#[no_mangle]
+pub extern "C" fn rm_session_entries(session: RmHandle) -> RmHandle {
+    guard(0, || {
+        json_handle(handles::get_session(session)?.entries().to_json())
     })
 }
 

@@ -5,7 +5,7 @@
 //! The writer uses hound (writing a WAV is simple and hound's writer finalizes sizes correctly); hound's
 //! reader is not used because it is not incremental.
 
-use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
+use super::schema::{NodeSchema, ParamKind, ParamSchema, Params, PortSchema};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
 use crate::wav::WavParser;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// Registration of the reader.
 pub const READER: NodeType = NodeType {
     schema: reader_schema,
-    ports: schema_ports,
+    ports: reader_ports,
     build: |p: &Params| {
         Ok(Box::new(WavReader {
             params: p.parse()?,
@@ -42,12 +42,12 @@ pub const WRITER: NodeType = NodeType {
 fn reader_schema() -> NodeSchema {
     NodeSchema {
         type_name: "WavReader".into(),
-        description: "Reads a WAV file (16/24/32-bit PCM or 32-bit float) when an item arrives: the item's text is the path, or `path` for any other item. Emits audio in frames of `chunkMs` (0 = one item), streaming with backpressure.",
+        description: "Reads a WAV file (8/16/24/32-bit PCM or 32-bit float) and emits its audio in frames of `chunkMs` (0 = one item), streaming with backpressure. With `path` it is a source: it starts when the session starts and takes no input. Without, each text input is the path of a file to read.",
         params: vec![
-            ParamSchema::optional("path", ParamKind::String, "", "File to read; when empty, the input text is the path."),
+            ParamSchema::optional("path", ParamKind::String, "", "File to read when the session starts (the node then takes no input); when empty, each input text is a path."),
             ParamSchema::optional("chunkMs", ParamKind::Number { min: 0.0, max: 3_600_000.0 }, 20.0, "Frame duration of emitted items (0 = whole file in one item)."),
         ],
-        inputs: single_input(&[DataType::Text, DataType::Json, DataType::Binary, DataType::Audio]),
+        inputs: single_input(&[DataType::Text]),
         outputs: vec![DataType::Audio],
         joins_inputs: false,
         heavy: true,
@@ -66,6 +66,14 @@ fn writer_schema() -> NodeSchema {
         outputs: vec![DataType::Json, DataType::Audio],
         joins_inputs: false,
         heavy: true,
+    }
+}
+
+/// A reader with a `path` is a source (no input port); without, it takes paths as text.
+fn reader_ports(schema: &NodeSchema, params: &Params) -> Vec<PortSchema> {
+    match params.0.get("path").and_then(|p| p.as_str()) {
+        Some(path) if !path.is_empty() => Vec::new(),
+        _ => schema_ports(schema, params),
     }
 }
 
@@ -135,23 +143,9 @@ impl OpenFile {
     }
 }
 
-impl Node for WavReader {
-    fn process(
-        &mut self,
-        _: usize,
-        input: Arc<RuntimeData>,
-        out: &mut Outputs,
-    ) -> Result<(), NodeError> {
-        let path = match (&*input, self.params.path.is_empty()) {
-            (RuntimeData::Text(p, _), true) => p.clone(),
-            (_, false) => self.params.path.clone(),
-            (other, true) => {
-                return Err(NodeError::WrongInput {
-                    expected: "text (the path, since `path` is not set)",
-                    actual: other.data_type(),
-                })
-            }
-        };
+impl WavReader {
+    /// Opens `path` and starts reading it (resumed batch by batch while downstream has room).
+    fn open(&mut self, path: String) -> Result<(), NodeError> {
         let file = File::open(&path).map_err(|e| io_error(&path, e))?;
         let parser = WavParser::new(self.params.chunk_ms).map_err(|e| io_error(&path, e))?;
         self.open = Some(OpenFile {
@@ -161,6 +155,36 @@ impl Node for WavReader {
             finished: false,
             path,
         });
+        Ok(())
+    }
+}
+
+impl Node for WavReader {
+    fn initialize(&mut self) -> Result<(), NodeError> {
+        // A source: the file opens now (a missing file fails the session's creation) and is read as
+        // soon as the graph runs.
+        if !self.params.path.is_empty() {
+            self.open(self.params.path.clone())?;
+        }
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        let path = match &*input {
+            RuntimeData::Text(p, _) => p.clone(),
+            other => {
+                return Err(NodeError::WrongInput {
+                    expected: "text (the path of a WAV file)",
+                    actual: other.data_type(),
+                })
+            }
+        };
+        self.open(path)?;
         self.resume(out)
     }
 
@@ -441,10 +465,37 @@ mod tests {
     #[test]
     fn missing_file_names_the_path() {
         let mut node = build("WavReader", json!({"path": "/nonexistent/x.wav"}));
+        let err = node.initialize().unwrap_err();
+        assert!(err.to_string().starts_with("/nonexistent/x.wav: "), "{err}");
+        let mut node = build("WavReader", json!({}));
         let mut out = vec![];
         let err = node
-            .process(0, Arc::new(RuntimeData::json(json!(null))), &mut out)
+            .process(
+                0,
+                Arc::new(RuntimeData::text("/nonexistent/y.wav")),
+                &mut out,
+            )
             .unwrap_err();
-        assert!(err.to_string().starts_with("/nonexistent/x.wav: "), "{err}");
+        assert!(err.to_string().starts_with("/nonexistent/y.wav: "), "{err}");
+    }
+
+    #[test]
+    fn a_reader_with_a_path_is_a_source_that_starts_by_itself() {
+        let dir = std::env::temp_dir().join(format!("rm-wavs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.wav").to_string_lossy().to_string();
+        std::fs::write(&path, wav_bytes(1, 16, 1, 8000, &[0; 1600])).unwrap();
+        let t = crate::nodes::find("WavReader").unwrap();
+        let params = |v| crate::nodes::schema::validate_params(&(t.schema)(), Some(&v)).unwrap();
+        assert!((t.ports)(&(t.schema)(), &params(json!({"path": path}))).is_empty());
+        assert_eq!((t.ports)(&(t.schema)(), &params(json!({}))).len(), 1);
+        let mut node = build("WavReader", json!({"path": path}));
+        node.initialize().unwrap();
+        let mut out = vec![];
+        while node.pending() {
+            node.resume(&mut out).unwrap();
+        }
+        assert_eq!(out.len(), 5, "100 ms in 20 ms frames, with no input");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

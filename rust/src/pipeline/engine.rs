@@ -3,8 +3,9 @@
 //! stops the graph (and then `push`) instead of growing memory. Nothing is dropped except on edges the
 //! manifest marks `dropOldest`, and those drops are counted.
 
+use super::entries::{bit, Entries, Route};
 use super::manifest::{EdgePolicy, Plan};
-use crate::data::RuntimeData;
+use crate::data::{DataType, RuntimeData};
 use crate::nodes::{Node, NodeError, Outputs};
 use serde_json::json;
 use std::collections::VecDeque;
@@ -94,6 +95,8 @@ struct Slot {
     outputs: Vec<usize>,
     joins: bool,
     skip_errors: bool,
+    /// Data types the node declares it emits (a bit per type): a host node emitting another type fails.
+    emits: u8,
     metrics: Metrics,
     initialized: bool,
     cleaned: bool,
@@ -255,8 +258,10 @@ pub trait Sink {
 pub struct Engine {
     slots: Vec<Slot>,
     edges: Vec<Edge>,
-    /// Session input edges (one per node without incoming connections).
+    /// Session input edges, one per entry node (no incoming connection, not a source), in the order
+    /// of `entry_table`.
     entries: Vec<usize>,
+    entry_table: Entries,
     order: Vec<usize>,
     flush_cursor: usize,
     phase: Phase,
@@ -300,6 +305,7 @@ impl Engine {
                 outputs: Vec::new(),
                 joins: n.schema.joins_inputs,
                 skip_errors: n.skip_errors,
+                emits: n.schema.outputs.iter().fold(0, |m, &t| m | bit(t)),
                 metrics: Metrics::default(),
                 initialized: false,
                 cleaned: false,
@@ -325,8 +331,13 @@ impl Engine {
             slots[e.to].inputs[e.port].push(index);
         }
         let mut entries = Vec::new();
+        let mut entry_table = Entries::new(slots.iter().map(|s| s.id.clone()).collect());
         for (i, slot) in slots.iter_mut().enumerate() {
-            if slot.inputs.iter().all(Vec::is_empty) {
+            let ports = &plan.nodes[i].ports;
+            if ports.is_empty() {
+                entry_table.add_source(i, &slot.type_name); // starts by itself: no entry edge
+            } else if slot.inputs.iter().all(Vec::is_empty) {
+                entry_table.add(i, &slot.type_name, &ports[0].accepts);
                 let index = edges.len();
                 edges.push(Edge {
                     port: 0,
@@ -347,6 +358,7 @@ impl Engine {
             slots,
             edges,
             entries,
+            entry_table,
             order: plan.order,
             flush_cursor: 0,
             phase: Phase::Running,
@@ -403,16 +415,35 @@ impl Engine {
         self.slots.iter().map(|s| s.id.clone()).collect()
     }
 
-    /// True when every entry queue has room for one more input item.
-    pub fn can_accept(&self) -> bool {
-        self.phase == Phase::Running && self.entries.iter().all(|&e| self.edges[e].has_room())
+    /// The entry nodes (and sources), to route pushed items.
+    pub fn entries(&self) -> &Entries {
+        &self.entry_table
     }
 
-    /// Feeds one input item to every entry node. Call only when [`Engine::can_accept`].
-    pub fn accept(&mut self, item: Arc<RuntimeData>) {
+    /// True when entry `k` (position in [`Engine::entries`]) is on `route`.
+    fn on_route(&self, k: usize, route: Route) -> bool {
+        match route {
+            Route::Entry(target) => k == target,
+            Route::ByType(t) => self.entry_table.list()[k].accepts(t),
+        }
+    }
+
+    /// True when every entry queue `route` leads to has room for one more input item.
+    pub fn can_accept(&self, route: Route) -> bool {
+        self.phase == Phase::Running
+            && (0..self.entries.len())
+                .all(|k| !self.on_route(k, route) || self.edges[self.entries[k]].has_room())
+    }
+
+    /// Feeds one input item to the entry nodes of `route` (see [`Entries::route`]). Call only when
+    /// [`Engine::can_accept`].
+    pub fn accept(&mut self, item: Arc<RuntimeData>, route: Route) {
         let now = Instant::now();
-        for &e in &self.entries {
-            self.edges[e].push((item.clone(), now));
+        for k in 0..self.entries.len() {
+            if self.on_route(k, route) {
+                let e = self.entries[k];
+                self.edges[e].push((item.clone(), now));
+            }
         }
     }
 
@@ -610,6 +641,22 @@ impl Engine {
             return Emit::Cancelled;
         };
         let slot = &self.slots[n];
+        let kind = item.data_type();
+        if slot.emits & bit(kind) == 0 {
+            // The node broke its own declaration: its error, not the next node's "expected … input".
+            let declared: Vec<&str> = DataType::all()
+                .into_iter()
+                .filter(|&t| slot.emits & bit(t) != 0)
+                .map(DataType::name)
+                .collect();
+            let message = format!(
+                "emitted {}, but it declares outputs: {}",
+                kind.name(),
+                declared.join("/")
+            );
+            self.fail_task(ticket, message);
+            return Emit::Cancelled;
+        }
         let room = if slot.outputs.is_empty() {
             sink.has_room()
         } else {
@@ -955,6 +1002,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
+    const TEXT: Route = Route::ByType(DataType::Text);
     static INITS: AtomicUsize = AtomicUsize::new(0);
     static CLEANUPS: AtomicUsize = AtomicUsize::new(0);
     static SERIAL: Mutex<()> = Mutex::new(());
@@ -1056,7 +1104,7 @@ mod tests {
         let (i0, c0) = counts();
         // Normal end.
         let mut e = engine();
-        e.accept(Arc::new(RuntimeData::text("x")));
+        e.accept(Arc::new(RuntimeData::text("x")), TEXT);
         e.close_input();
         let mut sink = Collect(vec![]);
         e.run(&mut sink, &|| false);
@@ -1070,7 +1118,7 @@ mod tests {
             ("panic", "panicked: asked to panic"),
         ] {
             let mut e = engine();
-            e.accept(Arc::new(RuntimeData::text(text)));
+            e.accept(Arc::new(RuntimeData::text(text)), TEXT);
             e.run(&mut Collect(vec![]), &|| false);
             assert_eq!(e.phase(), Phase::Failed);
             let f = e.failure().unwrap();

@@ -562,6 +562,17 @@ fn plan_edge(
     let (Some(src), Some(dst)) = (&nodes[from], &nodes[to]) else {
         return None;
     };
+    if dst.ports.is_empty() {
+        issue(
+            issues,
+            format!("{base}.to"),
+            format!(
+                "\"{}\" ({}) takes no input with these params: it is a source that starts by itself",
+                dst.id, dst.schema.type_name
+            ),
+        );
+        return None;
+    }
     let port = match map.get("port") {
         None if dst.ports.len() == 1 => 0,
         None => {
@@ -760,6 +771,16 @@ mod tests {
             text.contains("has no input port \"z\" (ports: x, y)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_source_takes_no_connection() {
+        let text = issues(json!({"version": 1, "nodes": [
+            {"id": "up", "type": "TextTransform"},
+            {"id": "read", "type": "WavReader", "params": {"path": "in.wav"}}
+        ], "connections": [{"from": "up", "to": "read"}]}))
+        .join("\n");
+        assert_eq!(text, "connections[0].to: \"read\" (WavReader) takes no input with these params: it is a source that starts by itself");
     }
 
     #[test]

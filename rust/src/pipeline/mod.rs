@@ -1,6 +1,7 @@
 //! Pipelines: manifests, validation, the executor and sessions.
 
 pub mod engine;
+pub mod entries;
 pub mod manifest;
 pub mod session;
 

@@ -7,6 +7,7 @@
 //!   through [`wait_events`] (one wake per batch of outputs), so the JS event loop never blocks.
 
 use super::engine::{Emit, Engine, Failure, Phase, Sink, Task};
+use super::entries::{Entries, Route};
 use super::manifest::{external_types, plan, Issue};
 use crate::data::RuntimeData;
 use serde_json::Value;
@@ -64,6 +65,10 @@ pub enum SessionError {
     /// The session no longer accepts this call.
     #[error("{0}")]
     Closed(String),
+    /// A pushed item has nowhere to go (no entry accepts its type, or `to` is not an entry). The
+    /// session goes on.
+    #[error("{0}")]
+    Input(String),
 }
 
 /// An output: emitting node index, the item, and when the input it derives from entered the session.
@@ -79,7 +84,8 @@ pub enum PushResult {
 }
 
 struct Io {
-    inbox: VecDeque<Arc<RuntimeData>>,
+    /// Pushed items not yet taken by the graph, with where each goes.
+    inbox: VecDeque<(Arc<RuntimeData>, Route)>,
     outbox: VecDeque<(u32, Arc<RuntimeData>, Instant)>,
     tasks: VecDeque<Task>,
     input_capacity: usize,
@@ -99,6 +105,8 @@ pub struct Session {
     threaded: bool,
     runner: Mutex<Option<JoinHandle<()>>>,
     node_ids: Vec<String>,
+    /// The entry nodes, to route pushed items without locking the engine.
+    entries: Entries,
 }
 
 static EVENTS: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
@@ -174,6 +182,10 @@ impl Session {
         let mut engine = Engine::new(plan, options.input_capacity).map_err(SessionError::Node)?;
         engine.initialize().map_err(SessionError::Node)?;
         let node_ids = engine.node_ids();
+        let entries = engine.entries().clone();
+        // Nothing can be pushed into a graph of sources: its input is closed from the start, so it
+        // ends once its sources are read (close() stays harmless).
+        let input_closed = entries.list().is_empty();
         let io = Arc::new((
             Mutex::new(Io {
                 inbox: VecDeque::new(),
@@ -181,7 +193,7 @@ impl Session {
                 tasks: VecDeque::new(),
                 input_capacity: options.input_capacity,
                 output_capacity: options.output_capacity,
-                input_closed: false,
+                input_closed,
                 phase: Phase::Running,
                 failure: None,
                 version: 0,
@@ -196,6 +208,7 @@ impl Session {
             threaded: options.threaded,
             runner: Mutex::new(None),
             node_ids,
+            entries,
         });
         if options.threaded {
             let worker = Arc::clone(&session);
@@ -215,20 +228,25 @@ impl Session {
         &self.node_ids
     }
 
+    /// The entry nodes pushed items go to (nodes without incoming connections that are not sources).
+    pub fn entries(&self) -> &Entries {
+        &self.entries
+    }
+
     /// Moves queued input into the engine and runs it until blocked; publishes phase and metrics.
     fn step(&self, engine: &mut Engine) {
         let io_pair = &*self.io;
         let mut took_input = false;
         {
             let mut io = lock(&io_pair.0);
-            while engine.can_accept() {
-                match io.inbox.pop_front() {
-                    Some(item) => {
-                        engine.accept(item);
-                        took_input = true;
-                    }
-                    None => break,
+            // In push order: an item whose entries are full waits, and so do the items after it.
+            while let Some(&(_, route)) = io.inbox.front() {
+                if !engine.can_accept(route) {
+                    break;
                 }
+                let (item, route) = io.inbox.pop_front().expect("front exists");
+                engine.accept(item, route);
+                took_input = true;
             }
             if io.input_closed && io.inbox.is_empty() {
                 engine.close_input();
@@ -294,8 +312,24 @@ impl Session {
         }
     }
 
-    /// Offers one item. `Full` means: poll outputs, then offer it again.
+    /// Offers one item to every entry node whose input accepts its type. `Full` means: poll outputs,
+    /// then offer it again.
     pub fn push(&self, item: Arc<RuntimeData>) -> Result<PushResult, SessionError> {
+        self.push_to(item, None)
+    }
+
+    /// Offers one item to entry node `to` (manifest index), or without `to` to every entry whose input
+    /// accepts its type. An item with nowhere to go is an [`SessionError::Input`] naming its type and
+    /// the entries (the session goes on). `Full` means: poll outputs, then offer it again.
+    pub fn push_to(
+        &self,
+        item: Arc<RuntimeData>,
+        to: Option<usize>,
+    ) -> Result<PushResult, SessionError> {
+        let route = self
+            .entries
+            .route(item.data_type(), to)
+            .map_err(SessionError::Input)?;
         {
             let mut io = lock(&self.io.0);
             self.check_open(&io, "push")?;
@@ -304,7 +338,7 @@ impl Session {
                     return Ok(PushResult::Full);
                 }
             } else {
-                io.inbox.push_back(item);
+                io.inbox.push_back((item, route));
                 self.bump(&mut io);
                 if self.threaded {
                     return Ok(PushResult::Accepted);
@@ -322,7 +356,7 @@ impl Session {
         if io.inbox.len() >= io.input_capacity {
             return Ok(PushResult::Full);
         }
-        io.inbox.push_back(item);
+        io.inbox.push_back((item, route));
         drop(io);
         self.run_inline()
     }
@@ -645,16 +679,20 @@ mod tests {
         assert_eq!(drain(&s).len(), 6, "nothing was dropped");
     }
 
+    fn stereo() -> Arc<RuntimeData> {
+        Arc::new(RuntimeData::Audio(
+            AudioBuffer::new(Samples::F32(vec![0.0; 4]), 16000, 2).unwrap(),
+        ))
+    }
+
     #[test]
     fn node_errors_end_the_session_with_the_node_id() {
         let s = Session::create(
-            &json!({"version": 1, "nodes": [{"id": "g", "type": "Gain"}]}),
+            &json!({"version": 1, "nodes": [{"id": "v", "type": "Vad"}]}),
             SessionOptions::default(),
         )
         .unwrap();
-        let err = s
-            .push(Arc::new(RuntimeData::text("not audio")))
-            .unwrap_err();
+        let err = s.push(stereo()).unwrap_err();
         assert!(
             matches!(err, SessionError::Node(_)),
             "the push that caused it reports it"
@@ -663,20 +701,149 @@ mod tests {
         assert_eq!(phase, Phase::Failed);
         assert_eq!(
             failure.unwrap().to_string(),
-            "node \"g\" (Gain) failed: expected audio input, got text"
+            "node \"v\" (Vad) failed: Vad needs mono audio, got 2 channels (add a ChannelMix node before it)"
         );
         let err = s.push(audio(1, 0.0)).unwrap_err();
-        assert!(err.to_string().contains("node \"g\" (Gain) failed"));
+        assert!(err.to_string().contains("node \"v\" (Vad) failed"));
+    }
+
+    #[test]
+    fn items_go_to_the_entries_that_accept_their_type_or_to_the_one_named() {
+        let m = json!({"version": 1, "nodes": [
+            {"id": "mic", "type": "ChannelMix"},
+            {"id": "gain", "type": "Gain"},
+            {"id": "chat", "type": "TextTransform"},
+            {"id": "any", "type": "PassThrough"},
+        ], "connections": [{"from": "mic", "to": "gain"}]});
+        let opts = SessionOptions {
+            output_capacity: 64,
+            ..Default::default()
+        };
+        let s = Session::create(&m, opts).unwrap();
+        s.push(audio(2, 0.5)).unwrap(); // mic and any accept audio
+        s.push(Arc::new(RuntimeData::text("hi"))).unwrap(); // chat and any accept text
+        s.push_to(Arc::new(RuntimeData::text("only")), Some(2))
+            .unwrap();
+        let err = s
+            .push_to(Arc::new(RuntimeData::text("x")), Some(1))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "push: to \"gain\": not an entry node (it takes its input from other nodes); \
+             entries: \"mic\" (ChannelMix) accepts audio; \"chat\" (TextTransform) accepts text; \
+             \"any\" (PassThrough) accepts text/audio/video/json/binary/tensor"
+        );
+        let err = s
+            .push_to(Arc::new(RuntimeData::text("x")), Some(0))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "push: entry \"mic\" (ChannelMix) accepts audio, got text"
+        );
+        s.close().unwrap();
+        let outputs: Vec<u32> = drain(&s).iter().map(|(n, _)| *n).collect();
+        assert_eq!(outputs, [1, 3, 2, 3, 2], "by type, then to chat alone");
+        assert_eq!(s.phase().0, Phase::Ended, "refused items change nothing");
+    }
+
+    #[test]
+    fn a_graph_of_sources_starts_and_ends_by_itself() {
+        let dir = std::env::temp_dir().join(format!("rm-source-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for _ in 0..800 {
+            w.write_sample(0i16).unwrap();
+        }
+        w.finalize().unwrap();
+        let m = json!({"version": 1, "nodes": [
+            {"id": "read", "type": "WavReader", "params": {"path": path}},
+            {"id": "gain", "type": "Gain"}
+        ], "connections": [{"from": "read", "to": "gain"}]});
+        for threaded in [false, true] {
+            let opts = SessionOptions {
+                threaded,
+                ..Default::default()
+            };
+            let s = Session::create(&m, opts).unwrap();
+            let err = s.push(audio(1, 0.0)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "push: this pipeline has no entry node to push to (\"read\" (WavReader) starts by itself)"
+            );
+            assert_eq!(
+                drain(&s).len(),
+                5,
+                "100 ms in 20 ms frames, no push, no close"
+            );
+            assert_eq!(s.phase().0, Phase::Ended);
+            s.close().unwrap(); // harmless
+            s.shutdown();
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_host_node_emitting_a_type_it_did_not_declare_fails_itself() {
+        let m = json!({"version": 1, "nodes": [
+            {"id": "tts", "type": "Tts"}, {"id": "gain", "type": "Gain"}
+        ], "connections": [{"from": "tts", "to": "gain"}]});
+        let opts = SessionOptions {
+            node_types: Some(json!([{"type": "Tts", "outputs": ["audio"]}])),
+            ..Default::default()
+        };
+        let s = Session::create(&m, opts).unwrap();
+        s.push(Arc::new(RuntimeData::text("hi"))).unwrap();
+        let t = s.take_task().unwrap();
+        assert_eq!(
+            s.emit(t.ticket, Arc::new(RuntimeData::text("oops"))),
+            Emit::Cancelled
+        );
+        let (phase, failure) = s.phase();
+        assert_eq!(phase, Phase::Failed);
+        assert_eq!(
+            failure.unwrap().to_string(),
+            "node \"tts\" (Tts) failed: emitted text, but it declares outputs: audio"
+        );
+    }
+
+    #[test]
+    fn an_item_no_entry_accepts_is_refused_and_the_session_goes_on() {
+        let s = Session::create(
+            &json!({"version": 1, "nodes": [{"id": "g", "type": "Gain"}]}),
+            SessionOptions::default(),
+        )
+        .unwrap();
+        let err = s
+            .push(Arc::new(RuntimeData::text("not audio")))
+            .unwrap_err();
+        assert!(matches!(err, SessionError::Input(_)));
+        assert_eq!(
+            err.to_string(),
+            "push: no entry node accepts text (entries: \"g\" (Gain) accepts audio)"
+        );
+        assert_eq!(s.push(audio(1, 0.5)).unwrap(), PushResult::Accepted);
+        s.close().unwrap();
+        assert_eq!(drain(&s).len(), 1);
+        assert_eq!(s.phase().0, Phase::Ended);
     }
 
     #[test]
     fn skip_errors_counts_and_continues() {
         let s = Session::create(
-            &json!({"version": 1, "nodes": [{"id": "g", "type": "Gain", "skipErrors": true}]}),
+            &json!({"version": 1, "nodes": [
+                {"id": "v", "type": "Vad", "params": {"mode": "pass"}, "skipErrors": true}
+            ]}),
             SessionOptions::default(),
         )
         .unwrap();
-        s.push(Arc::new(RuntimeData::text("bad"))).unwrap();
+        s.push(stereo()).unwrap();
         s.push(audio(4, 0.25)).unwrap();
         s.close().unwrap();
         assert_eq!(drain(&s).len(), 1);
