@@ -104,6 +104,7 @@ export {
   type InstanceOptions,
   isRegisteredNode,
   type Node,
+  type NodeContext,
   type NodeFactory,
   type NodeResult,
   type NodeTypeOptions,

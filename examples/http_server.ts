@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Pipeline, PipelineBuilder, wavFrames, wavStream } from "../mod.ts";
+import { Pipeline, PipelineBuilder, type RuntimeData, wavFrames, wavStream } from "../mod.ts";
 
 const pipeline = Pipeline.from(
   new PipelineBuilder()
@@ -19,15 +19,62 @@ const pipeline = Pipeline.from(
     .build(),
 );
 
-/** Handles one request. */
-export function handler(request: Request): Response {
+/**
+ * Handles one request. The WAV header is read before answering, so a bad upload (not a WAV, an
+ * encoding we cannot read, a truncated header) gets a 415 with the reason instead of an empty 200. An
+ * error later in the stream (a truncated data chunk) errors the response body, which cuts the
+ * connection: the client sees an incomplete response, and the server logs why. A client that goes
+ * away cancels the response body, which aborts the session (no `request.signal` needed: in Deno it
+ * also fires after a successful response).
+ */
+export async function handler(request: Request): Promise<Response> {
   if (request.method !== "POST" || !request.body) {
     return new Response("POST a WAV file\n", { status: 405 });
   }
-  const { readable, writable } = pipeline.transform();
-  // Request bytes → frames → pipeline; errors end the response stream.
-  wavFrames(request).pipeTo(writable).catch(() => {});
-  return new Response(wavStream(readable), { headers: { "content-type": "audio/wav" } });
+  const frames = wavFrames(request).getReader();
+  let first: ReadableStreamReadResult<RuntimeData>;
+  try {
+    first = await frames.read(); // parses the header (and the first frame)
+  } catch (error) {
+    return new Response(`cannot read this upload as WAV: ${(error as Error).message}\n`, {
+      status: 415,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+  const source = new ReadableStream<RuntimeData>({
+    start(controller): void {
+      if (first.done) controller.close();
+      else controller.enqueue(first.value);
+    },
+    async pull(controller): Promise<void> {
+      const { value, done } = await frames.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => frames.cancel(reason),
+  }, { highWaterMark: 0 });
+  // An error of the source aborts the transform's session with that error, so the readable side
+  // (the response body) errors with the same cause.
+  const output = source.pipeThrough(pipeline.transform());
+  return new Response(wavStream(logErrors(output)), { headers: { "content-type": "audio/wav" } });
+}
+
+/** Passes `stream` through, logging the error that ends it (if any) before it reaches the client. */
+function logErrors(stream: ReadableStream<RuntimeData>): ReadableStream<RuntimeData> {
+  const reader = stream.getReader();
+  return new ReadableStream<RuntimeData>({
+    async pull(controller): Promise<void> {
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        console.error(`http_server: response stream failed: ${(error as Error).message}`);
+        controller.error(error);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }
 
 /** A running server. */

@@ -198,6 +198,14 @@ export const symbols = {
     ],
     result: "u64", // data handle or 0
   },
+  rm_session_poll_sink: {
+    parameters: [
+      "u64", // session
+      "u32", // uint32_t sink: index of the sink node (manifest order)
+      "buffer", // double out[4]: as rm_session_poll, queued counts this sink's outputs
+    ],
+    result: "u64", // data handle or 0
+  },
   rm_session_close: { parameters: ["u64"], result: "i32" },
   rm_session_abort: { parameters: ["u64"], result: "i32" },
   rm_session_interrupt: { parameters: ["u64"], result: "i32" }, // items dropped or -status

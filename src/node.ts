@@ -30,6 +30,10 @@ export type NodeResult =
  *   `RuntimeData.allocAudio(...)` (native memory, no copy on the way back);
  * - multi-input: `processMulti({ audio, video })` receives one item per named input port.
  *
+ * Every call gets a {@link NodeContext}: `ctx.signal` is aborted when an `interrupt()` reaches the node
+ * (barge-in) or the session is aborted — pass it to `fetch`, timers or child processes so their work
+ * stops at once; after it fired, nothing the call still emits goes downstream.
+ *
  * Ownership: inputs are released when the call (or generator) finishes — `clone()` one to keep it;
  * returned or yielded values are handed to the pipeline and released by it.
  *
@@ -43,17 +47,31 @@ export type NodeResult =
  */
 export interface Node {
   /** Called once before the first item. */
-  initialize?(): void | Promise<void>;
+  initialize?(ctx: NodeContext): void | Promise<void>;
   /** Processes one item. */
-  process?(data: RuntimeData): NodeResult;
-  /** Processes one item from every named input port (multi-input nodes). */
-  processMulti?(inputs: Record<string, RuntimeData>): NodeResult;
+  process?(data: RuntimeData, ctx: NodeContext): NodeResult;
+  /**
+   * Processes one item per named input port (multi-input nodes). A port is absent when the join stopped
+   * waiting for it (another port's queue was full, or the stream ended).
+   */
+  processMulti?(inputs: Record<string, RuntimeData>, ctx: NodeContext): NodeResult;
   /** End of stream: returns whatever is still buffered. */
-  flush?(): NodeResult;
+  flush?(ctx: NodeContext): NodeResult;
   /** Interruption (barge-in): drop buffered state. */
   reset?(): void;
   /** Called exactly once at the end (normal end, error or abort). */
   cleanup?(): void | Promise<void>;
+}
+
+/** What each call of a TypeScript node gets besides its input. */
+export interface NodeContext {
+  /** The node's id in the manifest. */
+  readonly nodeId: string;
+  /**
+   * Aborted when an `interrupt()` reaches this node (its reason is an `AbortError` saying so) or when
+   * the session is aborted (the session's reason). Each call gets the signal current when it started.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** An input port of a TypeScript node type. */
@@ -326,12 +344,14 @@ function describe(value: unknown): string {
 export async function drainResult(
   result: NodeResult,
   emit: (data: RuntimeData) => Promise<boolean> | boolean,
+  signal?: AbortSignal,
 ): Promise<void> {
   let value: unknown = result;
   if (value instanceof Promise) value = await value;
   if (value === undefined || value === null) return;
   if (value instanceof RuntimeData) {
-    await emit(value);
+    if (signal?.aborted) value.dispose(); // interrupted meanwhile: nothing more goes downstream
+    else await emit(value);
     return;
   }
   if (Array.isArray(value) || isIterable(value)) {
@@ -342,6 +362,10 @@ export async function drainResult(
             describe(item)
           }; nodes must yield RuntimeData (e.g. RuntimeData.text(...))`,
         );
+      }
+      if (signal?.aborted) {
+        item.dispose(); // interrupted: nothing more goes downstream, and the generator is closed
+        return;
       }
       if (!(await emit(item))) return; // leaving the loop calls the generator's return()
     }
@@ -377,23 +401,24 @@ export async function runNode(
     >,
 ): Promise<RuntimeData[]> {
   checkNode(node, "runNode: node");
+  const ctx: NodeContext = { nodeId: "runNode", signal: new AbortController().signal };
   const outputs: RuntimeData[] = [];
   const collect = (d: RuntimeData) => {
     outputs.push(d);
     return true;
   };
-  await node.initialize?.();
+  await node.initialize?.(ctx);
   try {
     for await (const input of inputs) {
       if (input instanceof RuntimeData) {
         if (!node.process) throw new TypeError("runNode: this node only has processMulti()");
-        await drainResult(node.process(input), collect);
+        await drainResult(node.process(input, ctx), collect);
       } else {
         if (!node.processMulti) throw new TypeError("runNode: this node has no processMulti()");
-        await drainResult(node.processMulti(input), collect);
+        await drainResult(node.processMulti(input, ctx), collect);
       }
     }
-    if (node.flush) await drainResult(node.flush(), collect);
+    if (node.flush) await drainResult(node.flush(ctx), collect);
   } finally {
     await node.cleanup?.();
   }

@@ -17,6 +17,7 @@ import {
   type LocalNode,
   type LocalTypes,
   type Node,
+  type NodeContext,
   type NodeResult,
   type RegisteredNodeType,
   registerInstance,
@@ -486,6 +487,13 @@ interface HostNode {
   type: string;
   node: Node;
   ports: string[];
+  /** Aborted on an interrupt reaching the node or on session abort; replaced after an interrupt. */
+  controller: AbortController;
+}
+
+/** The `AbortError` a session uses when it is aborted or interrupted without a reason of its own. */
+function abortError(message: string): DOMException {
+  return new DOMException(message, "AbortError");
 }
 
 function errorMessage(error: unknown): string {
@@ -608,6 +616,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #pumpSignal?: Signal;
   #iterating = false;
   #aborted = false;
+  /** Why the session was aborted: thrown by `next()`, iteration and `done` (like `fetch`). */
+  #abortReason: unknown;
   #signal?: AbortSignal;
   #onAbort?: () => void;
   #hostNodes = new Map<number, HostNode>();
@@ -631,6 +641,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #unregisterPump?: () => void;
   /** Adjacency of the graph by node index, built on the first `interrupt({ from })`. */
   #children?: number[][];
+  #sinkIds?: string[];
   /** Errors thrown by TypeScript nodes' `cleanup()` (the session had already ended). */
   readonly cleanupErrors: PipelineError[] = [];
 
@@ -689,7 +700,13 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       try {
         for (const { spec, index } of hostSpecs) {
           const { node, ports } = instantiate(spec.type, spec.id, spec.params ?? {}, local);
-          session.#hostNodes.set(index, { id: spec.id, type: spec.type, node, ports });
+          session.#hostNodes.set(index, {
+            id: spec.id,
+            type: spec.type,
+            node,
+            ports,
+            controller: new AbortController(),
+          });
         }
       } catch (error) {
         session.dispose();
@@ -794,7 +811,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         if (out) controller.enqueue(out);
         else controller.close();
       },
-      cancel: () => this.abort(),
+      cancel: (reason) => this.abort(reason),
     }, { highWaterMark: 0 });
     return this.#readable;
   }
@@ -814,7 +831,9 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         }
       },
       close: () => this.close(),
-      abort: () => this.abort(),
+      // A failing source (pipeTo aborts the writable with its error) ends the session with that error,
+      // so the readable side errors with the same cause.
+      abort: (reason) => this.abort(reason),
     }, { highWaterMark: 1 });
     return this.#writable;
   }
@@ -824,7 +843,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * node's `cleanup()` ran.
    */
   get done(): Promise<void> {
-    return this.#pumpSignal ? this.#driven(this.#done) : this.#done;
+    const done = this.#pumpSignal ? this.#driven(this.#done) : this.#done;
+    return done.then(() => {
+      if (this.#aborted) throw this.#abortReason;
+    });
   }
 
   /** Waits for `promise` while keeping native progress flowing (someone is waiting for this session). */
@@ -845,7 +867,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const native = this.#native;
     for (const [index, host] of this.#hostNodes) {
       try {
-        await host.node.initialize?.();
+        await host.node.initialize?.({ nodeId: host.id, signal: host.controller.signal });
       } catch (error) {
         this.#causes.set(host.id, error);
         const message = encoder.encode(`initialize: ${errorMessage(error)}`);
@@ -921,23 +943,24 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   ): Promise<void> {
     const native = this.#native;
     const host = this.#hostNodes.get(nodeIndex)!;
+    const ctx: NodeContext = { nodeId: host.id, signal: host.controller.signal };
     const items = handles.map((h) => RuntimeData.fromHandle(h, native));
     for (const item of items) this.#taskItems.add(item);
     try {
       let result: NodeResult;
       const node = host.node;
       if (kind === TASK_FLUSH) {
-        result = node.flush?.();
+        result = node.flush?.(ctx);
       } else if (host.ports.length > 1 || !node.process) {
         // A join whose wait was cut short (a full port, or the end of the stream) names only the
         // ports that had an item.
         const named: Record<string, RuntimeData> = {};
         items.forEach((item, i) => named[host.ports[ports[i]]] = item);
-        result = node.processMulti!(named);
+        result = node.processMulti!(named, ctx);
       } else {
-        result = node.process(items[0]);
+        result = node.process(items[0], ctx);
       }
-      await drainResult(result, (data) => this.#emit(ticket, data));
+      await drainResult(result, (data) => this.#emit(ticket, data), ctx.signal);
       if (this.#handle !== 0) native.symbols.rm_session_task_done(this.#handle, ticket);
     } catch (error) {
       this.#causes.set(host.id, error);
@@ -989,11 +1012,11 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
 
   #watch(signal: AbortSignal): void {
     if (signal.aborted) {
-      this.#abortNow();
+      this.#abortNow(signal.reason);
       return;
     }
     this.#signal = signal;
-    this.#onAbort = () => void this.abort();
+    this.#onAbort = () => void this.abort(signal.reason);
     signal.addEventListener("abort", this.#onAbort, { once: true });
   }
 
@@ -1081,7 +1104,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     this.#progress.notify(); // a reader waiting for outputs must see the failure too
     const failure = this.#failure();
     if (failure) throw failure;
-    if (this.#aborted) throw new RemoteMediaError("closed", "push after the session was aborted");
+    if (this.#aborted) throw this.#abortReason;
     throw lastError(this.#native);
   }
 
@@ -1127,8 +1150,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   /** Aborts the session (and throws the signal's reason) when `signal` has fired. */
   #abortOn(signal?: AbortSignal): void {
     if (signal?.aborted) {
-      if (this.#handle !== 0 && !this.finished) this.#abortNow();
-      throw signal.reason ?? new RemoteMediaError("closed", "aborted");
+      if (this.#handle !== 0 && !this.finished) this.#abortNow(signal.reason);
+      throw signal.reason ?? abortError("aborted");
     }
   }
 
@@ -1172,8 +1195,15 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * {@link PipelineError} once all outputs before a node failure were taken.
    */
   poll(): RuntimeData | undefined {
+    return this.#poll(-1);
+  }
+
+  /** Takes the next output of sink node `sink` (its index), or of any sink when `sink` is -1. */
+  #poll(sink: number): RuntimeData | undefined {
     const native = this.#native;
-    const handle = native.symbols.rm_session_poll(this.#h(), this.#info);
+    const handle = sink < 0
+      ? native.symbols.rm_session_poll(this.#h(), this.#info)
+      : native.symbols.rm_session_poll_sink(this.#h(), sink, this.#info);
     if (handle !== 0) {
       this.#progress.notify();
       this.#taken++;
@@ -1209,11 +1239,15 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * The next output, waiting for it; `undefined` once the session ended. A `signal` that fires while
    * waiting aborts the session (as `abort()` does) and rejects with the signal's reason.
    */
-  async next(options: { signal?: AbortSignal } = {}): Promise<RuntimeData | undefined> {
+  next(options: { signal?: AbortSignal } = {}): Promise<RuntimeData | undefined> {
+    return this.#next(-1, options.signal);
+  }
+
+  async #next(sink: number, signal?: AbortSignal): Promise<RuntimeData | undefined> {
     for (;;) {
-      this.#abortOn(options.signal);
+      this.#abortOn(signal);
       const seen = this.#eventCounter();
-      const out = this.poll();
+      const out = this.#poll(sink);
       if (out) {
         const pause = yieldIfBusy();
         if (pause) {
@@ -1228,12 +1262,78 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
         return out;
       }
       const phase = this.#info[1];
-      if (phase === PHASE_ENDED || phase === PHASE_ABORTED) {
+      if (phase === PHASE_ENDED) {
         this.#flushTrace();
         return undefined;
       }
-      await this.#waitForProgress(seen, options.signal);
+      if (phase === PHASE_ABORTED) {
+        this.#flushTrace();
+        throw this.#abortReason ?? abortError("the session was aborted");
+      }
+      await this.#waitForProgress(seen, signal);
     }
+  }
+
+  /** Ids of the sink nodes (no outgoing connections): the nodes whose outputs leave the session. */
+  get sinkIds(): readonly string[] {
+    this.#sinkIds ??= this.#nodeIds.filter((id) => !this.#connections.some((c) => c.from === id));
+    return this.#sinkIds;
+  }
+
+  #sinkIndex(sinkId: string): number {
+    if (!this.sinkIds.includes(sinkId)) {
+      throw new RangeError(
+        `"${sinkId}" is not a sink of this session: outputs come from ${
+          this.sinkIds.map((id) => `"${id}"`).join(", ")
+        }`,
+      );
+    }
+    return this.#nodeIds.indexOf(sinkId);
+  }
+
+  /**
+   * The outputs of one sink, to be consumed at that branch's own pace: each sink has its own bounded
+   * queue (`outputCapacity`), so a reader that plays the reply's audio in real time does not delay the
+   * events of the listening branch. A sink nobody reads fills its queue and then holds its branch
+   * (and whatever upstream it shares) back, as any full queue does. Iterating the session itself takes
+   * every sink's outputs in production order; use one or the other for a given sink.
+   *
+   * @example
+   * ```ts
+   * import { PipelineBuilder, Session } from "./mod.ts";
+   * const session = Session.create(new PipelineBuilder().node("a", "PassThrough").node("b", "PassThrough").build());
+   * for await (const out of session.outputs("b")) out.dispose();
+   * ```
+   */
+  outputs(
+    sinkId: string,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<RuntimeData, void, undefined> {
+    return this.#iterate(this.#sinkIndex(sinkId), options.signal);
+  }
+
+  async *#iterate(
+    sink: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<RuntimeData, void, undefined> {
+    for (;;) {
+      const out = await this.#next(sink, signal);
+      if (!out) return;
+      yield out;
+    }
+  }
+
+  /** One sink's outputs as a pull-based `ReadableStream` (see {@link Session.outputs}). */
+  sinkReadable(sinkId: string): ReadableStream<RuntimeData> {
+    const sink = this.#sinkIndex(sinkId);
+    return new ReadableStream<RuntimeData>({
+      pull: async (controller) => {
+        const out = await this.#next(sink);
+        if (out) controller.enqueue(out);
+        else controller.close();
+      },
+      cancel: (reason) => this.abort(reason),
+    }, { highWaterMark: 0 });
   }
 
   /** Iterates outputs until the session ends (once per session). */
@@ -1256,16 +1356,25 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     this.#progress.notify();
   }
 
-  #abortNow(): void {
-    this.#aborted = true;
+  #abortNow(reason?: unknown): void {
+    if (!this.#aborted) {
+      this.#aborted = true;
+      this.#abortReason = reason ?? abortError("the session was aborted");
+      for (const host of this.#hostNodes.values()) host.controller.abort(this.#abortReason);
+    }
     this.#native.symbols.rm_session_abort(this.#h());
     this.#progress.notify();
   }
 
-  /** Stops now: queued items are released, every node is cleaned up, iteration ends. */
-  async abort(): Promise<void> {
+  /**
+   * Stops now: queued items are released, every node is cleaned up (TypeScript nodes see `ctx.signal`
+   * abort). Like `fetch`, whoever waits on the session then gets `reason` (default: an `AbortError`):
+   * `next()` and iteration throw it, `done` rejects with it. Outputs already taken stay valid. Resolves
+   * once the session has stopped.
+   */
+  async abort(reason?: unknown): Promise<void> {
     if (this.#handle === 0) return;
-    this.#abortNow();
+    this.#abortNow(reason);
     for (;;) {
       const seen = this.#eventCounter();
       if (this.finished) break;
@@ -1307,6 +1416,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const failures: PipelineError[] = [];
     for (const [index, host] of this.#hostNodes) {
       if (branch && !branch.has(index)) continue;
+      // Running calls see their signal fire (fetches, timers and child processes they hold stop);
+      // later calls get a fresh one.
+      host.controller.abort(abortError(`interrupted (node "${host.id}")`));
+      host.controller = new AbortController();
       try {
         host.node.reset?.();
       } catch (error) {
@@ -1476,6 +1589,7 @@ export class Pipeline {
     const collect = (async () => {
       for await (const out of session) outputs.push(out);
     })();
+    collect.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
     try {
       for (const item of inputs) await session.push(item);
       session.close();
@@ -1484,6 +1598,7 @@ export class Pipeline {
       // stop the session so the collector ends too, release what it gathered, and report the error.
       if (!session.finished) await session.abort().catch(() => {});
       await collect.catch(() => {});
+      await session.done.catch(() => {}); // TS nodes' inputs released, cleanups run
       for (const out of outputs) out.dispose();
       throw error;
     }
@@ -1491,6 +1606,7 @@ export class Pipeline {
       await collect;
       await session.done;
     } catch (error) {
+      await session.done.catch(() => {}); // TS nodes' inputs released, cleanups run
       for (const out of outputs) out.dispose(); // a node failed: what came before is released
       throw error;
     }

@@ -89,6 +89,33 @@ test(
   },
 );
 
+test(
+  "the voice agent: the user's speech interrupts the bot (outputs per sink, push to, ctx.signal)",
+  { skip: noEspeak ?? false },
+  async () => {
+    const { converse } = await import("../examples/voice_agent.ts");
+    const wav = decodeURIComponent(
+      new URL("../examples/data/speech.wav", import.meta.url).pathname,
+    );
+    const turn = await converse("what is the weather like", wav);
+    const start = turn.events.find((e) => e.type === "speech_start");
+    assert.ok(start, JSON.stringify(turn.events));
+    assert.ok(start.atSpokenSeconds > 0, "the bot was speaking when the user started");
+    assert.equal(turn.cancelledReplies, 1, "the LLM's ctx.signal stopped its reply");
+    // The whole reply is ~12 s of speech; after the barge-in at most what was in flight plays.
+    assert.ok(
+      turn.spokenSeconds - start.atSpokenSeconds < 2,
+      `${turn.spokenSeconds} s spoken, interrupted at ${start.atSpokenSeconds} s`,
+    );
+    assert.ok(turn.spokenSeconds < 8, `${turn.spokenSeconds} s spoken`);
+    assert.equal(
+      turn.events.filter((e) => e.type === "speech_start").length,
+      3,
+      "every sentence heard",
+    );
+  },
+);
+
 test("the voice pipeline replies once per utterance", { skip: noEspeak ?? false }, async () => {
   const { respond } = await import("../examples/voice_pipeline.ts");
   const { mkdtempSync, rmSync } = await import("node:fs");

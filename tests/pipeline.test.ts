@@ -268,24 +268,27 @@ describe("running pipelines", () => {
     outs[0].dispose();
   });
 
-  test("abort mid-stream ends iteration, rejects pushes and releases everything", async () => {
+  test("abort mid-stream: iteration throws an AbortError, pushes reject, everything is released", async () => {
     const before = liveHandles();
     const session = Session.create({ version: 1, nodes: [{ id: "p", type: "PassThrough" }] });
     using item = frame(0.5);
     await session.push(item);
     await session.push(item);
-    const iteration = (async () => {
-      let n = 0;
-      for await (const out of session) {
-        out.dispose();
-        n++;
-        if (n === 1) await session.abort();
-      }
-      return n;
-    })();
-    assert.equal(await iteration, 1);
+    let n = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const out of session) {
+          out.dispose();
+          n++;
+          if (n === 1) await session.abort();
+        }
+      })(),
+      (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+    );
+    assert.equal(n, 1, "the output taken before the abort stayed delivered");
     assert.equal(session.finished, true);
-    await assert.rejects(session.push(item), /aborted|ended/);
+    await assert.rejects(session.push(item), { name: "AbortError" });
+    await assert.rejects(session.done, { name: "AbortError" });
     session.dispose();
     assert.equal(liveHandles(), before + 1); // only `item` is still alive
   });
@@ -337,7 +340,7 @@ describe("running pipelines", () => {
     session.dispose();
   });
 
-  test("an AbortSignal aborts the session", async () => {
+  test("an AbortSignal aborts the session: iteration rejects with the signal's reason", async () => {
     const controller = new AbortController();
     const session = Session.create({ version: 1, nodes: [{ id: "p", type: "PassThrough" }] }, {
       signal: controller.signal,
@@ -348,7 +351,7 @@ describe("running pipelines", () => {
     })();
     await tick(5);
     controller.abort();
-    assert.equal(await done, "ended");
+    await assert.rejects(done, (e: unknown) => e === controller.signal.reason);
     assert.equal(session.finished, true);
     session.dispose();
   });
@@ -448,7 +451,7 @@ describe("threaded execution", () => {
     const cpuMs = (used.user + used.system) / 1000;
     assert.ok(cpuMs < 100, `idle wait used ${cpuMs.toFixed(1)} ms of CPU in 500 ms`);
     await session.abort();
-    assert.equal(await waiting, undefined);
+    await assert.rejects(waiting, { name: "AbortError" });
     session.dispose();
   });
 

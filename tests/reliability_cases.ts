@@ -1141,7 +1141,7 @@ export const cases: Case[] = [
   {
     area: "lifecycle",
     name: "abort during a slow TS initialize",
-    expect: "abort completes and cleanup runs",
+    expect: "abort completes, cleanup runs, done rejects with the AbortError",
     run: async () => {
       let cleaned = false;
       const s = Session.create(
@@ -1152,7 +1152,7 @@ export const cases: Case[] = [
         }).build(),
       );
       await s.abort();
-      await s.done;
+      await assert.rejects(s.done, { name: "AbortError" });
       s.dispose();
       if (!cleaned) throw new Error("cleanup did not run");
     },
@@ -1253,7 +1253,8 @@ export const cases: Case[] = [
   {
     area: "TS nodes",
     name: "a generator that never yields",
-    expect: "an AbortSignal still ends the session; cleanup runs",
+    expect:
+      "an AbortSignal still ends the session (iteration rejects with its TimeoutError); cleanup runs",
     run: async () => {
       let cleaned = false;
       const s = Session.create(
@@ -1268,8 +1269,8 @@ export const cases: Case[] = [
       );
       using f = frame();
       await s.push(f);
-      await drain(s);
-      await s.done;
+      await assert.rejects(drain(s), { name: "TimeoutError" });
+      await assert.rejects(s.done, { name: "TimeoutError" });
       s.dispose();
       if (!cleaned) throw new Error("cleanup did not run");
     },

@@ -273,6 +273,16 @@ int32_t rm_session_push_to(RmHandle session,
 RmHandle rm_session_poll(RmHandle session,
                          double *out);
 
+// Like `rm_session_poll`, for the outputs of one sink node only (`sink`: its index in manifest order;
+// each sink's queue is bounded on its own, so every branch can be read at its own pace). `out[2]` counts
+// that sink's queued outputs. A node that is not a sink never has outputs here.
+//
+// # Safety
+// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
+RmHandle rm_session_poll_sink(RmHandle session,
+                              uint32_t sink,
+                              double *out);
+
 // Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
 // handles…, item ports…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush; the input port of
 // each item follows the handles — a join whose wait was cut short lists only the ports that had an

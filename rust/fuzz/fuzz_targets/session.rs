@@ -1,4 +1,4 @@
-//! Sessions driven by random sequences of push / poll / close / abort / interrupt and host-task
+//! Sessions driven by random sequences of push (to any entry) / poll (any sink) / close / abort / interrupt and host-task
 //! answers (emit, complete, fail), inline and threaded, over graphs with uneven joins and a host node.
 //! Nothing may panic or hang, and the invariants below must hold after every sequence.
 #![no_main]
@@ -36,7 +36,9 @@ fn audio(len: u8, value: u8) -> Arc<RuntimeData> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, ops)) = data.split_first() else { return };
+    let Some((&first, ops)) = data.split_first() else {
+        return;
+    };
     let all = manifests();
     let manifest = &all[first as usize % all.len()];
     let options = SessionOptions {
@@ -45,19 +47,30 @@ fuzz_target!(|data: &[u8]| {
         output_capacity: 1 + (first as usize >> 5 & 3),
         node_types: Some(host_types()),
     };
-    let Ok(session) = Session::create(manifest, options) else { return };
+    let Ok(session) = Session::create(manifest, options) else {
+        return;
+    };
     let mut tasks = Vec::new();
     for pair in ops.chunks(2).take(256) {
         let (op, arg) = (pair[0], *pair.get(1).unwrap_or(&0));
         match op % 10 {
-            0 | 1 => {
+            0 => {
                 let _ = session.push(audio(arg, op));
+            }
+            1 => {
+                // to one entry (or a node that is not one: an error, never a panic)
+                let to = arg as usize % session.node_ids().len();
+                let _ = session.push_to(audio(arg, op), Some(to));
             }
             2 => {
                 let _ = session.push(Arc::new(RuntimeData::text("x")));
             }
             3 => {
-                let _ = session.poll();
+                if arg & 1 == 0 {
+                    let _ = session.poll();
+                } else {
+                    let _ = session.poll_sink(Some(arg as usize / 2 % session.node_ids().len()));
+                }
             }
             4 => {
                 let _ = session.close();

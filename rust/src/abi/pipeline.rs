@@ -171,6 +171,29 @@ pub extern "C" fn rm_session_push_to(session: RmHandle, data: RmHandle, entry: i
 /// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
 #[no_mangle]
 pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> RmHandle {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { poll(session, None, out) }
+}
+
+/// Like `rm_session_poll`, for the outputs of one sink node only (`sink`: its index in manifest order;
+/// each sink's queue is bounded on its own, so every branch can be read at its own pace). `out[2]` counts
+/// that sink's queued outputs. A node that is not a sink never has outputs here.
+///
+/// # Safety
+/// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
+#[no_mangle]
+pub unsafe extern "C" fn rm_session_poll_sink(
+    session: RmHandle,
+    sink: u32,
+    out: *mut f64,
+) -> RmHandle {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { poll(session, Some(sink as usize), out) }
+}
+
+/// # Safety
+/// `out` must be null or point to `RM_POLL_INFO_LEN` writable doubles.
+unsafe fn poll(session: RmHandle, sink: Option<usize>, out: *mut f64) -> RmHandle {
     let write = |values: [f64; RM_POLL_INFO_LEN]| {
         if !out.is_null() {
             // SAFETY: the caller guarantees RM_POLL_INFO_LEN writable doubles at `out`.
@@ -179,7 +202,7 @@ pub unsafe extern "C" fn rm_session_poll(session: RmHandle, out: *mut f64) -> Rm
     };
     let result = guard(None, || {
         let s = handles::get_session(session)?;
-        let (item, phase, left) = s.poll();
+        let (item, phase, left) = s.poll_sink(sink);
         Ok(Some(match item {
             Some((node, data, entered)) => {
                 let h = handles::insert(Object::Data(data))?;

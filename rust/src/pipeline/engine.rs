@@ -246,8 +246,8 @@ pub enum Emit {
 
 /// The output side of the executor: where sink outputs go, and how much room there is.
 pub trait Sink {
-    /// Room for one more output?
-    fn has_room(&self) -> bool;
+    /// Room for one more output of sink node `node` (each sink is bounded on its own).
+    fn has_room(&self, node: usize) -> bool;
     /// Delivers an output from node `node`; `entered` is when the input it derives from entered.
     fn deliver(&mut self, node: usize, item: Arc<RuntimeData>, entered: Instant);
     /// Hands work to the host (TypeScript nodes).
@@ -263,7 +263,10 @@ pub struct Engine {
     entries: Vec<usize>,
     entry_table: Entries,
     order: Vec<usize>,
-    flush_cursor: usize,
+    /// Nodes whose `flush` ran (at end of stream, each once its upstream is done and its input drained).
+    flushed: Vec<bool>,
+    /// The nodes feeding each node (by edge), for the end-of-stream order.
+    upstream: Vec<Vec<usize>>,
     phase: Phase,
     failure: Option<Failure>,
     scratch: Outputs,
@@ -317,7 +320,9 @@ impl Engine {
             });
         }
         let mut edges = Vec::new();
+        let mut upstream = vec![Vec::new(); slots.len()];
         for e in &plan.edges {
+            upstream[e.to].push(e.from);
             let index = edges.len();
             edges.push(Edge {
                 port: e.port,
@@ -360,7 +365,8 @@ impl Engine {
             entries,
             entry_table,
             order: plan.order,
-            flush_cursor: 0,
+            flushed: vec![false; upstream.len()],
+            upstream,
             phase: Phase::Running,
             failure: None,
             scratch: Vec::new(),
@@ -457,7 +463,7 @@ impl Engine {
     fn next_work(&mut self, n: usize, sink: &dyn Sink) -> Option<Work> {
         let slot = &self.slots[n];
         let room = if slot.outputs.is_empty() {
-            sink.has_room()
+            sink.has_room(n)
         } else {
             slot.outputs.iter().all(|&e| self.edges[e].has_room())
         };
@@ -658,7 +664,7 @@ impl Engine {
             return Emit::Cancelled;
         }
         let room = if slot.outputs.is_empty() {
-            sink.has_room()
+            sink.has_room(n)
         } else {
             slot.outputs.iter().all(|&e| self.edges[e].has_room())
         };
@@ -738,17 +744,58 @@ impl Engine {
         }
     }
 
-    /// Nothing runs or can run, except joins not flushed yet that wait for a partner item: their
-    /// missing items may still come from the flush of a node upstream (a Chunker's remainder).
-    fn idle_until_flushed(&self) -> bool {
-        let flushed = &self.order[..self.flush_cursor];
-        self.edges
-            .iter()
-            .all(|e| e.queue.is_empty() || (self.slots[e.to].joins && !flushed.contains(&e.to)))
+    /// Nothing runs, nothing is queued anywhere: the end, once every node is flushed.
+    fn idle(&self) -> bool {
+        self.edges.iter().all(|e| e.queue.is_empty())
             && self
                 .slots
                 .iter()
                 .all(|s| s.busy.is_none() && !s.node.as_ref().is_some_and(|n| n.pending()))
+    }
+
+    /// True once node `n` has been flushed and has no call in flight: it will emit nothing more (a sink
+    /// in that state has ended, even while other branches still run).
+    pub fn node_done(&self, n: usize) -> bool {
+        self.flushed.get(n).copied().unwrap_or(false) && self.slots[n].busy.is_none()
+    }
+
+    /// End of stream, per node in topological order: a node whose upstream nodes are all flushed and
+    /// whose input is drained is flushed now, without waiting for unrelated branches (a branch held up
+    /// by a sink nobody reads yet must not keep another branch from ending). A join first runs what
+    /// still waits for a partner item, with the ports that have one. Returns `None` when no node was
+    /// ready, else whether the call succeeded.
+    fn flush_ready(&mut self, sink: &mut dyn Sink) -> Option<bool> {
+        for k in 0..self.order.len() {
+            let n = self.order[k];
+            let slot = &self.slots[n];
+            if self.flushed[n]
+                || slot.busy.is_some()
+                || slot.node.as_ref().is_some_and(|node| node.pending())
+                || !self.upstream[n].iter().all(|&u| self.node_done(u))
+            {
+                continue;
+            }
+            let room = if slot.outputs.is_empty() {
+                sink.has_room(n)
+            } else {
+                slot.outputs.iter().all(|&e| self.edges[e].has_room())
+            };
+            let waiting = slot
+                .inputs
+                .iter()
+                .flatten()
+                .any(|&e| !self.edges[e].queue.is_empty());
+            if waiting {
+                if !slot.joins || !room {
+                    continue;
+                }
+                let work = self.take_join(n).expect("a port has an item");
+                return Some(self.execute(n, work, sink));
+            }
+            self.flushed[n] = true;
+            return Some(self.flush_node(n, sink));
+        }
+        None
     }
 
     /// Runs until nothing can move: no input, no room downstream, or the end. `on_progress` is told
@@ -771,28 +818,16 @@ impl Engine {
                     }
                 }
             }
-            if !progressed && self.phase == Phase::Closing && self.idle_until_flushed() {
-                if self.flush_cursor < self.order.len() {
-                    let n = self.order[self.flush_cursor];
-                    if self.slots[n].joins {
-                        // End of stream reached this join: what still waits for a partner runs with
-                        // the ports that have an item, before the node's own flush.
-                        if let Some(work) = self.take_join(n) {
-                            if !self.execute(n, work, sink) {
-                                return;
-                            }
-                            continue;
-                        }
-                    }
-                    self.flush_cursor += 1;
-                    if !self.flush_node(n, sink) {
+            if !progressed && self.phase == Phase::Closing {
+                match self.flush_ready(sink) {
+                    Some(false) => return,
+                    Some(true) => progressed = true,
+                    None if self.flushed.iter().all(|&f| f) && self.idle() => {
+                        self.cleanup_all();
+                        self.phase = Phase::Ended;
                         return;
                     }
-                    progressed = true;
-                } else {
-                    self.cleanup_all();
-                    self.phase = Phase::Ended;
-                    return;
+                    None => {}
                 }
             }
             if !progressed {
@@ -1080,7 +1115,7 @@ mod tests {
 
     struct Collect(Vec<Arc<RuntimeData>>);
     impl Sink for Collect {
-        fn has_room(&self) -> bool {
+        fn has_room(&self, _: usize) -> bool {
             true
         }
         fn deliver(&mut self, _: usize, item: Arc<RuntimeData>, _: Instant) {

@@ -86,7 +86,12 @@ pub enum PushResult {
 struct Io {
     /// Pushed items not yet taken by the graph, with where each goes.
     inbox: VecDeque<(Arc<RuntimeData>, Route)>,
+    /// Outputs of every sink in production order; each sink's share is bounded separately.
     outbox: VecDeque<(u32, Arc<RuntimeData>, Instant)>,
+    /// Outputs queued per node (sinks only are ever non-zero): the per-sink bound.
+    queued: Vec<usize>,
+    /// Nodes that will emit nothing more (flushed, no call in flight): a sink in that state has ended.
+    done: Vec<bool>,
     tasks: VecDeque<Task>,
     input_capacity: usize,
     output_capacity: usize,
@@ -143,16 +148,59 @@ struct OutboxSink<'a> {
     notify: bool,
 }
 
+impl Io {
+    /// Takes the oldest output of `sink` (any sink when `None`).
+    fn take(&mut self, sink: Option<usize>) -> Option<Output> {
+        let at = match sink {
+            None => 0,
+            Some(n) => self
+                .outbox
+                .iter()
+                .position(|(node, ..)| *node as usize == n)?,
+        };
+        let out = self.outbox.remove(at)?;
+        if let Some(count) = self.queued.get_mut(out.0 as usize) {
+            *count -= 1;
+        }
+        Some(out)
+    }
+
+    /// The session's phase, or `Ended` for a sink that has ended while the session goes on.
+    fn sink_phase(&self, sink: Option<usize>) -> Phase {
+        match sink {
+            Some(n) if self.phase == Phase::Running || self.phase == Phase::Closing => {
+                if self.done.get(n).copied().unwrap_or(false) && self.left(sink) == 0 {
+                    Phase::Ended
+                } else {
+                    self.phase
+                }
+            }
+            _ => self.phase,
+        }
+    }
+
+    /// Outputs still queued for `sink` (all sinks when `None`).
+    fn left(&self, sink: Option<usize>) -> usize {
+        match sink {
+            None => self.outbox.len(),
+            Some(n) => self.queued.get(n).copied().unwrap_or(0),
+        }
+    }
+}
+
 impl Sink for OutboxSink<'_> {
-    fn has_room(&self) -> bool {
+    fn has_room(&self, node: usize) -> bool {
         let io = lock(&self.io.0);
-        io.outbox.len() < io.output_capacity
+        io.queued.get(node).copied().unwrap_or(0) < io.output_capacity
     }
 
     fn deliver(&mut self, node: usize, item: Arc<RuntimeData>, entered: Instant) {
-        lock(&self.io.0)
-            .outbox
-            .push_back((node as u32, item, entered));
+        let mut io = lock(&self.io.0);
+        if let Some(count) = io.queued.get_mut(node) {
+            *count += 1;
+        }
+        io.outbox.push_back((node as u32, item, entered));
+        drop(io);
         if self.notify {
             notify_events();
         }
@@ -190,6 +238,8 @@ impl Session {
             Mutex::new(Io {
                 inbox: VecDeque::new(),
                 outbox: VecDeque::new(),
+                queued: vec![0; node_ids.len()],
+                done: vec![false; node_ids.len()],
                 tasks: VecDeque::new(),
                 input_capacity: options.input_capacity,
                 output_capacity: options.output_capacity,
@@ -262,6 +312,9 @@ impl Session {
             engine.abort();
         }
         let mut io = lock(&io_pair.0);
+        for (n, done) in io.done.iter_mut().enumerate() {
+            *done = engine.node_done(n);
+        }
         let changed = io.phase != engine.phase();
         io.phase = engine.phase();
         if changed {
@@ -273,6 +326,7 @@ impl Session {
         }
         if engine.phase() == Phase::Aborted {
             io.outbox.clear();
+            io.queued.fill(0);
             io.inbox.clear();
         }
         if engine.phase().is_terminal() {
@@ -390,24 +444,38 @@ impl Session {
     /// Takes the next output `(node index, item, when its input entered the session)`, or `None` with
     /// the current phase.
     pub fn poll(&self) -> (Option<Output>, Phase, usize) {
+        self.poll_sink(None)
+    }
+
+    /// Like [`Session::poll`], for one sink's outputs only (each sink's queue is bounded on its own, so
+    /// a slow reader of one branch does not hold up another's).
+    /// For one sink, the phase reads `Ended` as soon as that sink has ended (flushed, nothing queued),
+    /// even while other branches still run.
+    pub fn poll_sink(&self, sink: Option<usize>) -> (Option<Output>, Phase, usize) {
         {
             let mut io = lock(&self.io.0);
-            if let Some(out) = io.outbox.pop_front() {
-                let left = io.outbox.len();
+            if let Some(out) = io.take(sink) {
+                let left = io.left(sink);
                 let phase = io.phase;
                 self.bump(&mut io);
                 return (Some(out), phase, left);
             }
             if self.threaded || io.phase.is_terminal() {
-                return (None, io.phase, 0);
+                return (None, io.sink_phase(sink), 0);
             }
         }
         let mut engine = lock(&self.engine);
         self.step(&mut engine);
         drop(engine);
         let mut io = lock(&self.io.0);
-        let out = io.outbox.pop_front();
-        (out, io.phase, io.outbox.len())
+        let out = io.take(sink);
+        let left = io.left(sink);
+        let phase = if out.is_some() {
+            io.phase
+        } else {
+            io.sink_phase(sink)
+        };
+        (out, phase, left)
     }
 
     /// The next task for a host (TypeScript) node, if any.
@@ -523,6 +591,11 @@ impl Session {
         let before = io.outbox.len();
         io.outbox.retain(|(n, _, _)| !hit(*n as usize));
         dropped += before - io.outbox.len();
+        for (n, count) in io.queued.iter_mut().enumerate() {
+            if hit(n) {
+                *count = 0;
+            }
+        }
         let tasks: Vec<_> = io.tasks.drain(..).collect();
         for task in tasks {
             if hit(task.node) {
