@@ -6,14 +6,16 @@
  * `@remotemedia/lib` by module resolution), the package-local Cargo build (`target/release`, then
  * `target/debug`), then `libremotemedia-v<version>-<os>-<arch>.<ext>` in the cache directory — which,
  * when nothing else is there, is downloaded from the release and checked against the SHA-256 pinned
- * in `prebuilt.ts` before it is opened. A file the OS cannot open in place (inside a `deno compile`
- * binary) is copied to the cache first. The ABI version is checked before the library is used.
- *
- * The platform package and the download are looked up while this module is evaluated (top-level
- * await); opening the library waits for the first use.
+ * in `prebuilt.ts` before it is saved, and again before it is opened. A file the OS cannot open in
+ * place (inside a `deno compile` binary) is copied to the cache first. The ABI version is checked
+ * before the library is used. All of it happens synchronously at the first use of the API.
  *
  * @module
  */
+import { createHash } from "node:crypto";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { openBun } from "./bun.ts";
 import { openDeno } from "./deno.ts";
 import {
@@ -47,8 +49,6 @@ interface RuntimeInfo {
   exists(path: string): boolean;
   readFile(path: string): Uint8Array;
   writeFile(path: string, bytes: Uint8Array): void;
-  rename(from: string, to: string): void;
-  remove(path: string): void;
 }
 
 declare const Bun: unknown;
@@ -86,8 +86,6 @@ function runtimeInfo(): RuntimeInfo {
         Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
         Deno.writeFileSync(path, bytes, { mode: 0o755 });
       },
-      rename: (from, to) => Deno.renameSync(from, to),
-      remove: (path) => Deno.removeSync(path),
     };
   }
   if (typeof Bun !== "undefined") {
@@ -97,8 +95,6 @@ function runtimeInfo(): RuntimeInfo {
       readFileSync(path: string): Uint8Array;
       writeFileSync(path: string, bytes: Uint8Array, options: { mode: number }): void;
       mkdirSync(path: string, options: { recursive: boolean }): void;
-      renameSync(from: string, to: string): void;
-      rmSync(path: string, options: { force: boolean }): void;
     };
     const proc = (globalThis as unknown as {
       process: {
@@ -120,8 +116,6 @@ function runtimeInfo(): RuntimeInfo {
         fs.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
         fs.writeFileSync(path, bytes, { mode: 0o755 });
       },
-      rename: (from, to) => fs.renameSync(from, to),
-      remove: (path) => fs.rmSync(path, { force: true }),
     };
   }
   throw new Error("remotemedia needs Deno or Bun (no supported FFI found in this runtime)");
@@ -190,166 +184,180 @@ export function extractedPath(cache: string, os: string, bytes: Uint8Array): str
 }
 
 /** Lowercase hex SHA-256 of `bytes`. */
-async function sha256(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** The largest library file a download accepts (the stripped library is a few MB). */
 const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
 
-/** Where {@link downloadLibrary} writes, and how. */
-export interface DownloadTarget {
-  /** Final path of the verified file. */
-  destination: string;
-  /** Writes a file (creating its directory). */
-  writeFile(path: string, bytes: Uint8Array): void;
-  /** Renames a file (atomically, within one directory). */
-  rename(from: string, to: string): void;
-}
+/** How long a download may take before it is given up. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /**
- * Downloads `url` and saves it at `target.destination` only if its SHA-256 is `expectedSha256`: the
- * bytes go to a temporary name first and are renamed once verified, so an unverified file is never
- * where the loader looks. Throws an `Error` naming the URL and what went wrong.
+ * The download runs on a worker while the loading thread waits (`Atomics.wait`), so that loading stays
+ * synchronous and needs no top-level await (which would hold back every importer, and messages posted to
+ * a Worker that imports this module would be lost meanwhile). The worker only fetches: the bytes come
+ * back through a growable SharedArrayBuffer and are checked here before anything is written.
  */
-export async function downloadLibrary(
-  url: string,
-  expectedSha256: string,
-  target: DownloadTarget,
-): Promise<void> {
-  let bytes: Uint8Array;
+const DOWNLOAD_WORKER = `
+self.onmessage = async (event) => {
+  const { url, control, data, message, timeoutMs, maxBytes } = event.data;
+  const state = new Int32Array(control);
+  let outcome = 1;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     if (!response.ok) {
       await response.body?.cancel();
-      throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+      throw new Error(("HTTP " + response.status + " " + response.statusText).trim());
     }
     const length = Number(response.headers.get("content-length") ?? 0);
-    if (length > MAX_DOWNLOAD_BYTES) {
-      await response.body?.cancel();
-      throw new Error(`${length} bytes is more than a library file (${MAX_DOWNLOAD_BYTES})`);
-    }
-    bytes = new Uint8Array(await response.arrayBuffer());
+    if (length > maxBytes) throw new Error(length + " bytes is more than a library file");
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.length > maxBytes) throw new Error(bytes.length + " bytes is more than a library file");
+    data.grow(bytes.length);
+    new Uint8Array(data).set(bytes);
   } catch (error) {
-    const cause = (error as { cause?: unknown })?.cause;
-    const detail = error instanceof Error ? error.message : String(error);
-    const reason = cause instanceof Error && !detail.includes(cause.message)
-      ? `${detail}: ${cause.message}`
-      : detail;
-    throw new Error(`downloading ${url} failed: ${reason}`, { cause: error });
+    outcome = 2;
+    const cause = error && error.cause instanceof Error ? error.cause.message : "";
+    const text = String(error && error.message || error);
+    const reason = cause && !text.includes(cause) ? text + ": " + cause : text;
+    const encoded = new TextEncoder().encode(reason).subarray(0, message.byteLength - 4);
+    new Uint8Array(message, 4).set(encoded);
+    Atomics.store(new Int32Array(message), 0, encoded.length);
   }
-  const actual = await sha256(bytes);
+  Atomics.store(state, 0, outcome);
+  Atomics.notify(state, 0);
+};
+`;
+
+/**
+ * Downloads `url` and saves it at `destination` only if its SHA-256 is `expectedSha256`: the bytes are
+ * checked in memory, written under a temporary name and renamed, so an unverified file is never where the
+ * loader looks. Synchronous (a worker fetches). Throws an `Error` naming the URL and what went wrong.
+ */
+export function downloadLibrarySync(
+  url: string,
+  expectedSha256: string,
+  destination: string,
+): void {
+  const control = new SharedArrayBuffer(4);
+  const message = new SharedArrayBuffer(4096);
+  const data = new SharedArrayBuffer(0, { maxByteLength: MAX_DOWNLOAD_BYTES });
+  const source = URL.createObjectURL(new Blob([DOWNLOAD_WORKER], { type: "text/javascript" }));
+  const worker = new Worker(source, { type: "module" });
+  try {
+    worker.postMessage({
+      url,
+      control,
+      data,
+      message,
+      timeoutMs: DOWNLOAD_TIMEOUT_MS,
+      maxBytes: MAX_DOWNLOAD_BYTES,
+    });
+    const state = new Int32Array(control);
+    const waited = Atomics.wait(state, 0, 0, DOWNLOAD_TIMEOUT_MS + 15_000);
+    if (waited === "timed-out" && Atomics.load(state, 0) === 0) {
+      throw new Error(`downloading ${url} failed: no answer in ${DOWNLOAD_TIMEOUT_MS / 1000} s`);
+    }
+    if (Atomics.load(state, 0) === 2) {
+      const length = new Int32Array(message)[0];
+      const reason = new TextDecoder().decode(new Uint8Array(message, 4, length).slice());
+      throw new Error(`downloading ${url} failed: ${reason}`);
+    }
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(source);
+  }
+  const bytes = new Uint8Array(data).slice();
+  const actual = sha256(bytes);
   if (actual !== expectedSha256) {
     throw new Error(
       `refused ${url}: its SHA-256 is ${actual}, the one pinned for this release is ` +
         `${expectedSha256} (${bytes.length} bytes received, nothing was saved or opened)`,
     );
   }
-  const partial = `${target.destination}.partial-${crypto.randomUUID()}`;
-  target.writeFile(partial, bytes);
-  target.rename(partial, target.destination);
+  const partial = `${destination}.partial-${crypto.randomUUID()}`;
+  const dir = destination.slice(
+    0,
+    Math.max(destination.lastIndexOf("/"), destination.lastIndexOf("\\")),
+  );
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(partial, bytes, { mode: 0o755 });
+  renameSync(partial, destination);
 }
 
-/** What the loader learned while this module was evaluated (before `setLibraryPath` can run). */
-interface Prepared {
-  info?: RuntimeInfo;
+/** The platform package for this machine, as `@remotemedia/lib` reports it. */
+interface PlatformPackage {
   /** Platform key, e.g. `linux-x64-gnu`. */
-  key?: string;
+  key: string;
   /** Rust target triple, e.g. `x86_64-unknown-linux-gnu`. */
-  triple?: string;
-  /** The platform package: its name, and the library path or why it cannot be used. */
-  platformPackage?: { name: string; path?: string; error?: string };
-  /** `@remotemedia/lib` could not be imported (not installed). */
-  selectorError?: string;
-  /** The pinned file for this platform, if the release has one. */
-  pinned?: PrebuiltFile;
-  /** The cache file's state when a pin exists: verified, or why it was not used. */
-  cache?: { path: string; verified: boolean; problem?: string };
-  /** The download, when one was tried or refused. */
-  download?: { url: string; problem?: string };
-  /** Anything else that failed while preparing (reported at first use). */
-  error?: unknown;
+  triple: string;
+  /** The package expected for this platform (undefined: none is published for it). */
+  name?: string;
+  /** Path of its library, when it is installed. */
+  path?: string;
+  /** Why it cannot be used (not installed), or why `@remotemedia/lib` could not be loaded. */
+  error?: string;
+  /** `@remotemedia/lib` itself is missing. */
+  noSelector?: boolean;
 }
 
 interface Selector {
   resolveLibrary(key: string): { package: string; path?: string; error?: string } | undefined;
-  packageName(key: string): string;
 }
 
-async function importSelector(): Promise<Selector> {
-  // The CommonJS selector's exports arrive as named exports, or under `default`.
-  const module = await import("@remotemedia/lib") as unknown as Partial<Selector> & {
-    default?: Selector;
-  };
-  return typeof module.resolveLibrary === "function" ? module as Selector : module.default!;
-}
+/** Bun's `require` in ES modules (undefined in Deno). */
+declare const require: ((id: string) => unknown) | undefined;
 
-async function prepare(): Promise<Prepared> {
-  const prepared: Prepared = {};
-  try {
-    const info = runtimeInfo();
-    prepared.info = info;
-    prepared.key = platformKey(info.os, info.arch, info.libc);
-    prepared.triple = targetTriple(info.os, info.arch, info.libc);
-    try {
-      const selector = await importSelector();
-      const found = selector.resolveLibrary(prepared.key);
-      if (found) prepared.platformPackage = { name: found.package, ...found };
-    } catch (error) {
-      prepared.selectorError = error instanceof Error ? error.message : String(error);
-    }
-    prepared.pinned = PREBUILT_FILES[prepared.key];
-    const cacheDir = cacheDirectory(info.env, info.os);
-    const cachePath = cacheDir &&
-      `${cacheDir}/${prebuiltFileName(info.os, info.arch, LIBRARY_VERSION, info.libc)}`;
-    // A pinned release file in the cache is opened only once its hash is checked, whatever comes first.
-    if (prepared.pinned && cachePath && info.exists(cachePath)) {
-      const actual = await sha256(info.readFile(cachePath));
-      prepared.cache = actual === prepared.pinned.sha256 ? { path: cachePath, verified: true } : {
-        path: cachePath,
-        verified: false,
-        problem: `SHA-256 ${actual} is not the pinned ${prepared.pinned.sha256}`,
-      };
-    }
-    const packagePath = prepared.platformPackage?.path;
-    if (packagePath && info.exists(packagePath)) return prepared;
-    if (info.env("REMOTEMEDIA_LIB")) return prepared;
-    if (localBuilds(info.os).some((path) => info.exists(path))) return prepared;
-    // Absent or not matching its pin (another version, a damaged file): fetch the pinned file.
-    if (!prepared.pinned || !cachePath || prepared.cache?.verified) return prepared;
-    const base = info.env("REMOTEMEDIA_DOWNLOAD_URL") || PREBUILT_BASE_URL;
-    const url = base ? `${base.replace(/\/*$/, "/")}${prepared.pinned.file}` : "";
-    if (!url) {
-      prepared.download = {
-        url: "",
-        problem: "no download URL is known (REMOTEMEDIA_DOWNLOAD_URL)",
-      };
-    } else if (info.env("REMOTEMEDIA_NO_DOWNLOAD")) {
-      prepared.download = { url, problem: "not downloaded: REMOTEMEDIA_NO_DOWNLOAD is set" };
-    } else {
-      try {
-        await downloadLibrary(url, prepared.pinned.sha256, {
-          destination: cachePath,
-          writeFile: info.writeFile,
-          rename: info.rename,
-        });
-        prepared.download = { url };
-        prepared.cache = { path: cachePath, verified: true };
-      } catch (error) {
-        prepared.download = {
-          url,
-          problem: error instanceof Error ? error.message : String(error),
-        };
-      }
-    }
-  } catch (error) {
-    prepared.error = error;
+// Never called: a literal `import()` puts @remotemedia/lib in Deno's module graph, so installing the JSR
+// package (`deno add`, `deno install`) fetches it and the platform package that fits, before any run.
+void (() => import("@remotemedia/lib"));
+
+/** Loads `@remotemedia/lib` (CommonJS) synchronously. */
+function loadSelector(info: RuntimeInfo): Selector {
+  if (info.runtime === "bun") {
+    // A literal require: `bun build --compile` bundles @remotemedia/lib and, through its literal
+    // requires, embeds the installed platform package's library.
+    return require!("@remotemedia/lib") as Selector;
   }
-  return prepared;
+  // Deno: resolve it (the bare name in an npm package or through an import map; the npm: name as JSR
+  // rewrites it), then load it with Node's require, relative to itself.
+  for (const specifier of ["@remotemedia/lib", `npm:@remotemedia/lib@${LIBRARY_VERSION}`]) {
+    let url: string;
+    try {
+      url = import.meta.resolve(specifier);
+    } catch {
+      continue;
+    }
+    if (!url.startsWith("file:")) continue;
+    return createRequire(url)(fileURLToPath(url)) as Selector;
+  }
+  throw new Error("Cannot find module '@remotemedia/lib'");
 }
 
-const prepared: Prepared = await prepare();
+function findPlatformPackage(info: RuntimeInfo): PlatformPackage {
+  const key = platformKey(info.os, info.arch, info.libc);
+  const triple = targetTriple(info.os, info.arch, info.libc);
+  let selector: Selector;
+  try {
+    selector = loadSelector(info);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      key,
+      triple,
+      name: `@remotemedia/lib-${key}`,
+      error: message.split("\n")[0],
+      noSelector: true,
+    };
+  }
+  const found = selector.resolveLibrary(key);
+  return found ? { key, triple, name: found.package, path: found.path, error: found.error } : {
+    key,
+    triple,
+  };
+}
 
 let loaded: NativeLibrary | undefined;
 
@@ -395,24 +403,27 @@ class AbiMismatchError extends Error {}
 /** The loaded library, opened on first use. Throws an `Error` naming every path tried. */
 export function nativeLibrary(): NativeLibrary {
   if (loaded) return loaded;
-  if (prepared.error) throw prepared.error;
-  const info = prepared.info ?? runtimeInfo();
+  const info = runtimeInfo();
+  const platform = findPlatformPackage(info);
   const tried: string[] = [];
   let lastError: unknown;
-  const packagePath = prepared.platformPackage?.path;
-  const found = { packagePath, libc: info.libc };
+  const pinned: PrebuiltFile | undefined = PREBUILT_FILES[platform.key];
   const cacheDir = cacheDirectory(info.env, info.os);
   const cachePath = cacheDir &&
     `${cacheDir}/${prebuiltFileName(info.os, info.arch, LIBRARY_VERSION, info.libc)}`;
+  const found = { packagePath: platform.path, libc: info.libc };
   for (const path of candidatePaths(info.env, info.os, info.arch, found)) {
-    if (path === cachePath && prepared.pinned && !prepared.cache?.verified) {
-      // Pinned, but not checked at load time (absent then) or not matching: never opened.
-      tried.push(`${path} (${prepared.cache?.problem ?? "not found"})`);
-      continue;
-    }
     if (!info.exists(path)) {
       tried.push(`${path} (not found)`);
       continue;
+    }
+    if (path === cachePath && pinned) {
+      // A release file in the cache is opened only if it is the one pinned (else it is downloaded anew).
+      const actual = sha256(info.readFile(path));
+      if (actual !== pinned.sha256) {
+        tried.push(`${path} (SHA-256 ${actual} is not the pinned ${pinned.sha256})`);
+        continue;
+      }
     }
     try {
       loaded = open(info, path);
@@ -426,7 +437,7 @@ export function nativeLibrary(): NativeLibrary {
       if (/symbol/i.test(message)) continue;
     }
     // A file the OS cannot map (inside a `deno compile` binary): copy it out, then open the copy.
-    const cache = cacheDirectory(info.env, info.os) ?? "/tmp/remotemedia";
+    const cache = cacheDir ?? "/tmp/remotemedia";
     try {
       const bytes = info.readFile(path);
       const copy = extractedPath(cache, info.os, bytes);
@@ -438,31 +449,45 @@ export function nativeLibrary(): NativeLibrary {
       tried.push(`  copied out to ${cache}/extracted (${(error as Error)?.message ?? error})`);
     }
   }
-  throw new Error(notFoundMessage(info, tried), { cause: lastError });
+  // Nothing usable on disk: the release's file for this platform, if this release pins one.
+  if (pinned && cachePath) {
+    const base = info.env("REMOTEMEDIA_DOWNLOAD_URL") || PREBUILT_BASE_URL;
+    const url = base ? `${base.replace(/\/*$/, "/")}${pinned.file}` : "";
+    if (!url) {
+      tried.push("download (no URL is known: set REMOTEMEDIA_DOWNLOAD_URL)");
+    } else if (info.env("REMOTEMEDIA_NO_DOWNLOAD")) {
+      tried.push(`download of ${url} (not tried: REMOTEMEDIA_NO_DOWNLOAD is set)`);
+    } else {
+      try {
+        downloadLibrarySync(url, pinned.sha256, cachePath);
+        loaded = open(info, cachePath);
+        return loaded;
+      } catch (error) {
+        if (error instanceof AbiMismatchError) throw error;
+        lastError = error;
+        tried.push(`download of ${url} (${error instanceof Error ? error.message : error})`);
+      }
+    }
+  }
+  throw new Error(notFoundMessage(info, platform, tried), { cause: lastError });
 }
 
 /** The error of a failed search: what was tried, the platform, the package expected, the ways out. */
-function notFoundMessage(info: RuntimeInfo, tried: string[]): string {
-  const key = prepared.key ?? platformKey(info.os, info.arch, info.libc);
-  const triple = prepared.triple ?? targetTriple(info.os, info.arch, info.libc);
-  const expected = prepared.platformPackage?.name ?? `@remotemedia/lib-${key}`;
-  const published = prepared.platformPackage !== undefined || prepared.selectorError !== undefined;
+function notFoundMessage(info: RuntimeInfo, platform: PlatformPackage, tried: string[]): string {
+  const { key, triple } = platform;
+  const expected = platform.name ?? `@remotemedia/lib-${key}`;
   const lines = ["remotemedia: could not load the native library. Tried:"];
-  if (prepared.platformPackage && !prepared.platformPackage.path) {
-    lines.push(`  ${expected} (not installed: ${prepared.platformPackage.error})`);
-  } else if (prepared.selectorError) {
-    lines.push(`  @remotemedia/lib, which picks ${expected} (${prepared.selectorError})`);
+  if (platform.noSelector) {
+    lines.push(`  @remotemedia/lib, which picks ${expected} (not installed: ${platform.error})`);
+  } else if (platform.name && !platform.path) {
+    lines.push(`  ${expected} (not installed: ${platform.error})`);
   }
   lines.push(...tried.map((line) => `  ${line}`));
-  if (prepared.download) {
-    const { url, problem } = prepared.download;
-    lines.push(`  download${url ? ` of ${url}` : ""} (${problem ?? "verified"})`);
-  }
   const file = libraryFileName(info.os);
   const build =
     `a ${file} built from source (\`cargo build --release\` in a clone of the repository)`;
   lines.push(
-    published
+    platform.name
       ? `This machine is ${key} (${triple}): its library comes in the package ${expected}. ` +
         `Either install it (\`bun add ${expected}@${LIBRARY_VERSION}\` or ` +
         `\`npm install ${expected}@${LIBRARY_VERSION}\`; it is an optional dependency, so do not ` +

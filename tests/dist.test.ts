@@ -8,7 +8,8 @@
  *   alone in an empty folder), and the checksum-verified download when the platform package is
  *   missing (`--omit optional`);
  * - `deno test`: `import … from "npm:remotemedia"`, the JSR package's module graph (the repository's
- *   files, its `npm:` dependency resolved from the registry), and the same download checks.
+ *   files as `deno publish` rewrites them, its `npm:` dependency resolved from the registry), and the
+ *   same download checks.
  *
  * Each app runs Resample + Vad on the speech WAV, reads a view (Deno: the library's Node-API side) and
  * prints which library file the process mapped. Timings go to `dist/measurements-<runtime>.json`.
@@ -21,6 +22,7 @@ import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from "node
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -28,6 +30,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:http";
@@ -524,14 +527,35 @@ log: { type: stdout, format: pretty, level: warn }
     test("the JSR package's module graph brings the platform package through its npm: dependency", {
       timeout: TIMEOUT,
     }, async () => {
-      // What JSR serves: the repository's TypeScript, its bare specifiers mapped by deno.json "imports".
-      const app = appDir("deno-jsr", "@remotemedia/remotemedia");
-      const imports = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")).imports;
-      writeFileSync(
-        join(app, "deno.json"),
-        JSON.stringify({
-          imports: { ...imports, "@remotemedia/remotemedia": `file://${root}/mod.ts` },
-        }),
+      // What JSR serves: the files `deno publish` includes, with each specifier of an import, export or
+      // dynamic import that deno.json "imports" maps rewritten to its target (as `deno publish` does).
+      const app = appDir("deno-jsr", "./jsr/mod.ts");
+      const config = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+      const imports = Object.entries(config.imports as Record<string, string>);
+      for (const path of config.publish.include as string[]) {
+        cpSync(join(root, path), join(app, "jsr", path), { recursive: true });
+      }
+      const rewrite = (dir: string): void => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) rewrite(path);
+          else if (entry.name.endsWith(".ts")) {
+            let code = readFileSync(path, "utf8");
+            for (const [from, to] of imports) {
+              code = code.replaceAll(`from "${from}"`, `from "${to}"`)
+                .replaceAll(`import("${from}")`, `import("${to}")`);
+            }
+            writeFileSync(path, code);
+          }
+        }
+      };
+      rewrite(join(app, "jsr"));
+      // A local build beside it too (the repository's target/): the platform package must still win.
+      symlinkSync(join(root, "target"), join(app, "jsr/target"));
+      assert.ok(
+        readFileSync(join(app, "jsr/ffi/load.ts"), "utf8")
+          .includes(`import("npm:@remotemedia/lib@${version}")`),
+        "the npm: dependency as JSR publishes it",
       );
       const denoDir = join(app, ".deno");
       const env = { ...baseEnv, DENO_DIR: denoDir };
@@ -546,7 +570,6 @@ log: { type: stdout, format: pretty, level: warn }
           cwd: app,
           env,
         });
-      // The repository's own target/release build is on disk too: the platform package comes first.
       checkApp(await run(), inDenoCache(denoDir));
       measurements["first output ms: deno run (JSR graph)"] = await firstOutput(5, run);
     });
