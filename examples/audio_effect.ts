@@ -1,5 +1,5 @@
 /**
- * The seed's audio effect: gain + clip, written in TypeScript next to the native `Gain`. The TS node
+ * An audio effect: gain + clip, written in TypeScript next to the native `Gain`. The TS node
  * works on a view over native memory and writes in place through `writableAudio()` (copy-on-write: it
  * copies only when the frame is shared), so samples are never copied across the boundary.
  *

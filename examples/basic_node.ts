@@ -1,5 +1,5 @@
 /**
- * The seed's basic node: upper-cases text. Tested on its own with `runNode`, then used in a pipeline
+ * A basic node: upper-cases text. Tested on its own with `runNode`, then used in a pipeline
  * between native nodes (trim → upper-case → sentence collector).
  *
  * Run: `deno run --allow-ffi --allow-read --allow-env examples/basic_node.ts` or

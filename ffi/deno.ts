@@ -3,14 +3,14 @@
  *
  * @module
  */
-import type { NativeLibrary, Pointer, Symbols } from "./symbols.ts";
+import type { NativeLibrary, Pointer } from "./symbols.ts";
 import process from "node:process";
 import { symbols } from "./symbols.ts";
 
 /** Opens the native library at `path` with `Deno.dlopen` (needs `--allow-ffi`). */
 export function openDeno(path: string): NativeLibrary {
   // The table's vocabulary is Deno's own, so it is passed through unchanged.
-  const lib = Deno.dlopen(path, symbols as unknown as Deno.ForeignLibraryInterface);
+  const lib = Deno.dlopen(path, symbols satisfies Deno.ForeignLibraryInterface);
   const raw = lib.symbols as Record<string, (...args: unknown[]) => unknown>;
   const wrapped: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(symbols)) {
@@ -88,6 +88,3 @@ function toNumberResult(
       return (...args) => Number(fn(...args));
   }
 }
-
-/** Type-level check that the table stays acceptable to Deno. */
-export type DenoSymbols = Symbols;

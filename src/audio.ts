@@ -8,7 +8,7 @@ import { ShapeError } from "./errors.ts";
 import { type Attributes, formatOf, RuntimeData, type Samples } from "./runtime_data.ts";
 
 /**
- * Audio RuntimeData from interleaved f32 samples (the seed's `numpy_to_audio`).
+ * Audio RuntimeData from interleaved f32 samples (the RemoteMedia SDK's `numpy_to_audio`).
  *
  * @example
  * ```ts
@@ -33,7 +33,7 @@ export function audioFromFloat32(
 }
 
 /**
- * The samples of audio RuntimeData as f32 in [-1, 1] (the seed's `audio_to_numpy`): f32 audio is
+ * The samples of audio RuntimeData as f32 in [-1, 1] (the RemoteMedia SDK's `audio_to_numpy`): f32 audio is
  * returned as the zero-copy view itself, i16 is divided by 32768 and i32 by 2^31 into a new array.
  */
 export function audioToFloat32(data: RuntimeData): Float32Array {

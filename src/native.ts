@@ -45,5 +45,5 @@ export function checkCount(count: number, native: NativeLibrary = lib()): number
 
 /** Shared UTF-8 codecs. */
 export const encoder: TextEncoder = new TextEncoder();
-/** Shared UTF-8 decoder that rejects invalid input. */
+/** Shared UTF-8 decoder; invalid input becomes U+FFFD (native text is validated UTF-8 already). */
 export const decoder: TextDecoder = new TextDecoder("utf-8", { fatal: false });

@@ -380,7 +380,7 @@ export async function drainResult(
 
 /**
  * Runs a node on its own, without a pipeline: `initialize`, `process` for each input (in order),
- * `flush`, `cleanup`; returns every output. The seed's "test a node standalone".
+ * `flush`, `cleanup`; returns every output: a node tested on its own, without a pipeline.
  *
  * @example
  * ```ts

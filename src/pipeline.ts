@@ -762,7 +762,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    */
   async *events(): AsyncGenerator<SessionEvent, void, undefined> {
     if (this.#tracer) {
-      throw new RemoteMediaError("closed", "events() and a tracer cannot share a session");
+      throw new RemoteMediaError(
+        "invalid_argument",
+        "events() and a tracer cannot share a session",
+      );
     }
     this.#native.symbols.rm_session_set_events(this.#h(), 1);
     for (;;) {

@@ -1,4 +1,4 @@
-//! `Gain`: multiplies samples by a gain and clips to [-1, 1] (the seed's audio-effect example). Without
+//! `Gain`: multiplies samples by a gain and clips to [-1, 1] (the audio-effect example of the RemoteMedia SDK). Without
 //! clipping, results beyond the f32 range saturate at ±f32::MAX: no node emits non-finite samples (every
 //! RuntimeData constructor rejects them, and filters downstream would turn them into NaN).
 

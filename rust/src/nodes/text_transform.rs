@@ -1,4 +1,4 @@
-//! `TextTransform`: upper/lower case, trim (the seed's basic text node).
+//! `TextTransform`: upper/lower case, trim (the basic text node of the RemoteMedia SDK's examples).
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_text, schema_ports, single_input, Node, NodeError, NodeType, Outputs};

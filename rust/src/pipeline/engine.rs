@@ -411,11 +411,6 @@ impl Engine {
         self.failure.as_ref()
     }
 
-    /// True when node `n` is implemented by the host.
-    pub fn is_external(&self, n: usize) -> bool {
-        self.slots.get(n).is_some_and(|s| s.node.is_none())
-    }
-
     /// Node ids in manifest order.
     pub fn node_ids(&self) -> Vec<String> {
         self.slots.iter().map(|s| s.id.clone()).collect()
@@ -798,8 +793,9 @@ impl Engine {
         None
     }
 
-    /// Runs until nothing can move: no input, no room downstream, or the end. `on_progress` is told
-    /// after each batch of outputs so a waiting thread can wake.
+    /// Runs until nothing can move: no input, no room downstream, or the end. Outputs go to `sink` as
+    /// they are made (a threaded session's sink wakes waiting threads); `should_stop` is checked
+    /// between calls.
     pub fn run(&mut self, sink: &mut dyn Sink, should_stop: &dyn Fn() -> bool) {
         loop {
             if self.phase.is_terminal() || should_stop() {
