@@ -83,6 +83,8 @@ export interface Turn {
   events: { type: string; atSpokenSeconds: number }[];
   /** Seconds of bot audio played in all. */
   spokenSeconds: number;
+  /** Seconds of bot audio that reached the speaker after the barge-in (what was already in flight). */
+  afterBargeInSeconds: number;
   /** Replies the LLM node abandoned because its signal fired. */
   cancelledReplies: number;
 }
@@ -108,7 +110,8 @@ export async function converse(prompt: string, micWav: string, speed = 20): Prom
     .chain("llm", "sentences", "tts", "speaker")
     .build();
   await using session = Session.create(manifest, { outputCapacity: 4 });
-  const turn: Turn = { events: [], spokenSeconds: 0, cancelledReplies: 0 };
+  const turn: Turn = { events: [], spokenSeconds: 0, afterBargeInSeconds: 0, cancelledReplies: 0 };
+  let bargedIn = false;
 
   // The speaker: plays the bot's audio in (accelerated) real time.
   let botIsTalking!: () => void;
@@ -117,6 +120,7 @@ export async function converse(prompt: string, micWav: string, speed = 20): Prom
     for await (const audio of session.outputs("speaker")) {
       const seconds = audio.asAudio().durationSeconds;
       audio.dispose();
+      if (bargedIn) turn.afterBargeInSeconds += seconds;
       await new Promise((r) => setTimeout(r, (seconds * 1000) / speed));
       turn.spokenSeconds += seconds;
       if (turn.spokenSeconds >= 0.5) botIsTalking();
@@ -129,7 +133,10 @@ export async function converse(prompt: string, micWav: string, speed = 20): Prom
       const event = out.asJson<VadEvent>();
       out.dispose();
       turn.events.push({ type: event.type, atSpokenSeconds: turn.spokenSeconds });
-      if (event.type === "speech_start") session.interrupt({ from: "llm" }); // barge-in
+      if (event.type === "speech_start") {
+        bargedIn = true;
+        session.interrupt({ from: "llm" }); // barge-in
+      }
     }
   })();
 

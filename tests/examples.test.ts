@@ -102,11 +102,9 @@ test(
     assert.ok(start, JSON.stringify(turn.events));
     assert.ok(start.atSpokenSeconds > 0, "the bot was speaking when the user started");
     assert.equal(turn.cancelledReplies, 1, "the LLM's ctx.signal stopped its reply");
-    // The whole reply is ~12 s of speech; after the barge-in at most what was in flight plays.
-    assert.ok(
-      turn.spokenSeconds - start.atSpokenSeconds < 2,
-      `${turn.spokenSeconds} s spoken, interrupted at ${start.atSpokenSeconds} s`,
-    );
+    // The whole reply is ~12 s of speech; after the barge-in only what was in flight reaches the
+    // speaker (queued sentences and audio were dropped).
+    assert.ok(turn.afterBargeInSeconds < 1, `${turn.afterBargeInSeconds} s after the barge-in`);
     assert.ok(turn.spokenSeconds < 8, `${turn.spokenSeconds} s spoken`);
     assert.equal(
       turn.events.filter((e) => e.type === "speech_start").length,
