@@ -321,18 +321,16 @@ function loadSelector(info: RuntimeInfo): Selector {
     // requires, embeds the installed platform package's library.
     return require!("@remotemedia/lib") as Selector;
   }
-  // Deno: resolve it (the bare name in an npm package or through an import map; the npm: name as JSR
-  // rewrites it), then load it with Node's require, relative to itself.
-  for (const specifier of ["@remotemedia/lib", `npm:@remotemedia/lib@${LIBRARY_VERSION}`]) {
-    let url: string;
-    try {
-      url = import.meta.resolve(specifier);
-    } catch {
-      continue;
-    }
-    if (!url.startsWith("file:")) continue;
-    return createRequire(url)(fileURLToPath(url)) as Selector;
+  // Deno: resolve it synchronously (node resolution inside an npm package, the import map in a
+  // checkout; `deno publish` rewrites this literal to the npm: specifier for JSR), then load it with
+  // Node's require, relative to itself.
+  let url: string | undefined;
+  try {
+    url = import.meta.resolve("@remotemedia/lib");
+  } catch {
+    url = undefined;
   }
+  if (url?.startsWith("file:")) return createRequire(url)(fileURLToPath(url)) as Selector;
   throw new Error("Cannot find module '@remotemedia/lib'");
 }
 

@@ -527,8 +527,9 @@ log: { type: stdout, format: pretty, level: warn }
     test("the JSR package's module graph brings the platform package through its npm: dependency", {
       timeout: TIMEOUT,
     }, async () => {
-      // What JSR serves: the files `deno publish` includes, with each specifier of an import, export or
-      // dynamic import that deno.json "imports" maps rewritten to its target (as `deno publish` does).
+      // What JSR serves: the files `deno publish` includes, with each specifier of an import, export,
+      // dynamic import or import.meta.resolve that deno.json "imports" maps rewritten to its target (as
+      // `deno publish` does).
       const app = appDir("deno-jsr", "./jsr/mod.ts");
       const config = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
       const imports = Object.entries(config.imports as Record<string, string>);
@@ -543,7 +544,8 @@ log: { type: stdout, format: pretty, level: warn }
             let code = readFileSync(path, "utf8");
             for (const [from, to] of imports) {
               code = code.replaceAll(`from "${from}"`, `from "${to}"`)
-                .replaceAll(`import("${from}")`, `import("${to}")`);
+                .replaceAll(`import("${from}")`, `import("${to}")`)
+                .replaceAll(`import.meta.resolve("${from}")`, `import.meta.resolve("${to}")`);
             }
             writeFileSync(path, code);
           }
@@ -554,7 +556,7 @@ log: { type: stdout, format: pretty, level: warn }
       symlinkSync(join(root, "target"), join(app, "jsr/target"));
       assert.ok(
         readFileSync(join(app, "jsr/ffi/load.ts"), "utf8")
-          .includes(`import("npm:@remotemedia/lib@${version}")`),
+          .includes(`import.meta.resolve("npm:@remotemedia/lib@${version}")`),
         "the npm: dependency as JSR publishes it",
       );
       const denoDir = join(app, ".deno");
