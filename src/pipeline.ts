@@ -317,8 +317,9 @@ function parsedManifest(manifest: Manifest | string): Partial<Manifest> | undefi
   }
 }
 
-function manifestNodes(manifest: Manifest | string): NodeSpec[] {
-  const nodes = parsedManifest(manifest)?.nodes;
+/** The node specs of an already parsed manifest (none when it did not parse). */
+function manifestNodes(parsed: Partial<Manifest> | undefined): NodeSpec[] {
+  const nodes = parsed?.nodes;
   return Array.isArray(nodes)
     ? nodes.filter((n): n is NodeSpec => n !== null && typeof n === "object")
     : [];
@@ -345,7 +346,7 @@ function attachInstances(manifest: Manifest, instances: LocalTypes | undefined):
 /** The TypeScript node types a manifest uses, as the native validator expects them. */
 function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
   const local = localTypes(manifest);
-  const used = manifestNodes(manifest).filter((spec) => isHostNode(spec, local));
+  const used = manifestNodes(parsedManifest(manifest)).filter((spec) => isHostNode(spec, local));
   return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used, local)));
 }
 
@@ -663,12 +664,14 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   static create(manifest: Manifest | string, options: SessionOptions = {}): Session {
     const native = lib();
     const text = manifestText(manifest);
+    // Parsed once here (an object is used as it is); the native side parses the text for itself.
+    const parsed = parsedManifest(manifest);
     const execution = options.execution ?? "auto";
     if (!["auto", "inline", "threaded"].includes(execution)) {
       throw new RangeError(`execution must be auto, inline or threaded, got ${String(execution)}`);
     }
     const threaded = execution === "threaded" ||
-      (execution === "auto" && hasHeavyNode(text));
+      (execution === "auto" && hasHeavyNode(parsed));
     const nativeOptions: Record<string, unknown> = { threaded };
     for (const key of ["inputCapacity", "outputCapacity"] as const) {
       const value = options[key];
@@ -679,7 +682,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       nativeOptions[key] = value;
     }
     const local = localTypes(manifest);
-    const hostSpecs = manifestNodes(manifest)
+    const hostSpecs = manifestNodes(parsed)
       .map((spec, index) => ({ spec, index }))
       .filter(({ spec }) => isHostNode(spec, local));
     if (hostSpecs.length > 0) {
@@ -695,7 +698,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     );
     if (handle === 0) throw sessionCreateError(native, text);
     const session = new Session(native, handle, threaded);
-    session.#connections = parsedManifest(manifest)?.connections ?? [];
+    session.#connections = Array.isArray(parsed?.connections) ? parsed.connections : [];
     if (hostSpecs.length > 0) {
       try {
         for (const { spec, index } of hostSpecs) {
@@ -1505,16 +1508,12 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-function hasHeavyNode(text: string): boolean {
-  let manifest: { nodes?: { type?: unknown }[] };
-  try {
-    manifest = JSON.parse(text);
-  } catch {
-    return false; // the native validation reports the parse error
-  }
-  if (!Array.isArray(manifest?.nodes)) return false;
+/** True when the manifest has a node doing blocking work (files): such sessions run threaded. */
+function hasHeavyNode(parsed: Partial<Manifest> | undefined): boolean {
+  const nodes = manifestNodes(parsed);
+  if (nodes.length === 0) return false;
   const heavy = new Set(nodeTypes().filter((t) => t.heavy).map((t) => t.type));
-  return manifest.nodes.some((n) => typeof n?.type === "string" && heavy.has(n.type));
+  return nodes.some((n) => typeof n.type === "string" && heavy.has(n.type));
 }
 
 function sessionCreateError(native: NativeLibrary, text: string): Error {
