@@ -1486,6 +1486,9 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     this.#handle = 0;
     sessionRegistry.unregister(this);
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);
+    // TypeScript nodes still working (a fetch, a timer) are told to stop.
+    const reason = this.#abortReason ?? abortError("the session was disposed");
+    for (const host of this.#hostNodes.values()) host.controller.abort(reason);
     this.#progress.notify();
     if (this.#native.symbols.rm_session_free(handle) !== 0) throw lastError(this.#native);
   }

@@ -298,6 +298,26 @@ describe("TS nodes can be cancelled (ctx.signal)", () => {
     }
   });
 
+  test("dispose() aborts ctx.signal of a node still working", async () => {
+    let signal: AbortSignal | undefined;
+    const session = Session.create(
+      new PipelineBuilder().node("n", {
+        async process(d: RuntimeData, ctx: NodeContext) {
+          signal = ctx.signal;
+          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+          return d.clone();
+        },
+      }).build(),
+    );
+    using input = text("x");
+    await session.push(input);
+    await tick(10);
+    assert.equal(signal?.aborted, false);
+    session.dispose();
+    assert.equal(signal?.aborted, true);
+    assert.equal((signal?.reason as Error).name, "AbortError");
+  });
+
   test("session abort aborts ctx.signal with the session's reason", async () => {
     let signal: AbortSignal | undefined;
     const session = Session.create(
