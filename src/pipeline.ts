@@ -811,15 +811,20 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    * aborts the session. Use either this or async iteration, not both.
    */
   get readable(): ReadableStream<RuntimeData> {
-    this.#readable ??= new ReadableStream<RuntimeData>({
+    this.#readable ??= this.#stream(-1);
+    return this.#readable;
+  }
+
+  /** A pull-based stream of the outputs of sink `sink` (-1: every sink); cancelling it aborts. */
+  #stream(sink: number): ReadableStream<RuntimeData> {
+    return new ReadableStream<RuntimeData>({
       pull: async (controller) => {
-        const out = await this.next();
+        const out = await this.#next(sink);
         if (out) controller.enqueue(out);
         else controller.close();
       },
       cancel: (reason) => this.abort(reason),
     }, { highWaterMark: 0 });
-    return this.#readable;
   }
 
   /**
@@ -1331,15 +1336,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
 
   /** One sink's outputs as a pull-based `ReadableStream` (see {@link Session.outputs}). */
   sinkReadable(sinkId: string): ReadableStream<RuntimeData> {
-    const sink = this.#sinkIndex(sinkId);
-    return new ReadableStream<RuntimeData>({
-      pull: async (controller) => {
-        const out = await this.#next(sink);
-        if (out) controller.enqueue(out);
-        else controller.close();
-      },
-      cancel: (reason) => this.abort(reason),
-    }, { highWaterMark: 0 });
+    return this.#stream(this.#sinkIndex(sinkId));
   }
 
   /** Iterates outputs until the session ends (once per session). */

@@ -299,46 +299,41 @@ describe("TS nodes can be cancelled (ctx.signal)", () => {
   });
 
   test("dispose() aborts ctx.signal of a node still working", async () => {
-    let signal: AbortSignal | undefined;
-    const session = Session.create(
-      new PipelineBuilder().node("n", {
-        async process(d: RuntimeData, ctx: NodeContext) {
-          signal = ctx.signal;
-          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
-          return d.clone();
-        },
-      }).build(),
-    );
-    using input = text("x");
-    await session.push(input);
-    await tick(10);
-    assert.equal(signal?.aborted, false);
+    const { session, signal } = await waitingForItsSignal();
+    assert.equal(signal.aborted, false);
     session.dispose();
-    assert.equal(signal?.aborted, true);
-    assert.equal((signal?.reason as Error).name, "AbortError");
+    assert.equal(signal.aborted, true);
+    assert.equal((signal.reason as Error).name, "AbortError");
   });
 
   test("session abort aborts ctx.signal with the session's reason", async () => {
-    let signal: AbortSignal | undefined;
-    const session = Session.create(
-      new PipelineBuilder().node("n", {
-        async process(d: RuntimeData, ctx: NodeContext) {
-          signal = ctx.signal;
-          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
-          return d.clone();
-        },
-      }).build(),
-    );
-    using input = text("x");
-    await session.push(input);
-    await tick(10);
+    const { session, signal } = await waitingForItsSignal();
     const reason = new Error("bye");
     await session.abort(reason);
-    assert.equal(signal?.aborted, true);
-    assert.equal(signal?.reason, reason);
+    assert.equal(signal.aborted, true);
+    assert.equal(signal.reason, reason);
     session.dispose();
   });
 });
+
+/** A session whose one TS node is working on an item until its `ctx.signal` fires; and that signal. */
+async function waitingForItsSignal(): Promise<{ session: Session; signal: AbortSignal }> {
+  let signal: AbortSignal | undefined;
+  const session = Session.create(
+    new PipelineBuilder().node("n", {
+      async process(d: RuntimeData, ctx: NodeContext) {
+        signal = ctx.signal;
+        await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+        return d.clone();
+      },
+    }).build(),
+  );
+  using input = text("x");
+  await session.push(input);
+  for (let i = 0; i < 100 && !signal; i++) await tick(1);
+  assert.ok(signal, "the node started working on the item");
+  return { session, signal };
+}
 
 /** An HTTP server on 127.0.0.1 that answers only when the client goes away. */
 function serveNeverAnswering(): { port: number; close(): Promise<void> } {
