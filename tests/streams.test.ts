@@ -264,8 +264,9 @@ describe("observability", () => {
     }
     session.close();
     for await (const out of session) out.dispose();
-    assert.equal(spans.filter((s) => s.nodeId === "a").length, 5);
-    assert.equal(spans.filter((s) => s.nodeId === "b").length, 5);
+    // Five process calls and the flush at end of stream, per node.
+    assert.equal(spans.filter((s) => s.nodeId === "a").length, 6);
+    assert.equal(spans.filter((s) => s.nodeId === "b").length, 6);
     for (const s of spans) assert.ok(s.endTime >= s.startTime && s.name === `node:${s.nodeId}`);
     session.dispose();
   });

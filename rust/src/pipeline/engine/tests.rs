@@ -1,0 +1,185 @@
+//! Engine tests: node lifecycle, failures and the accounting of calls.
+
+use super::*;
+use crate::data::DataType;
+use crate::nodes::schema::{NodeSchema, Params};
+use crate::nodes::{single_input, NodeType};
+use crate::pipeline::manifest::{EdgePlan, NodePlan};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+const TEXT: Route = Route::ByType(DataType::Text);
+static INITS: AtomicUsize = AtomicUsize::new(0);
+static CLEANUPS: AtomicUsize = AtomicUsize::new(0);
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Counts lifecycle calls; fails on text "fail", panics on text "panic".
+struct Probe;
+
+impl Node for Probe {
+    fn initialize(&mut self) -> Result<(), NodeError> {
+        INITS.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        match input.as_text() {
+            Ok("fail") => Err(NodeError::BadInput("asked to fail".into())),
+            Ok("panic") => panic!("asked to panic"),
+            _ => {
+                out.push(input);
+                Ok(())
+            }
+        }
+    }
+    fn cleanup(&mut self) {
+        CLEANUPS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn probe_schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "Probe".into(),
+        description: "",
+        params: vec![],
+        inputs: single_input(&[crate::data::DataType::Text]),
+        outputs: vec![crate::data::DataType::Text],
+        joins_inputs: false,
+        heavy: false,
+    }
+}
+
+static PROBE: NodeType = NodeType {
+    schema: probe_schema,
+    ports: crate::nodes::schema_ports,
+    build: |_| Ok(Box::new(Probe)),
+};
+
+fn engine() -> Engine {
+    let node = |id: &str| NodePlan {
+        id: id.into(),
+        node_type: Some(&PROBE),
+        schema: probe_schema(),
+        params: Params::default(),
+        ports: probe_schema().inputs,
+        skip_errors: false,
+    };
+    let plan = Plan {
+        nodes: vec![node("a"), node("b")],
+        edges: vec![EdgePlan {
+            from: 0,
+            to: 1,
+            port: 0,
+            capacity: 4,
+            policy: EdgePolicy::Block,
+        }],
+        order: vec![0, 1],
+    };
+    let mut e = Engine::new(plan, 4).unwrap();
+    e.initialize().unwrap();
+    e
+}
+
+struct Collect(Vec<Arc<RuntimeData>>);
+impl Sink for Collect {
+    fn has_room(&self, _: usize) -> bool {
+        true
+    }
+    fn deliver(&mut self, _: usize, item: Arc<RuntimeData>, _: Instant) {
+        self.0.push(item);
+    }
+    fn dispatch(&mut self, _: Task) {
+        unreachable!("no host nodes here")
+    }
+}
+
+fn counts() -> (usize, usize) {
+    (
+        INITS.load(Ordering::SeqCst),
+        CLEANUPS.load(Ordering::SeqCst),
+    )
+}
+
+#[test]
+fn a_native_flush_is_one_more_call_with_the_same_accounting() {
+    let manifest = serde_json::json!({"version": 1, "nodes": [
+        {"id": "chunk", "type": "Chunker", "params": {"frames": 100}}
+    ]});
+    let mut e = Engine::new(crate::pipeline::plan(&manifest, &[]).unwrap(), 4).unwrap();
+    e.initialize().unwrap();
+    e.set_events(true);
+    let samples = crate::data::Samples::F32(vec![0.0; 150]);
+    let audio = crate::data::AudioBuffer::new(samples, 16000, 1).unwrap();
+    e.accept(
+        Arc::new(RuntimeData::Audio(audio)),
+        Route::ByType(DataType::Audio),
+    );
+    e.close_input();
+    let mut sink = Collect(vec![]);
+    e.run(&mut sink, &|| false);
+    assert_eq!(e.phase(), Phase::Ended);
+    assert_eq!(
+        sink.0.len(),
+        2,
+        "one full chunk, then the remainder at end of stream"
+    );
+    let events = serde_json::to_value(e.drain_events()).unwrap();
+    let calls: Vec<&serde_json::Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "process" && e["node"] == "chunk")
+        .collect();
+    assert_eq!(calls.len(), 2, "the process call and the flush: {events}");
+    assert!(calls.iter().all(|c| c["itemsOut"] == 1), "{events}");
+    let metrics = serde_json::to_value(e.metrics_json()).unwrap();
+    assert_eq!(metrics["nodes"][0]["itemsOut"], 2);
+    assert_eq!(
+        e.slots[0].stats.recent_calls(),
+        2,
+        "both calls are in the percentiles"
+    );
+}
+
+#[test]
+fn initialize_once_and_cleanup_exactly_once_on_end_error_panic_abort_and_drop() {
+    let _serial = SERIAL.lock().unwrap();
+    let (i0, c0) = counts();
+    // Normal end.
+    let mut e = engine();
+    e.accept(Arc::new(RuntimeData::text("x")), TEXT);
+    e.close_input();
+    let mut sink = Collect(vec![]);
+    e.run(&mut sink, &|| false);
+    assert_eq!(e.phase(), Phase::Ended);
+    assert_eq!(sink.0.len(), 1);
+    drop(e);
+    assert_eq!(counts(), (i0 + 2, c0 + 2));
+    // Error, then panic: both fail the session with the node id; cleanup still once per node.
+    for (text, expected) in [
+        ("fail", "asked to fail"),
+        ("panic", "panicked: asked to panic"),
+    ] {
+        let mut e = engine();
+        e.accept(Arc::new(RuntimeData::text(text)), TEXT);
+        e.run(&mut Collect(vec![]), &|| false);
+        assert_eq!(e.phase(), Phase::Failed);
+        let f = e.failure().unwrap();
+        assert_eq!((f.node_id.as_str(), f.message.as_str()), ("a", expected));
+        e.abort(); // no second cleanup
+        drop(e);
+    }
+    assert_eq!(counts(), (i0 + 6, c0 + 6));
+    // Abort, then drop.
+    let mut e = engine();
+    e.abort();
+    e.abort();
+    drop(e);
+    let e = engine();
+    drop(e);
+    assert_eq!(counts(), (i0 + 10, c0 + 10));
+}
