@@ -62,26 +62,22 @@ export {
   type Connection,
   type Manifest,
   type ManifestIssue,
-  type NodeMetrics,
   type NodeSpec,
-  type NodeStats,
   nodeTypes,
-  type NodeTypeSchema,
-  type ParamSchema,
-  Pipeline,
   PipelineBuilder,
-  run,
-  Session,
-  session,
-  type SessionEntry,
-  type SessionEvent,
-  type SessionMetrics,
-  type SessionOptions,
-  type SessionStats,
-  type Tracer,
-  type TraceSpan,
   validateManifest,
-} from "./src/pipeline.ts";
+} from "./src/manifest.ts";
+export type { NodeTypeSchema, ParamSchema } from "./src/schemas.ts";
+export { Session, type SessionOptions } from "./src/session.ts";
+export type { SessionEntry } from "./src/session_io.ts";
+export type {
+  NodeStats,
+  SessionEvent,
+  SessionStats,
+  Tracer,
+  TraceSpan,
+} from "./src/observability.ts";
+export { Pipeline, run, session } from "./src/pipeline.ts";
 export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";
 export type {
   LevelEvent,

@@ -416,7 +416,7 @@ async function run(parsed: Parsed, io: CliIo): Promise<number> {
     }
   }
   if (output !== undefined) {
-    const writer = session.metrics().nodes.find((n) =>
+    const writer = session.stats().nodes.find((n) =>
       n.type === "WavWriter" && n.id.startsWith("output")
     );
     if (writer && writer.itemsIn === 0) {

@@ -176,7 +176,7 @@ export async function speakToWav(
   }
   session.close();
   const summary = await reader;
-  const chunks = session.metrics().nodes[0].itemsOut;
+  const chunks = session.stats().nodes[0].itemsOut;
   return { chunks, frames: summary.frames, durationSeconds: summary.durationSeconds };
 }
 

@@ -8,7 +8,8 @@ import { ShapeError } from "./errors.ts";
 import { type Attributes, formatOf, RuntimeData, type Samples } from "./runtime_data.ts";
 
 /**
- * Audio RuntimeData from interleaved f32 samples (the RemoteMedia SDK's `numpy_to_audio`).
+ * Audio RuntimeData from interleaved f32 samples (the RemoteMedia SDK's `numpy_to_audio`), with
+ * `channels` (default 1) and optional attributes.
  *
  * @example
  * ```ts
@@ -19,8 +20,8 @@ import { type Attributes, formatOf, RuntimeData, type Samples } from "./runtime_
 export function audioFromFloat32(
   samples: Float32Array,
   sampleRate: number,
-  channels = 1,
-  attributes: Attributes = {},
+  channels?: number,
+  attributes?: Attributes,
 ): RuntimeData {
   if (!(samples instanceof Float32Array)) {
     throw new TypeError(
@@ -29,7 +30,7 @@ export function audioFromFloat32(
       }`,
     );
   }
-  return RuntimeData.audio({ ...attributes, samples, sampleRate, channels });
+  return RuntimeData.audio({ ...attributes, samples, sampleRate, channels: channels ?? 1 });
 }
 
 /**

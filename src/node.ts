@@ -5,8 +5,8 @@
  * @module
  */
 import { RemoteMediaError } from "./errors.ts";
-import { lib } from "./native.ts";
 import { type DataType, RuntimeData } from "./runtime_data.ts";
+import { builtinTypeNames } from "./schemas.ts";
 
 /** What `process` / `processMulti` / `flush` may return. */
 export type NodeResult =
@@ -101,7 +101,7 @@ export type NodeFactory<P extends Record<string, unknown> = Record<string, unkno
 /** Options of a builder instance node (`PipelineBuilder.node(id, instance, options)`). */
 export interface InstanceOptions extends NodeTypeOptions {
   /**
-   * The type name errors, metrics and the manifest show for this node (default: the instance's class
+   * The type name errors, stats and the manifest show for this node (default: the instance's class
    * name, or `Node` for a plain object).
    */
   name?: string;
@@ -146,18 +146,6 @@ const registry = new Map<string, Registered>();
 /** Identifier-like: what type names may look like. */
 const TYPE_NAME = /^[A-Za-z_][\w.:-]*$/;
 
-let builtins: Set<string> | undefined;
-
-/** Names of the native node types (read once from the library). */
-function builtinTypes(): Set<string> {
-  if (!builtins) {
-    const native = lib();
-    using data = RuntimeData.fromHandle(native.symbols.rm_node_types(), native);
-    builtins = new Set(data.asJson<{ type: string }[]>().map((t) => t.type));
-  }
-  return builtins;
-}
-
 /** The host-type declaration sent to the native validator. @internal */
 export interface HostTypeDecl {
   type: string;
@@ -180,7 +168,7 @@ export interface HostTypeDecl {
 export function registerNode<P extends Record<string, unknown> = Record<string, unknown>>(
   type: string,
   factory: NodeFactory<P>,
-  options: NodeTypeOptions = {},
+  options?: NodeTypeOptions,
 ): RegisteredNodeType<P> {
   if (typeof type !== "string" || !TYPE_NAME.test(type)) {
     throw new RangeError(`node type name must be an identifier-like string, got ${String(type)}`);
@@ -188,10 +176,10 @@ export function registerNode<P extends Record<string, unknown> = Record<string, 
   if (typeof factory !== "function") {
     throw new TypeError(`registerNode("${type}"): factory must be a function`);
   }
-  if (builtinTypes().has(type)) {
+  if (builtinTypeNames().has(type)) {
     throw new RangeError(`registerNode: "${type}" is a built-in node type; choose another name`);
   }
-  registry.set(type, { factory: factory as NodeFactory, options });
+  registry.set(type, { factory: factory as NodeFactory, options: options ?? {} });
   return type as RegisteredNodeType<P>;
 }
 
@@ -252,7 +240,7 @@ export function registerInstance(
       : "Node");
   const { name: _, skipErrors: __, ...typeOptions } = options;
   const decl = JSON.stringify(declaration(base, typeOptions));
-  const clash = builtinTypes().has(base) || registry.has(base) ||
+  const clash = builtinTypeNames().has(base) || registry.has(base) ||
     [...local.values()].some((other) =>
       other.type === base && JSON.stringify(declaration(base, other.options)) !== decl
     );
@@ -330,7 +318,8 @@ function isIterable(value: unknown): value is Iterable<RuntimeData> | AsyncItera
     (Symbol.asyncIterator in value || Symbol.iterator in value) && !(value instanceof RuntimeData);
 }
 
-function describe(value: unknown): string {
+/** What `value` is, for error messages: `null`, its class name, or its `typeof`. @internal */
+export function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") return (value as object).constructor?.name ?? "object";
   return typeof value;

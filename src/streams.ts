@@ -123,10 +123,10 @@ function frames(
 export function pcmFrames(
   source: ByteSource,
   layout: PcmLayout,
-  options: FrameOptions = {},
+  options?: FrameOptions,
 ): ReadableStream<RuntimeData> {
   const full = { channels: 1, ...layout };
-  return frames(new ByteReader(byteStream(source)), full, options.frameMs ?? 20);
+  return frames(new ByteReader(byteStream(source)), full, options?.frameMs ?? 20);
 }
 
 /**
@@ -154,9 +154,9 @@ export function pcmFrames(
  */
 export function wavFrames(
   source: ByteSource,
-  options: FrameOptions = {},
+  options?: FrameOptions,
 ): ReadableStream<RuntimeData> {
-  const frameMs = options.frameMs ?? 20;
+  const frameMs = options?.frameMs ?? 20;
   if (typeof frameMs !== "number" || !Number.isFinite(frameMs) || frameMs < 0) {
     throw new RangeError(`frameMs must be a finite number ≥ 0, got ${String(frameMs)}`);
   }

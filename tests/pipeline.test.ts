@@ -303,7 +303,7 @@ describe("running pipelines", () => {
     assert.equal(session.threaded, true, "file I/O runs on the worker thread");
     using item = frame(0.5, 1600);
     for (let i = 0; i < 3; i++) await session.push(item);
-    while (session.metrics().nodes[0].itemsIn < 3) await tick(1);
+    while (session.stats().nodes[0].itemsIn < 3) await tick(1);
     await session.abort();
     session.dispose();
     const bytes = readFileSync(path);
@@ -329,7 +329,7 @@ describe("running pipelines", () => {
       using item = frame(i, 1);
       assert.equal(session.tryPush(item), true, "a dropOldest edge never blocks");
     }
-    assert.equal(session.metrics().nodes[1].dropped, 7);
+    assert.equal(session.stats().nodes[1].dropped, 7);
     session.close();
     const values: number[] = [];
     for await (const out of session) {
@@ -369,7 +369,7 @@ describe("running pipelines", () => {
     session.dispose();
   });
 
-  test("metrics count items per node", async () => {
+  test("stats count items per node", async () => {
     const session = Session.create(
       new PipelineBuilder().node("g", "Gain").node("c", "Chunker", { frames: 80 }).chain("g", "c")
         .build(),
@@ -378,7 +378,7 @@ describe("running pipelines", () => {
     for (let i = 0; i < 3; i++) await session.push(item);
     session.close();
     for await (const out of session) out.dispose();
-    const m = session.metrics();
+    const m = session.stats();
     assert.equal(m.nodes[0].id, "g");
     assert.equal(m.nodes[0].itemsIn, 3);
     assert.equal(m.nodes[0].itemsOut, 3);

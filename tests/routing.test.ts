@@ -189,7 +189,7 @@ describe("sources start by themselves", () => {
       (await session.next())?.dispose();
       await session.abort().catch(() => {});
       assert.equal(session.finished, true);
-      assert.ok(session.metrics().nodes[0].itemsOut < 860);
+      assert.ok(session.stats().nodes[0].itemsOut < 860);
     }
   });
 });
@@ -251,7 +251,7 @@ describe("errors name the right node", () => {
     session.close();
     assert.deepEqual(await collect(session), ["e:text"]);
     assert.deepEqual(
-      session.metrics().nodes.map((n) => `${n.id} ${n.type} ${n.itemsIn}`),
+      session.stats().nodes.map((n) => `${n.id} ${n.type} ${n.itemsIn}`),
       ["a Upper 1", "b Upper 1", "c MyTts 1", "d Node 1", "e Upper#e 1"],
     );
   });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { NodeTypeSchema, ParamSchema } from "../src/pipeline.ts";
+import type { NodeTypeSchema, ParamSchema } from "../src/schemas.ts";
 
 function tsType(p: ParamSchema): string {
   switch (p.type) {
@@ -59,7 +59,7 @@ export function renderNodeTypes(schemas: NodeTypeSchema[]): string {
 }
 
 if (import.meta.main) {
-  const { nodeTypes } = await import("../src/pipeline.ts");
+  const { nodeTypes } = await import("../src/manifest.ts");
   const target = new URL("../src/node_types.ts", import.meta.url);
   await Deno.writeTextFile(target, renderNodeTypes(nodeTypes()));
   console.log(`wrote ${target.pathname}`);

@@ -1,0 +1,263 @@
+/**
+ * Manifests: their types, `PipelineBuilder` (a manifest in code, with its TypeScript node instances
+ * attached), `nodeTypes()`, `validateManifest()`, and the helpers that read a manifest for a session
+ * (its text, its parsed nodes, its instances, whether it has a heavy node).
+ *
+ * @module
+ */
+import { checkHandle, encoder, lib } from "./native.ts";
+import {
+  hostTypes,
+  type InstanceOptions,
+  isHostNode,
+  type LocalNode,
+  type LocalTypes,
+  type Node,
+  type RegisteredNodeType,
+  registerInstance,
+} from "./node.ts";
+import type { BuiltinNodeType, NodeParams } from "./node_types.ts";
+import { heavyTypeNames, jsonFromHandle, nativeSchemas, type NodeTypeSchema } from "./schemas.ts";
+
+/** One node of a manifest. */
+export interface NodeSpec {
+  /** Unique id (letters, digits, `_ - . :`); errors and outputs name it. */
+  id: string;
+  /** A registered node type (see {@link nodeTypes}). */
+  type: string;
+  /** Parameters, checked against the type's schema. */
+  params?: Record<string, unknown>;
+  /** When true, an item that makes this node fail is skipped (and counted) instead of failing the session. */
+  skipErrors?: boolean;
+}
+
+/** A directed edge between two nodes. */
+export interface Connection {
+  /** Source node id. */
+  from: string;
+  /** Target node id. */
+  to: string;
+  /** Target input port (required when the target has several). */
+  port?: string;
+  /** What happens when the edge's queue is full: wait (default, no loss) or drop the oldest item. */
+  policy?: "block" | "dropOldest";
+  /** Queue bound in items (default 16). */
+  capacity?: number;
+}
+
+/** A pipeline graph. Nodes without incoming connections receive the session input; nodes without
+ * outgoing connections produce the session output. */
+export interface Manifest {
+  /** Manifest format version: 1. */
+  version: 1;
+  /** Optional name. */
+  name?: string;
+  /** Optional description. */
+  description?: string;
+  /** The nodes. */
+  nodes: NodeSpec[];
+  /** The edges. */
+  connections?: Connection[];
+}
+
+/** One validation problem: where and what. */
+export interface ManifestIssue {
+  /** Path in the manifest, e.g. `nodes[1] "res".params.targetRate`. */
+  path: string;
+  /** What was wrong, with expected vs got. */
+  message: string;
+}
+
+/**
+ * Every registered node type with its params and ports.
+ *
+ * @example
+ * ```ts
+ * import { nodeTypes } from "./mod.ts";
+ * console.log(nodeTypes().map((t) => t.type)); // ["PassThrough", "Gain", …]
+ * ```
+ */
+export function nodeTypes(): NodeTypeSchema[] {
+  return structuredClone(nativeSchemas()) as NodeTypeSchema[];
+}
+
+/** The manifest as JSON text (an object is serialised). @internal */
+export function manifestText(manifest: Manifest | string): string {
+  if (typeof manifest === "string") return manifest;
+  if (manifest === null || typeof manifest !== "object") {
+    throw new TypeError(`manifest must be an object or JSON text, got ${typeof manifest}`);
+  }
+  return JSON.stringify(manifest);
+}
+
+/** The manifest as an object (JSON text is parsed; `undefined` when it does not parse). @internal */
+export function parsedManifest(manifest: Manifest | string): Partial<Manifest> | undefined {
+  if (typeof manifest !== "string") return manifest;
+  try {
+    return JSON.parse(manifest);
+  } catch {
+    return undefined; // the native validation reports the parse error with line and column
+  }
+}
+
+/** The node specs of an already parsed manifest (none when it did not parse). @internal */
+export function manifestNodes(parsed: Partial<Manifest> | undefined): NodeSpec[] {
+  const nodes = parsed?.nodes;
+  return Array.isArray(nodes)
+    ? nodes.filter((n): n is NodeSpec => n !== null && typeof n === "object")
+    : [];
+}
+
+/** Where a builder's manifest keeps its TypeScript node instances (not serialised, not enumerable). */
+const INSTANCES = Symbol("remotemedia.instances");
+
+/** The node instances a builder attached to `manifest`, if any. @internal */
+export function localTypes(manifest: Manifest | string): LocalTypes | undefined {
+  return typeof manifest === "object" && manifest !== null
+    ? (manifest as { [INSTANCES]?: LocalTypes })[INSTANCES]
+    : undefined;
+}
+
+/** Attaches node instances to a manifest object. @internal */
+export function attachInstances(manifest: Manifest, instances: LocalTypes | undefined): Manifest {
+  if (instances && instances.size > 0) {
+    Object.defineProperty(manifest, INSTANCES, { value: instances, enumerable: false });
+  }
+  return manifest;
+}
+
+/** The TypeScript node types a manifest uses, as the native validator expects them. */
+function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
+  const local = localTypes(manifest);
+  const used = manifestNodes(parsedManifest(manifest)).filter((spec) => isHostNode(spec, local));
+  return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used, local)));
+}
+
+/** Every problem of a manifest (an empty array when it is valid). */
+export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
+  const native = lib();
+  const bytes = encoder.encode(manifestText(manifest));
+  const types = hostTypesJson(manifest);
+  return jsonFromHandle<ManifestIssue[]>(
+    checkHandle(
+      native.symbols.rm_manifest_validate(bytes, bytes.length, types, types?.length ?? 0),
+      native,
+    ),
+    native,
+  );
+}
+
+/**
+ * The params (and options) a built-in node type takes in {@link PipelineBuilder.node}: optional when
+ * every param has a default, required when one has none.
+ */
+export type BuiltinNodeArgs<T extends BuiltinNodeType> = [
+  // the names of the params without a default
+  {
+    [K in keyof NodeParams[T]]-?: Record<never, never> extends Pick<NodeParams[T], K> ? never : K;
+  }[keyof NodeParams[T]],
+] extends [never] ? [params?: NodeParams[T], options?: { skipErrors?: boolean }]
+  : [params: NodeParams[T], options?: { skipErrors?: boolean }];
+
+/**
+ * Builds a manifest in code; `build()` returns the same JSON a file would hold.
+ *
+ * @example
+ * ```ts
+ * import { PipelineBuilder } from "./mod.ts";
+ * const manifest = new PipelineBuilder()
+ *   .node("mono", "ChannelMix", { mode: "mono" })
+ *   .node("resample", "Resample", { targetRate: 16000 })
+ *   .node("vad", "Vad")
+ *   .chain("mono", "resample", "vad")
+ *   .build();
+ * ```
+ */
+export class PipelineBuilder {
+  #nodes: NodeSpec[] = [];
+  #connections: Connection[] = [];
+  #instances = new Map<string, LocalNode>();
+  #name?: string;
+
+  /** Names the pipeline. */
+  name(name: string): this {
+    this.#name = name;
+    return this;
+  }
+
+  /**
+   * Adds a TypeScript node instance (see {@link Node}). Errors and stats name it by its id and by
+   * `options.name`, else its class name (`Node` for a plain object).
+   */
+  node(id: string, instance: Node, options?: InstanceOptions): this;
+  /**
+   * Adds a built-in node: its params are checked against the type's schema, and required ones must be
+   * given (`node("r", "Resample", { targetRate: 16000 })`); an unknown type name does not compile.
+   */
+  node<T extends BuiltinNodeType>(id: string, type: T, ...rest: BuiltinNodeArgs<T>): this;
+  /**
+   * Adds a node of a type registered with `registerNode`, by the name it returned (its params are
+   * typed by the factory's params). A name known only at run time can be cast:
+   * `name as RegisteredNodeType`.
+   */
+  node<P extends Record<string, unknown>>(
+    id: string,
+    type: RegisteredNodeType<P>,
+    params?: P,
+    options?: { skipErrors?: boolean },
+  ): this;
+  node(
+    id: string,
+    typeOrInstance: string | Node,
+    paramsOrOptions?: Record<string, unknown> | InstanceOptions,
+    options: { skipErrors?: boolean } = {},
+  ): this {
+    if (typeof typeOrInstance !== "string") {
+      const opts = (paramsOrOptions ?? {}) as InstanceOptions;
+      const spec: NodeSpec = {
+        id,
+        type: registerInstance(typeOrInstance, opts, this.#instances, id),
+      };
+      if (opts.skipErrors) spec.skipErrors = true;
+      this.#nodes.push(spec);
+      return this;
+    }
+    const spec: NodeSpec = { id, type: typeOrInstance };
+    if (paramsOrOptions !== undefined) spec.params = paramsOrOptions as Record<string, unknown>;
+    if (options.skipErrors) spec.skipErrors = true;
+    this.#nodes.push(spec);
+    return this;
+  }
+
+  /** Connects `from` to `to` (optionally a named port, a policy and a capacity). */
+  connect(from: string, to: string, options?: Omit<Connection, "from" | "to">): this {
+    this.#connections.push({ from, to, ...options });
+    return this;
+  }
+
+  /** Connects the given nodes one after another. */
+  chain(...ids: string[]): this {
+    for (let i = 1; i < ids.length; i++) this.connect(ids[i - 1], ids[i]);
+    return this;
+  }
+
+  /** The manifest. */
+  build(): Manifest {
+    const manifest: Manifest = {
+      version: 1,
+      nodes: structuredClone(this.#nodes),
+      connections: structuredClone(this.#connections),
+    };
+    if (this.#name !== undefined) manifest.name = this.#name;
+    // Instances belong to the manifest (not to a global registry): they go when it goes.
+    return attachInstances(manifest, new Map(this.#instances));
+  }
+}
+
+/** True when the manifest has a node doing blocking work (files): such sessions run threaded. @internal */
+export function hasHeavyNode(parsed: Partial<Manifest> | undefined): boolean {
+  const nodes = manifestNodes(parsed);
+  if (nodes.length === 0) return false;
+  const heavy = heavyTypeNames();
+  return nodes.some((n) => typeof n.type === "string" && heavy.has(n.type));
+}

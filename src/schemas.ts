@@ -1,0 +1,99 @@
+/**
+ * The node-type schemas the native library declares, read once per loaded library and shared by
+ * `nodeTypes()`, manifest checks (which types are heavy) and the TypeScript-node registry (which names
+ * are built in); and `jsonFromHandle`, which reads the JSON values the library returns.
+ *
+ * @module
+ */
+import type { NativeLibrary } from "../ffi/symbols.ts";
+import { checkHandle, lib } from "./native.ts";
+import { RuntimeData } from "./runtime_data.ts";
+
+/** A parameter in a node schema. */
+export interface ParamSchema {
+  /** camelCase name. */
+  name: string;
+  /** `number`, `integer`, `boolean`, `string`, `enum`, `stringList` or `numberList`. */
+  type: string;
+  /** Bounds for numbers and integers. */
+  min?: number;
+  /** Bounds for numbers and integers. */
+  max?: number;
+  /** Allowed values of an enum. */
+  values?: string[];
+  /** Default value; `null` means required. */
+  default: unknown;
+  /** What it does. */
+  description: string;
+}
+
+/** What a node type declares. */
+export interface NodeTypeSchema {
+  /** Name used as `type` in manifests. */
+  type: string;
+  /** One-line description. */
+  description: string;
+  /** Parameters. */
+  params: ParamSchema[];
+  /** Input ports and the data types they accept. */
+  inputs: { name: string; accepts: string[] }[];
+  /** Data types the node may emit. */
+  outputs: string[];
+  /** True for multi-input nodes that take one item from every port at once. */
+  joinsInputs: boolean;
+  /** True for nodes with blocking I/O (files): sessions containing one run on a worker thread. */
+  heavy: boolean;
+}
+
+/**
+ * The JSON value of the RuntimeData `handle` the library returned (a JSON item); the handle is
+ * released. @internal
+ */
+export function jsonFromHandle<T>(handle: number, native: NativeLibrary): T {
+  using data = RuntimeData.fromHandle(handle, native);
+  return data.asJson<T>();
+}
+
+/** What is read once per loaded library (a library loaded again after `closeLibrary()` is read anew). */
+interface Schemas {
+  /** Every native node type, in the library's order. */
+  readonly all: readonly NodeTypeSchema[];
+  /** Names of the native node types. */
+  readonly names: ReadonlySet<string>;
+  /** Names of the heavy ones (blocking I/O). */
+  readonly heavy: ReadonlySet<string>;
+}
+
+const cache = new WeakMap<NativeLibrary, Schemas>();
+
+function schemas(native: NativeLibrary): Schemas {
+  let found = cache.get(native);
+  if (!found) {
+    const all = jsonFromHandle<NodeTypeSchema[]>(
+      checkHandle(native.symbols.rm_node_types(), native),
+      native,
+    );
+    found = {
+      all,
+      names: new Set(all.map((t) => t.type)),
+      heavy: new Set(all.filter((t) => t.heavy).map((t) => t.type)),
+    };
+    cache.set(native, found);
+  }
+  return found;
+}
+
+/** The native node types' schemas (shared: callers must not change them). @internal */
+export function nativeSchemas(native: NativeLibrary = lib()): readonly NodeTypeSchema[] {
+  return schemas(native).all;
+}
+
+/** Names of the native (built-in) node types. @internal */
+export function builtinTypeNames(native: NativeLibrary = lib()): ReadonlySet<string> {
+  return schemas(native).names;
+}
+
+/** Names of the native node types doing blocking work (files). @internal */
+export function heavyTypeNames(native: NativeLibrary = lib()): ReadonlySet<string> {
+  return schemas(native).heavy;
+}
