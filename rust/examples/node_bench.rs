@@ -2,7 +2,7 @@
 //! Prints one JSON line per node: microseconds per 20 ms item and the real-time factor.
 
 use remotemedia::data::{AudioBuffer, RuntimeData, Samples};
-use remotemedia::nodes::{find, schema::validate_params};
+use remotemedia::nodes::{find, schema::validate_params, Outputs};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +18,7 @@ fn bench(
     let p = validate_params(&(t.schema)(), Some(&params)).expect("params");
     let mut node = (t.build)(&p).expect("build");
     node.initialize().expect("initialize");
-    let mut out = Vec::new();
+    let mut out = Outputs::default();
     let start = Instant::now();
     for item in items {
         node.process(0, item.clone(), &mut out).expect("process");

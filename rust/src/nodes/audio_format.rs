@@ -28,6 +28,7 @@ fn schema() -> NodeSchema {
         )],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -75,7 +76,7 @@ mod tests {
         let a = crate::nodes::expect_audio(&out[0]).unwrap();
         assert_eq!(a.samples, Samples::I16(vec![16384, -32768, 8192]));
         let mut tof = build("AudioFormat", json!({"format": "f32"}));
-        let back = run(tof.as_mut(), out);
+        let back = run(tof.as_mut(), out.into_items());
         assert_eq!(samples_f32(&back[0]), vec![0.5, -1.0, 0.25]);
     }
 }

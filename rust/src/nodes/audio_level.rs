@@ -30,6 +30,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Json, DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }

@@ -42,6 +42,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -207,7 +208,7 @@ mod tests {
     fn an_upmix_over_the_payload_cap_is_refused_before_allocating() {
         let frames = (1 << 24) + 1; // 64 MiB of mono f32; 64 channels of it is 4 GiB + 256 bytes
         let mut node = build("ChannelMix", json!({"mode": "upmix", "channels": 64}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(0, audio(vec![0.0; frames], 48000, 1), &mut out)
             .unwrap_err()
@@ -237,7 +238,7 @@ mod tests {
     #[test]
     fn select_out_of_range_is_an_error() {
         let mut node = build("ChannelMix", json!({"mode": "select", "channel": 2}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(0, audio(vec![0.0; 4], 8000, 2), &mut out)
             .unwrap_err();

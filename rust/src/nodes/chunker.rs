@@ -29,6 +29,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -218,7 +219,7 @@ mod tests {
             "Chunker",
             json!({"frames": 100_000_000, "remainder": "pad"}),
         );
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(0, audio(vec![0.0; 64], 8000, 64), &mut out)
             .unwrap_err()

@@ -34,6 +34,7 @@ fn schema() -> NodeSchema {
         )],
         inputs: single_input(&DataType::all()),
         outputs: DataType::all().to_vec(),
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }

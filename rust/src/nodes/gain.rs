@@ -48,6 +48,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -140,7 +141,7 @@ mod tests {
     #[test]
     fn a_sole_owner_is_scaled_in_place_and_a_shared_input_is_left_alone() {
         let mut node = build("Gain", json!({"gain": 2.0}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let sole = audio(vec![0.25; 4], 8000, 1);
         let before = crate::nodes::expect_audio(&sole)
             .unwrap()
@@ -203,7 +204,7 @@ mod tests {
     #[test]
     fn rejects_text_naming_the_type() {
         let mut node = build("Gain", json!({}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(
                 0,

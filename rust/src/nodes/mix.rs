@@ -31,6 +31,7 @@ fn schema() -> NodeSchema {
         outputs: vec![DataType::Audio],
         // Not a count-based join: every item is taken as it comes, so an uneven branch never stalls
         // the graph through backpressure; alignment is by sample position, below.
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -261,14 +262,14 @@ mod tests {
     use serde_json::json;
 
     fn feed(node: &mut Box<dyn Node>, port: usize, samples: Vec<f32>, rate: u32) -> Vec<f32> {
-        let mut out = vec![];
+        let mut out = Outputs::default();
         node.process(port, audio(samples, rate, 1), &mut out)
             .unwrap();
         out.iter().flat_map(|d| samples_f32(d)).collect()
     }
 
     fn flush(node: &mut Box<dyn Node>) -> Vec<f32> {
-        let mut out = vec![];
+        let mut out = Outputs::default();
         node.flush(&mut out).unwrap();
         out.iter().flat_map(|d| samples_f32(d)).collect()
     }
@@ -312,7 +313,7 @@ mod tests {
         // 2 s at 1 kHz on port a, nothing on b: 1.5 s go out with b silent.
         assert_eq!(feed(&mut node, 0, vec![0.25; 2000], 1000).len(), 1500);
         // b's first 1.5 s are too late: dropped; the rest aligns with a's remaining 0.5 s.
-        let mut out = vec![];
+        let mut out = Outputs::default();
         node.process(1, audio(vec![0.5; 1600], 1000, 1), &mut out)
             .unwrap();
         assert_eq!(out.len(), 1);
@@ -360,7 +361,7 @@ mod tests {
     #[test]
     fn mismatched_rates_name_the_ports() {
         let mut node = build("Mix", json!({}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         node.process(0, audio(vec![0.0], 8000, 1), &mut out)
             .unwrap();
         let err = node

@@ -1,5 +1,6 @@
 //! Built-in native nodes, one file each, registered by type name.
 
+pub mod event;
 pub mod schema;
 
 mod audio_format;
@@ -18,11 +19,75 @@ mod vad;
 mod wav;
 
 use crate::data::{DataError, DataType, RuntimeData};
+pub use event::NodeEvent;
 use schema::{NodeSchema, Params};
 use std::sync::Arc;
 
-/// Items a node emits during one call, in order.
-pub type Outputs = Vec<Arc<RuntimeData>>;
+/// What a node emits during one call: its output items, in order (the list derefs to them:
+/// `out.push(item)`), and [node events](NodeEvent) for the session's event log.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    items: Vec<Arc<RuntimeData>>,
+    events: Vec<NodeEvent>,
+}
+
+impl Outputs {
+    /// Reports a node event (its kind must be listed in the node's schema).
+    pub fn event(&mut self, event: NodeEvent) {
+        self.events.push(event);
+    }
+
+    /// The node events reported so far.
+    pub fn events(&self) -> &[NodeEvent] {
+        &self.events
+    }
+
+    /// Removes every item and event (the buffer is reused for the next call).
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.events.clear();
+    }
+
+    /// The items alone (for a node that feeds another's output to itself, e.g. the `Vad` its resampler).
+    pub fn into_items(self) -> Vec<Arc<RuntimeData>> {
+        self.items
+    }
+
+    /// Takes the node events reported so far.
+    pub fn take_events(&mut self) -> std::vec::Drain<'_, NodeEvent> {
+        self.events.drain(..)
+    }
+}
+
+impl std::ops::Deref for Outputs {
+    type Target = Vec<Arc<RuntimeData>>;
+    fn deref(&self) -> &Self::Target {
+        &self.items
+    }
+}
+
+impl std::ops::DerefMut for Outputs {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.items
+    }
+}
+
+impl<'a> IntoIterator for &'a Outputs {
+    type Item = &'a Arc<RuntimeData>;
+    type IntoIter = std::slice::Iter<'a, Arc<RuntimeData>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl From<Vec<Arc<RuntimeData>>> for Outputs {
+    fn from(items: Vec<Arc<RuntimeData>>) -> Self {
+        Outputs {
+            items,
+            events: Vec::new(),
+        }
+    }
+}
 
 /// Why a node could not process an item. The engine adds the node id and type.
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +239,7 @@ pub fn expect_text(data: &RuntimeData) -> Result<&str, NodeError> {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Signal generators and helpers for node unit tests.
+    pub use super::Outputs;
     use super::*;
     use crate::data::{AudioBuffer, Samples};
 
@@ -202,7 +268,7 @@ pub(crate) mod testing {
 
     /// Feeds every item to port 0, flushes, and returns all outputs.
     pub fn run(node: &mut dyn Node, inputs: Vec<Arc<RuntimeData>>) -> Outputs {
-        let mut out = Vec::new();
+        let mut out = Outputs::default();
         node.initialize().unwrap();
         for i in inputs {
             node.process(0, i, &mut out).unwrap();

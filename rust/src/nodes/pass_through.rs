@@ -19,6 +19,7 @@ fn schema() -> NodeSchema {
         params: vec![],
         inputs: single_input(&DataType::all()),
         outputs: DataType::all().to_vec(),
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }

@@ -47,6 +47,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -565,7 +566,7 @@ mod tests {
     /// number of items after which output first appeared.
     fn stream(quality: &str, from: u32, to: u32, input: &[f32]) -> (Vec<f32>, Option<usize>) {
         let mut node = build("Resample", json!({"targetRate": to, "quality": quality}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let mut first = None;
         for (k, item) in input.chunks(from as usize / 50).enumerate() {
             node.process(0, audio(item.to_vec(), from, 1), &mut out)
@@ -665,7 +666,7 @@ mod tests {
     fn rates_outside_the_supported_range_are_refused_before_anything_is_built() {
         for rate in [1, 999, 384_001, 4_294_967_291] {
             let mut node = build("Resample", json!({"targetRate": 16000}));
-            let mut out = vec![];
+            let mut out = Outputs::default();
             let started = std::time::Instant::now();
             let err = node
                 .process(0, audio(vec![0.0; 4], rate, 1), &mut out)
@@ -743,7 +744,7 @@ mod tests {
             "Resample",
             json!({"targetRate": 384_000, "quality": "fast"}),
         );
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(0, audio(vec![0.0; 12_000_000], 1000, 1), &mut out)
             .unwrap_err()
@@ -764,7 +765,7 @@ mod tests {
             "Resample",
             json!({"targetRate": 384_000, "quality": "high"}),
         );
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(0, audio(vec![0.0; 65535], 1000, 65535), &mut out)
             .unwrap_err()

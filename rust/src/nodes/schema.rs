@@ -191,6 +191,9 @@ pub struct NodeSchema {
     pub inputs: Vec<PortSchema>,
     /// Data types it may emit.
     pub outputs: Vec<DataType>,
+    /// The kinds (`type`) of the [node events](super::NodeEvent) it may report to the session's event
+    /// log.
+    pub events: &'static [&'static str],
     /// True when `process` receives one item from every port at once (`processMulti`).
     pub joins_inputs: bool,
     /// True for nodes that do blocking I/O or long work per item (files): sessions that contain one run
@@ -302,6 +305,7 @@ mod tests {
             ],
             inputs: vec![],
             outputs: vec![],
+            events: &[],
             joins_inputs: false,
             heavy: false,
         }

@@ -29,6 +29,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Text]),
         outputs: vec![DataType::Text],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -190,7 +191,7 @@ mod tests {
         }
         // Exactly maxChars characters (more bytes than that) stay buffered.
         let mut node = build("TextCollector", json!({"maxChars": 3}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         node.process(0, Arc::new(RuntimeData::text("ééé")), &mut out)
             .unwrap();
         assert!(out.is_empty());

@@ -41,6 +41,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Text]),
         outputs: vec![DataType::Text],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }

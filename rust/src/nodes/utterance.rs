@@ -29,6 +29,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio, DataType::Json]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }

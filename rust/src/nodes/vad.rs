@@ -3,10 +3,11 @@
 
 use super::resample::{Resample, ResampleParams};
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
-use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
+use super::{
+    expect_audio, schema_ports, single_input, Node, NodeError, NodeEvent, NodeType, Outputs,
+};
 use crate::data::{DataType, RuntimeData, Samples};
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ fn schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Json, DataType::Audio],
+        events: &["speech_start", "speech_end"],
         joins_inputs: false,
         heavy: false,
     }
@@ -83,12 +85,8 @@ impl Vad {
         }
     }
 
-    fn event(value: serde_json::Value) -> Arc<RuntimeData> {
-        Arc::new(RuntimeData::json(value))
-    }
-
     /// Runs the detector over whole frames; appends speech start/end events.
-    fn detect(&mut self, out: &mut Outputs) {
+    fn detect(&mut self, events: &mut Vec<NodeEvent>) {
         let mut offset = 0;
         while self.pending.len() - offset >= FRAME {
             let frame = &self.pending[offset..offset + FRAME];
@@ -107,9 +105,7 @@ impl Vad {
                         self.in_speech = true;
                         self.speech_start = since;
                         self.silent_since = None;
-                        out.push(Self::event(
-                            json!({"type": "speech_start", "timeUs": since}),
-                        ));
+                        events.push(NodeEvent::SpeechStart { time_us: since });
                     }
                 } else {
                     self.voiced_since = None;
@@ -121,7 +117,7 @@ impl Vad {
                 if t.saturating_add(FRAME_US).saturating_sub(since)
                     >= self.params.min_silence_ms * 1000
                 {
-                    self.end_speech(since, out);
+                    self.end_speech(since, events);
                 }
             }
         }
@@ -133,16 +129,15 @@ impl Vad {
         self.base_us.saturating_add(index.saturating_mul(FRAME_US))
     }
 
-    fn end_speech(&mut self, end: i64, out: &mut Outputs) {
+    fn end_speech(&mut self, end: i64, events: &mut Vec<NodeEvent>) {
         self.in_speech = false;
         self.voiced_since = None;
         self.silent_since = None;
-        out.push(Self::event(json!({
-            "type": "speech_end",
-            "startUs": self.speech_start,
-            "endUs": end,
-            "durationUs": end.saturating_sub(self.speech_start),
-        })));
+        events.push(NodeEvent::SpeechEnd {
+            start_us: self.speech_start,
+            end_us: end,
+            duration_us: end.saturating_sub(self.speech_start),
+        });
     }
 }
 
@@ -188,10 +183,10 @@ impl Node for Vad {
         let was_in_speech = self.in_speech;
         let mut events = Vec::new();
         if let Some(resampler) = self.resampler.as_mut() {
-            let mut converted = Vec::new();
+            let mut converted = Outputs::default();
             resampler.push(audio, &mut converted)?;
             // Clamped like 16 kHz input: resampling overshoots full scale, and earshot expects [-1, 1].
-            for item in converted {
+            for item in converted.into_items() {
                 if let RuntimeData::Audio(a) = &*item {
                     self.pending
                         .extend(a.samples.to_f32().iter().map(|s| s.clamp(-1.0, 1.0)));
@@ -207,16 +202,12 @@ impl Node for Vad {
         match self.params.mode.as_str() {
             "pass" => {
                 out.push(input.clone());
-                out.extend(events);
+                out.extend(events.iter().map(as_item));
             }
             "gate" => {
                 let started = !was_in_speech && self.in_speech;
-                out.extend(
-                    events
-                        .iter()
-                        .filter(|e| is_event(e, "speech_start"))
-                        .cloned(),
-                );
+                let is_start = |e: &&NodeEvent| matches!(e, NodeEvent::SpeechStart { .. });
+                out.extend(events.iter().filter(is_start).map(as_item));
                 if started {
                     // Emit the pre-roll that precedes the detected start.
                     out.extend(self.pre_roll.drain(..));
@@ -233,28 +224,36 @@ impl Node for Vad {
                         }
                     }
                 }
-                out.extend(events.into_iter().filter(|e| is_event(e, "speech_end")));
+                out.extend(events.iter().filter(|e| !is_start(e)).map(as_item));
             }
-            _ => out.extend(events),
+            _ => out.extend(events.iter().map(as_item)),
+        }
+        for event in events {
+            out.event(event);
         }
         Ok(())
     }
 
     fn flush(&mut self, out: &mut Outputs) -> Result<(), NodeError> {
+        let mut events = Vec::new();
         if let Some(resampler) = self.resampler.as_mut() {
-            let mut tail = Vec::new();
+            let mut tail = Outputs::default();
             resampler.finish(&mut tail)?;
-            for item in tail {
+            for item in tail.into_items() {
                 if let RuntimeData::Audio(a) = &*item {
                     self.pending
                         .extend(a.samples.to_f32().iter().map(|s| s.clamp(-1.0, 1.0)));
                 }
             }
-            self.detect(out);
+            self.detect(&mut events);
         }
         if self.in_speech {
             let end = self.frame_time(self.frames_done);
-            self.end_speech(end, out);
+            self.end_speech(end, &mut events);
+        }
+        out.extend(events.iter().map(as_item));
+        for event in events {
+            out.event(event);
         }
         Ok(())
     }
@@ -274,8 +273,9 @@ impl Node for Vad {
     }
 }
 
-fn is_event(item: &RuntimeData, kind: &str) -> bool {
-    matches!(item, RuntimeData::Json(v, ..) if v["type"] == kind)
+/// A speech event as the JSON item the node emits (the same JSON the session's event log shows).
+fn as_item(event: &NodeEvent) -> Arc<RuntimeData> {
+    Arc::new(RuntimeData::json(event.to_json()))
 }
 
 fn duration_us(item: &RuntimeData) -> i64 {
@@ -289,6 +289,7 @@ fn duration_us(item: &RuntimeData) -> i64 {
 mod tests {
     use crate::data::RuntimeData;
     use crate::nodes::testing::*;
+    use crate::nodes::NodeEvent;
     use serde_json::json;
 
     fn events(out: &[std::sync::Arc<RuntimeData>]) -> Vec<serde_json::Value> {
@@ -355,6 +356,12 @@ mod tests {
                 })
                 .collect();
             assert!(!ends.is_empty());
+            let declared = (crate::nodes::find("Vad").unwrap().schema)().events;
+            assert!(out.events().iter().all(|e| declared.contains(&e.kind())));
+            if mode == "events" {
+                let reported: Vec<_> = out.events().iter().map(NodeEvent::to_json).collect();
+                assert_eq!(reported, events(&out), "each event is reported and emitted");
+            }
             // Speech: 0.5–4.16 s and 5.16–8.10 s (see examples/data/README.md).
             assert!(ends.iter().any(|&(s, e)| s < 1.0 && e > 0.8), "{ends:?}");
             assert!(
@@ -390,7 +397,7 @@ mod tests {
     #[test]
     fn rejects_stereo_and_odd_rates_with_a_hint() {
         let mut node = build("Vad", json!({}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(0, audio(vec![0.0; 4], 16000, 2), &mut out)
             .unwrap_err();

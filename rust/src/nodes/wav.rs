@@ -49,6 +49,7 @@ fn reader_schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Text]),
         outputs: vec![DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: true,
     }
@@ -64,6 +65,7 @@ fn writer_schema() -> NodeSchema {
         ],
         inputs: single_input(&[DataType::Audio]),
         outputs: vec![DataType::Json, DataType::Audio],
+        events: &[],
         joins_inputs: false,
         heavy: true,
     }
@@ -403,14 +405,14 @@ mod tests {
         let path = dir.join("in.wav");
         std::fs::write(&path, bytes).unwrap();
         let mut node = build("WavReader", json!({"chunkMs": chunk_ms}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let input = Arc::new(RuntimeData::text(path.to_string_lossy().to_string()));
         let mut result = node.process(0, input, &mut out);
         while result.is_ok() && node.pending() {
             result = node.resume(&mut out);
         }
         std::fs::remove_dir_all(dir).unwrap();
-        (out, result.err().map(|e| e.to_string()))
+        (out.into_items(), result.err().map(|e| e.to_string()))
     }
 
     #[test]
@@ -468,7 +470,7 @@ mod tests {
         let err = node.initialize().unwrap_err();
         assert!(err.to_string().starts_with("/nonexistent/x.wav: "), "{err}");
         let mut node = build("WavReader", json!({}));
-        let mut out = vec![];
+        let mut out = Outputs::default();
         let err = node
             .process(
                 0,
@@ -491,7 +493,7 @@ mod tests {
         assert_eq!((t.ports)(&(t.schema)(), &params(json!({}))).len(), 1);
         let mut node = build("WavReader", json!({"path": path}));
         node.initialize().unwrap();
-        let mut out = vec![];
+        let mut out = Outputs::default();
         while node.pending() {
             node.resume(&mut out).unwrap();
         }

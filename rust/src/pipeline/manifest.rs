@@ -198,6 +198,7 @@ pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
             params: Vec::new(),
             inputs,
             outputs: types(t.get("outputs"), &format!("nodeTypes[{i}].outputs"))?,
+            events: &[], // host nodes report no node events
             joins_inputs: t["joinsInputs"].as_bool().unwrap_or(false),
             heavy: false,
         });

@@ -6,7 +6,7 @@
 //! - **threaded** (long native jobs, e.g. whole files): a worker thread runs the graph; the caller is woken
 //!   through [`wait_events`] (one wake per batch of outputs), so the JS event loop never blocks.
 
-use super::engine::{Emit, Engine, Failure, Phase, Sink, Task};
+use super::engine::{Emit, Engine, EventBatch, Failure, Phase, SessionMetrics, Sink, Task};
 use super::entries::{Entries, Route};
 use super::manifest::{external_types, plan, Issue};
 use crate::data::RuntimeData;
@@ -99,7 +99,7 @@ struct Io {
     phase: Phase,
     failure: Option<Failure>,
     version: u64,
-    metrics: Value,
+    metrics: SessionMetrics,
 }
 
 /// A running pipeline.
@@ -247,7 +247,7 @@ impl Session {
                 phase: Phase::Running,
                 failure: None,
                 version: 0,
-                metrics: engine.metrics_json(),
+                metrics: engine.metrics(),
             }),
             Condvar::new(),
         ));
@@ -322,7 +322,7 @@ impl Session {
         }
         if self.threaded {
             // Readers cannot lock the engine while the worker runs: publish a snapshot per batch.
-            io.metrics = engine.metrics_json();
+            io.metrics = engine.metrics();
         }
         if engine.phase() == Phase::Aborted {
             io.outbox.clear();
@@ -614,28 +614,38 @@ impl Session {
         (io.phase, io.failure.clone())
     }
 
-    /// Starts or stops recording events (`process`, `drop`, `error`, `speech_start`/`speech_end`).
+    /// Starts or stops recording events (node lifecycle, calls, drops, errors and node events).
     pub fn set_events(&self, enabled: bool) {
         lock(&self.engine).set_events(enabled);
     }
 
-    /// Takes the recorded events: `{events: [...], dropped}`.
-    pub fn drain_events(&self) -> Value {
+    /// Takes the recorded events.
+    pub fn take_events(&self) -> EventBatch {
         lock(&self.engine).drain_events()
     }
 
+    /// [`Session::take_events`] as JSON: `{events: [...], dropped}`.
+    pub fn drain_events(&self) -> Value {
+        serde_json::to_value(self.take_events()).expect("events serialise")
+    }
+
     /// Metrics snapshot, with the queue lengths of the session itself.
-    pub fn metrics(&self) -> Value {
+    pub fn snapshot(&self) -> SessionMetrics {
         let fresh = match self.engine.try_lock() {
-            Ok(engine) => Some(engine.metrics_json()),
+            Ok(engine) => Some(engine.metrics()),
             Err(_) => None, // the worker is running a batch: use its last snapshot
         };
         let io = lock(&self.io.0);
         let mut m = fresh.unwrap_or_else(|| io.metrics.clone());
-        m["inputQueue"] = io.inbox.len().into();
-        m["outputQueue"] = io.outbox.len().into();
-        m["phase"] = (io.phase as i32).into();
+        m.input_queue = io.inbox.len();
+        m.output_queue = io.outbox.len();
+        m.phase = io.phase as i32;
         m
+    }
+
+    /// [`Session::snapshot`] as JSON.
+    pub fn metrics(&self) -> Value {
+        serde_json::to_value(self.snapshot()).expect("metrics serialise")
     }
 
     /// Aborts if still running and waits for the worker thread.

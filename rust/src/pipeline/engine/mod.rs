@@ -9,22 +9,23 @@
 //! - [`schedule`]: what runs next and one call of a node (process, join, resume, flush), routing its
 //!   outputs, and the end of stream;
 //! - [`tasks`]: work handed to host (TypeScript) nodes by ticket, and what the host reports back;
-//! - [`observe`]: per-node call statistics, the event log and metrics snapshots.
+//! - [`observe`]: per-node call statistics, the event log and metrics snapshots (typed events and
+//!   metrics, the JSON TypeScript reads).
 
-mod observe;
+pub mod observe;
 mod schedule;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
-pub use observe::EventLog;
+pub use observe::{EventBatch, NodeMetrics, SessionEvent, SessionMetrics};
 pub use tasks::{Emit, Task, TaskKind};
 
 use super::entries::{Entries, Route};
 use super::manifest::{EdgePolicy, Plan};
 use crate::data::RuntimeData;
 use crate::nodes::{Node, NodeError, Outputs};
-use observe::CallStats;
+use observe::{CallStats, EventLog};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -142,6 +143,8 @@ struct Slot {
     skip_errors: bool,
     /// Data types the node declares it emits (a bit per type): a host node emitting another type fails.
     emits: u8,
+    /// Kinds of node events the node declares (see [`crate::nodes::NodeEvent`]).
+    events: &'static [&'static str],
     stats: CallStats,
     initialized: bool,
     cleaned: bool,
@@ -180,7 +183,7 @@ pub struct Engine {
     /// Present while an event listener is attached.
     events: Option<EventLog>,
     /// `node_started` events of the native nodes (recorded at creation, replayed to a new listener).
-    started: Vec<serde_json::Value>,
+    started: Vec<SessionEvent>,
     origin: Instant,
 }
 
@@ -212,6 +215,7 @@ impl Engine {
                     .outputs
                     .iter()
                     .fold(0, |m, &t| m | super::entries::bit(t)),
+                events: n.schema.events,
                 stats: CallStats::default(),
                 initialized: false,
                 cleaned: false,

@@ -1,12 +1,166 @@
 //! Observation: per-node call statistics (counts, time, recent durations for percentiles), the event
-//! log (kept only while someone listens) and metrics snapshots.
+//! log (kept only while someone listens) and metrics snapshots — as typed values whose JSON is what
+//! TypeScript reads (`session.events()`, `session.stats()`); [`ts_declarations`] gives their
+//! TypeScript types for the generated contract module.
 
-use super::Engine;
-use crate::data::RuntimeData;
-use crate::nodes::Outputs;
-use serde_json::json;
+use super::{Engine, Failure};
+use crate::nodes::{NodeEvent, Outputs};
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::time::Instant;
+
+/// Something that happened in a session (JSON: `{type: "<snake_case kind>", ...camelCase fields}`).
+/// Times are microseconds since the session started.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum SessionEvent {
+    /// A native node finished `initialize` (replayed to a new listener).
+    NodeStarted {
+        /// Node id.
+        node: String,
+        /// When.
+        at_us: f64,
+    },
+    /// A native node ran `cleanup`.
+    NodeFinished {
+        /// Node id.
+        node: String,
+        /// When.
+        at_us: f64,
+    },
+    /// A node finished one call (`process`, a join, `resume`, a flush, a host task).
+    Process {
+        /// Node id.
+        node: String,
+        /// When the call started.
+        start_us: f64,
+        /// How long it took.
+        duration_us: f64,
+        /// Items the call emitted (native nodes; a host task's emits are counted in the metrics).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
+        items_out: Option<usize>,
+        /// When the event was recorded.
+        at_us: f64,
+    },
+    /// An item was dropped on a `dropOldest` edge into `node`.
+    Drop {
+        /// The node whose input queue dropped it.
+        node: String,
+        /// The node that produced it.
+        from: String,
+        /// When.
+        at_us: f64,
+    },
+    /// A node failed.
+    Error {
+        /// Node id.
+        node: String,
+        /// Node type.
+        node_type: String,
+        /// What went wrong.
+        message: String,
+        /// When.
+        at_us: f64,
+    },
+    /// An event a node reported (its kinds are listed in the node's schema).
+    #[serde(untagged)]
+    Node(NodeEventRecord),
+}
+
+/// A node event with the node that reported it: `{type, ...event fields, node, atUs}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct NodeEventRecord {
+    /// The event.
+    #[serde(flatten)]
+    pub event: NodeEvent,
+    /// Node id.
+    pub node: String,
+    /// When it was recorded.
+    pub at_us: f64,
+}
+
+/// The recorded events taken at once, and how many were dropped because nobody took them in time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct EventBatch {
+    /// Oldest first.
+    pub events: Vec<SessionEvent>,
+    /// Events dropped since the previous batch (the log keeps the newest 8192).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub dropped: u64,
+}
+
+/// Counters and call durations of one node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct NodeMetrics {
+    /// Node id.
+    pub id: String,
+    /// Node type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Items received.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub items_in: u64,
+    /// Items emitted.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub items_out: u64,
+    /// Time spent in the node's calls.
+    pub total_ms: f64,
+    /// Longest single call.
+    pub max_ms: f64,
+    /// Median duration of the node's recent calls (last 1024).
+    pub p50_ms: f64,
+    /// 95th percentile of the node's recent calls (last 1024).
+    pub p95_ms: f64,
+    /// Items skipped after errors (`skipErrors`).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub errors: u64,
+    /// Items waiting in the node's input queues.
+    pub queue_depth: usize,
+    /// Items dropped on the node's `dropOldest` input edges.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub dropped: u64,
+}
+
+/// A snapshot of a session's metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct SessionMetrics {
+    /// The session's phase (`Phase` as a number).
+    pub phase: i32,
+    /// Per node, in manifest order.
+    pub nodes: Vec<NodeMetrics>,
+    /// Items waiting to enter the graph.
+    pub input_queue: usize,
+    /// Outputs waiting to be taken.
+    pub output_queue: usize,
+}
+
+/// The TypeScript declarations of the event and metrics types (`type X = ...;`), for the generated
+/// contract module.
+#[cfg(test)]
+pub(crate) fn ts_declarations() -> Vec<String> {
+    use ts_rs::TS;
+    vec![
+        NodeEvent::decl(),
+        NodeEventRecord::decl(),
+        SessionEvent::decl(),
+        EventBatch::decl(),
+        NodeMetrics::decl(),
+        SessionMetrics::decl(),
+    ]
+}
 
 /// How many recent call durations each node keeps for its p50/p95.
 const DURATION_WINDOW: usize = 1024;
@@ -20,9 +174,9 @@ pub(super) struct CallStats {
     pub items_out: u64,
     /// Time spent in the node (every call: process, resume, flush; a host task from dispatch to
     /// completion).
-    pub total_ns: u64,
+    total_ns: u64,
     /// Longest single call.
-    pub max_ns: u64,
+    max_ns: u64,
     /// Items skipped after an error (nodes with `skipErrors`).
     pub errors: u64,
     /// The last DURATION_WINDOW call durations (ns), for percentiles.
@@ -62,108 +216,110 @@ impl CallStats {
 }
 
 /// A bounded log of what happened in a session, kept only while someone listens.
-pub struct EventLog {
-    events: VecDeque<serde_json::Value>,
+pub(super) struct EventLog {
+    events: VecDeque<SessionEvent>,
     dropped: u64,
-    origin: Instant,
 }
 
 /// Events kept before the oldest are dropped (and counted).
 const EVENT_CAPACITY: usize = 8192;
 
 impl EventLog {
-    fn new(origin: Instant) -> Self {
-        EventLog {
-            events: VecDeque::new(),
-            dropped: 0,
-            origin,
-        }
-    }
-
-    fn push(&mut self, mut event: serde_json::Value) {
-        if event.get("atUs").is_none() {
-            event["atUs"] = self.since(Instant::now()).into();
-        }
+    fn push(&mut self, event: SessionEvent) {
         if self.events.len() >= EVENT_CAPACITY {
             self.events.pop_front();
             self.dropped += 1;
         }
         self.events.push_back(event);
     }
+}
 
+impl Engine {
     /// Microseconds from the session's start to `t`.
     fn since(&self, t: Instant) -> f64 {
         (t.saturating_duration_since(self.origin).as_nanos() as f64 / 1000.0).round()
     }
-}
 
-impl Engine {
+    /// Records an event while someone listens.
+    fn record(&mut self, event: impl FnOnce(&Self) -> SessionEvent) {
+        if let Some(mut log) = self.events.take() {
+            log.push(event(self));
+            self.events = Some(log);
+        }
+    }
+
     /// Records a finished call of node `n` that started at `start` (statistics, and a `process` event
     /// while someone listens); `items_out` is known for native calls.
     pub(super) fn finished_call(&mut self, n: usize, start: Instant, items_out: Option<usize>) {
         let elapsed = start.elapsed().as_nanos() as u64;
-        let slot = &mut self.slots[n];
-        slot.stats.record(elapsed);
-        if let Some(log) = self.events.as_mut() {
-            let mut event = json!({
-                "type": "process",
-                "node": slot.id,
-                "startUs": log.since(start),
-                "durationUs": elapsed as f64 / 1000.0,
-            });
-            if let Some(count) = items_out {
-                event["itemsOut"] = count.into();
-            }
-            log.push(event);
-        }
+        self.slots[n].stats.record(elapsed);
+        self.record(|e| SessionEvent::Process {
+            node: e.slots[n].id.clone(),
+            start_us: e.since(start),
+            duration_us: elapsed as f64 / 1000.0,
+            items_out,
+            at_us: e.since(Instant::now()),
+        });
     }
 
-    /// Records the events among the outputs of node `n` while someone listens.
-    pub(super) fn record_node_events(&mut self, n: usize, out: &Outputs) {
-        if let Some(log) = self.events.as_mut() {
-            for item in out.iter() {
-                if let RuntimeData::Json(v, ..) = &**item {
-                    if v["type"] == "speech_start" || v["type"] == "speech_end" {
-                        let mut event = v.clone();
-                        event["node"] = self.slots[n].id.clone().into();
-                        log.push(event);
-                    }
-                }
-            }
+    /// Forwards the node events node `n` reported during a call while someone listens (and drops
+    /// them otherwise).
+    pub(super) fn record_node_events(&mut self, n: usize, out: &mut Outputs) {
+        if out.events().is_empty() {
+            return;
+        }
+        let Some(log) = self.events.as_mut() else {
+            out.take_events();
+            return;
+        };
+        let slot = &self.slots[n];
+        let at_us = (self.origin.elapsed().as_nanos() as f64 / 1000.0).round();
+        for event in out.take_events() {
+            debug_assert!(
+                slot.events.contains(&event.kind()),
+                "node {} ({}) reported an event its schema does not list: {}",
+                slot.id,
+                slot.type_name,
+                event.kind()
+            );
+            log.push(SessionEvent::Node(NodeEventRecord {
+                event,
+                node: slot.id.clone(),
+                at_us,
+            }));
         }
     }
 
     /// Records an item dropped on a `dropOldest` edge from node `from` into node `to`.
     pub(super) fn record_drop(&mut self, to: usize, from: usize) {
-        if let Some(log) = self.events.as_mut() {
-            log.push(
-                json!({"type": "drop", "node": self.slots[to].id, "from": self.slots[from].id}),
-            );
-        }
+        self.record(|e| SessionEvent::Drop {
+            node: e.slots[to].id.clone(),
+            from: e.slots[from].id.clone(),
+            at_us: e.since(Instant::now()),
+        });
     }
 
     /// Records a node failure while someone listens.
-    pub(super) fn record_failure(&mut self, failure: &super::Failure) {
-        if let Some(log) = self.events.as_mut() {
-            log.push(json!({"type": "error", "node": failure.node_id, "nodeType": failure.node_type, "message": failure.message}));
-        }
+    pub(super) fn record_failure(&mut self, failure: &Failure) {
+        self.record(|e| SessionEvent::Error {
+            node: failure.node_id.clone(),
+            node_type: failure.node_type.clone(),
+            message: failure.message.clone(),
+            at_us: e.since(Instant::now()),
+        });
     }
 
     /// Records a native node's start (`started`) or end: always for starts (they happen before anyone
     /// can listen, at most one per node), and for ends while someone listens.
     pub(super) fn lifecycle(&mut self, n: usize, started: bool) {
-        let kind = if started {
-            "node_started"
-        } else {
-            "node_finished"
-        };
-        let at = (self.origin.elapsed().as_nanos() as f64 / 1000.0).round();
-        let event = json!({ "type": kind, "node": self.slots[n].id, "atUs": at });
+        let node = self.slots[n].id.clone();
+        let at_us = self.since(Instant::now());
         if started {
-            self.started.push(event.clone());
-        }
-        if let Some(log) = self.events.as_mut() {
-            log.push(event);
+            self.started.push(SessionEvent::NodeStarted { node, at_us });
+            let event = self.started.last().expect("just pushed").clone();
+            self.record(|_| event);
+        } else {
+            self.record(|_| SessionEvent::NodeFinished { node, at_us });
         }
     }
 
@@ -172,11 +328,10 @@ impl Engine {
         self.events = if enabled {
             Some(self.events.take().unwrap_or_else(|| {
                 // A new listener first hears how the native nodes started (they start at creation).
-                let mut log = EventLog::new(self.origin);
-                for event in &self.started {
-                    log.push(event.clone());
+                EventLog {
+                    events: self.started.iter().cloned().collect(),
+                    dropped: 0,
                 }
-                log
             }))
         } else {
             None
@@ -184,50 +339,187 @@ impl Engine {
     }
 
     /// Takes the recorded events (and how many were dropped because nobody drained them in time).
-    pub fn drain_events(&mut self) -> serde_json::Value {
+    pub fn drain_events(&mut self) -> EventBatch {
         match self.events.as_mut() {
-            Some(log) => {
-                let events: Vec<serde_json::Value> = log.events.drain(..).collect();
-                let dropped = std::mem::take(&mut log.dropped);
-                json!({ "events": events, "dropped": dropped })
-            }
-            None => json!({ "events": [], "dropped": 0 }),
+            Some(log) => EventBatch {
+                events: log.events.drain(..).collect(),
+                dropped: std::mem::take(&mut log.dropped),
+            },
+            None => EventBatch::default(),
         }
     }
 
-    /// Per-node metrics as JSON (manifest order).
-    pub fn metrics_json(&self) -> serde_json::Value {
-        let nodes: Vec<serde_json::Value> = self
+    /// Per-node metrics (manifest order); the session's own queues are left at 0 for it to fill in.
+    pub fn metrics(&self) -> SessionMetrics {
+        let nodes = self
             .slots
             .iter()
             .map(|s| {
-                let queue: usize = s
-                    .inputs
-                    .iter()
-                    .flatten()
-                    .map(|&e| self.edges[e].queue.len())
-                    .sum();
-                let dropped: u64 = s
-                    .inputs
-                    .iter()
-                    .flatten()
-                    .map(|&e| self.edges[e].dropped)
-                    .sum();
-                json!({
-                    "id": s.id,
-                    "type": s.type_name,
-                    "itemsIn": s.stats.items_in,
-                    "itemsOut": s.stats.items_out,
-                    "totalMs": s.stats.total_ns as f64 / 1e6,
-                    "maxMs": s.stats.max_ns as f64 / 1e6,
-                    "p50Ms": s.stats.percentile_ms(0.5),
-                    "p95Ms": s.stats.percentile_ms(0.95),
-                    "errors": s.stats.errors,
-                    "queueDepth": queue,
-                    "dropped": dropped,
-                })
+                let inputs = || s.inputs.iter().flatten().map(|&e| &self.edges[e]);
+                NodeMetrics {
+                    id: s.id.clone(),
+                    type_name: s.type_name.clone(),
+                    items_in: s.stats.items_in,
+                    items_out: s.stats.items_out,
+                    total_ms: s.stats.total_ns as f64 / 1e6,
+                    max_ms: s.stats.max_ns as f64 / 1e6,
+                    p50_ms: s.stats.percentile_ms(0.5),
+                    p95_ms: s.stats.percentile_ms(0.95),
+                    errors: s.stats.errors,
+                    queue_depth: inputs().map(|e| e.queue.len()).sum(),
+                    dropped: inputs().map(|e| e.dropped).sum(),
+                }
             })
             .collect();
-        json!({ "phase": self.phase as i32, "nodes": nodes })
+        SessionMetrics {
+            phase: self.phase as i32,
+            nodes,
+            input_queue: 0,
+            output_queue: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(value: &impl Serialize) -> String {
+        serde_json::to_string(value).unwrap()
+    }
+
+    #[test]
+    fn events_and_metrics_serialise_to_the_json_typescript_reads() {
+        let node = || "a".to_string();
+        let cases = [
+            (
+                SessionEvent::NodeStarted {
+                    node: node(),
+                    at_us: 9.0,
+                },
+                r#"{"type":"node_started","node":"a","atUs":9.0}"#,
+            ),
+            (
+                SessionEvent::NodeFinished {
+                    node: node(),
+                    at_us: 80.0,
+                },
+                r#"{"type":"node_finished","node":"a","atUs":80.0}"#,
+            ),
+            (
+                SessionEvent::Process {
+                    node: node(),
+                    start_us: 38.0,
+                    duration_us: 21.452,
+                    items_out: Some(1),
+                    at_us: 69.0,
+                },
+                r#"{"type":"process","node":"a","startUs":38.0,"durationUs":21.452,"itemsOut":1,"atUs":69.0}"#,
+            ),
+            (
+                SessionEvent::Process {
+                    node: node(),
+                    start_us: 1.0,
+                    duration_us: 2.5,
+                    items_out: None,
+                    at_us: 4.0,
+                },
+                r#"{"type":"process","node":"a","startUs":1.0,"durationUs":2.5,"atUs":4.0}"#,
+            ),
+            (
+                SessionEvent::Drop {
+                    node: "b".into(),
+                    from: node(),
+                    at_us: 5.0,
+                },
+                r#"{"type":"drop","node":"b","from":"a","atUs":5.0}"#,
+            ),
+            (
+                SessionEvent::Error {
+                    node: node(),
+                    node_type: "Vad".into(),
+                    message: "Vad needs mono audio".into(),
+                    at_us: 6.0,
+                },
+                r#"{"type":"error","node":"a","nodeType":"Vad","message":"Vad needs mono audio","atUs":6.0}"#,
+            ),
+            (
+                SessionEvent::Node(NodeEventRecord {
+                    event: NodeEvent::SpeechStart { time_us: 560000 },
+                    node: "vad".into(),
+                    at_us: 7.0,
+                }),
+                r#"{"type":"speech_start","timeUs":560000,"node":"vad","atUs":7.0}"#,
+            ),
+            (
+                SessionEvent::Node(NodeEventRecord {
+                    event: NodeEvent::SpeechEnd {
+                        start_us: 560000,
+                        end_us: 4160000,
+                        duration_us: 3600000,
+                    },
+                    node: "vad".into(),
+                    at_us: 8.0,
+                }),
+                r#"{"type":"speech_end","startUs":560000,"endUs":4160000,"durationUs":3600000,"node":"vad","atUs":8.0}"#,
+            ),
+        ];
+        for (event, expected) in &cases {
+            assert_eq!(json(event), *expected);
+        }
+        let batch = EventBatch {
+            events: vec![cases[0].0.clone()],
+            dropped: 2,
+        };
+        assert_eq!(
+            json(&batch),
+            format!(r#"{{"events":[{}],"dropped":2}}"#, cases[0].1)
+        );
+        let metrics = SessionMetrics {
+            phase: 1,
+            nodes: vec![NodeMetrics {
+                id: "g".into(),
+                type_name: "Gain".into(),
+                items_in: 3,
+                items_out: 3,
+                total_ms: 0.5,
+                max_ms: 0.25,
+                p50_ms: 0.125,
+                p95_ms: 0.25,
+                errors: 0,
+                queue_depth: 1,
+                dropped: 0,
+            }],
+            input_queue: 2,
+            output_queue: 4,
+        };
+        assert_eq!(
+            json(&metrics),
+            r#"{"phase":1,"nodes":[{"id":"g","type":"Gain","itemsIn":3,"itemsOut":3,"totalMs":0.5,"maxMs":0.25,"p50Ms":0.125,"p95Ms":0.25,"errors":0,"queueDepth":1,"dropped":0}],"inputQueue":2,"outputQueue":4}"#
+        );
+    }
+
+    #[test]
+    fn typescript_declarations_use_numbers_and_optional_fields() {
+        let decls = ts_declarations();
+        let names: Vec<&str> = decls
+            .iter()
+            .map(|d| d.split_whitespace().nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "NodeEvent",
+                "NodeEventRecord",
+                "SessionEvent",
+                "EventBatch",
+                "NodeMetrics",
+                "SessionMetrics"
+            ]
+        );
+        let all = decls.join("\n");
+        assert!(!all.contains("bigint"), "{all}");
+        assert!(all.contains("itemsOut?: number"), "{all}");
+        assert!(all.contains("\"type\": \"speech_end\""), "{all}");
     }
 }

@@ -103,7 +103,7 @@ impl Engine {
         if !self.has_room(n, sink) {
             return Emit::Full;
         }
-        let mut out = vec![item];
+        let mut out = vec![item].into();
         self.route(n, &mut out, sink);
         Emit::Accepted
     }

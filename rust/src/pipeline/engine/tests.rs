@@ -48,6 +48,7 @@ fn probe_schema() -> NodeSchema {
         params: vec![],
         inputs: single_input(&[crate::data::DataType::Text]),
         outputs: vec![crate::data::DataType::Text],
+        events: &[],
         joins_inputs: false,
         heavy: false,
     }
@@ -136,7 +137,7 @@ fn a_native_flush_is_one_more_call_with_the_same_accounting() {
         .collect();
     assert_eq!(calls.len(), 2, "the process call and the flush: {events}");
     assert!(calls.iter().all(|c| c["itemsOut"] == 1), "{events}");
-    let metrics = serde_json::to_value(e.metrics_json()).unwrap();
+    let metrics = serde_json::to_value(e.metrics()).unwrap();
     assert_eq!(metrics["nodes"][0]["itemsOut"], 2);
     assert_eq!(
         e.slots[0].stats.recent_calls(),
@@ -182,4 +183,78 @@ fn initialize_once_and_cleanup_exactly_once_on_end_error_panic_abort_and_drop() 
     let e = engine();
     drop(e);
     assert_eq!(counts(), (i0 + 10, c0 + 10));
+}
+
+/// Reports a speech start for the text "report"; for anything else emits a JSON item that looks like
+/// one (which is data, not an event).
+struct Talker;
+
+impl Node for Talker {
+    fn process(
+        &mut self,
+        _: usize,
+        input: Arc<RuntimeData>,
+        out: &mut Outputs,
+    ) -> Result<(), NodeError> {
+        if input.as_text().is_ok_and(|t| t == "report") {
+            out.event(crate::nodes::NodeEvent::SpeechStart { time_us: 5 });
+        } else {
+            let lookalike = serde_json::json!({"type": "speech_start", "timeUs": 6});
+            out.push(Arc::new(RuntimeData::json(lookalike)));
+        }
+        Ok(())
+    }
+}
+
+fn talker_schema() -> NodeSchema {
+    NodeSchema {
+        type_name: "Talker".into(),
+        outputs: vec![DataType::Json],
+        events: &["speech_start"],
+        ..probe_schema()
+    }
+}
+
+static TALKER: NodeType = NodeType {
+    schema: talker_schema,
+    ports: crate::nodes::schema_ports,
+    build: |_| Ok(Box::new(Talker)),
+};
+
+#[test]
+fn node_events_are_forwarded_with_the_node_id_and_json_items_are_only_data() {
+    let plan = Plan {
+        nodes: vec![NodePlan {
+            id: "talk".into(),
+            node_type: Some(&TALKER),
+            schema: talker_schema(),
+            params: Params::default(),
+            ports: talker_schema().inputs,
+            skip_errors: false,
+        }],
+        edges: vec![],
+        order: vec![0],
+    };
+    let mut e = Engine::new(plan, 4).unwrap();
+    e.initialize().unwrap();
+    let mut sink = Collect(vec![]);
+    e.accept(Arc::new(RuntimeData::text("report")), TEXT);
+    e.run(&mut sink, &|| false); // nobody listens: the event is not kept
+    e.set_events(true);
+    for text in ["report", "data"] {
+        e.accept(Arc::new(RuntimeData::text(text)), TEXT);
+    }
+    e.run(&mut sink, &|| false);
+    assert_eq!(sink.0.len(), 1, "the lookalike JSON is an output");
+    let speech: Vec<serde_json::Value> = e
+        .drain_events()
+        .events
+        .iter()
+        .map(|event| serde_json::to_value(event).unwrap())
+        .filter(|event| event["type"] == "speech_start")
+        .collect();
+    assert_eq!(speech.len(), 1, "{speech:?}");
+    assert_eq!(speech[0]["node"], "talk");
+    assert_eq!(speech[0]["timeUs"], 5);
+    assert!(speech[0]["atUs"].is_number());
 }

@@ -1,0 +1,80 @@
+//! Node events: what a node reports to the session's event log (`session.events()` in TypeScript)
+//! besides its output items. A node emits one with [`Outputs::event`](super::Outputs::event) and lists
+//! the kinds it can emit in its schema ([`NodeSchema::events`](super::schema::NodeSchema::events)); the
+//! engine forwards them with the node's id and knows no node type.
+
+use serde::Serialize;
+
+/// Something a node reports. Serialised as `{type: "<kind>", ...fields}` (camelCase fields), the same
+/// JSON a node may also emit as a data item (the `Vad` does both).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum NodeEvent {
+    /// `Vad`: speech started (after `minSpeechMs` of voice).
+    SpeechStart {
+        /// Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        time_us: i64,
+    },
+    /// `Vad`: speech ended (after `minSilenceMs` of silence, or at end of stream).
+    SpeechEnd {
+        /// Start of the segment in audio time, µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        start_us: i64,
+        /// End of the segment in audio time, µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        end_us: i64,
+        /// `endUs - startUs`.
+        #[cfg_attr(test, ts(type = "number"))]
+        duration_us: i64,
+    },
+}
+
+impl NodeEvent {
+    /// The event's `type`, as node schemas list it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NodeEvent::SpeechStart { .. } => "speech_start",
+            NodeEvent::SpeechEnd { .. } => "speech_end",
+        }
+    }
+
+    /// The event as JSON (`{type, ...}`), for nodes that also emit it as a data item.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("node events serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kinds_are_the_serialised_type() {
+        let events = [
+            NodeEvent::SpeechStart { time_us: 1 },
+            NodeEvent::SpeechEnd {
+                start_us: 1,
+                end_us: 3,
+                duration_us: 2,
+            },
+        ];
+        for e in &events {
+            assert_eq!(e.to_json()["type"], e.kind());
+        }
+        assert_eq!(
+            serde_json::to_string(&events[1]).unwrap(),
+            r#"{"type":"speech_end","startUs":1,"endUs":3,"durationUs":2}"#
+        );
+        assert_eq!(
+            events[0].to_json(),
+            json!({"type": "speech_start", "timeUs": 1})
+        );
+    }
+}
