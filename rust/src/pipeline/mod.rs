@@ -1,9 +1,11 @@
-//! Pipelines: manifests, validation, the executor and sessions.
+//! Pipelines: manifests and their validation (`manifest`), entry routing (`entries`), the executor
+//! (`engine`), sessions (`session`) and the counter that wakes their waiters (`wake`).
 
 pub mod engine;
 pub mod entries;
 pub mod manifest;
 pub mod session;
+pub mod wake;
 
 pub use engine::Phase;
 pub use manifest::{plan, plan_from_str, Issue};

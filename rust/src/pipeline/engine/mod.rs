@@ -6,9 +6,9 @@
 //! This file owns the graph's state (slots, edges, phase) and the nodes' lifecycle: building the
 //! nodes, `initialize`, `cleanup` (exactly once), failure, abort and interruption. The rest of the
 //! engine lives in rooms of its own:
-//! - [`schedule`]: what runs next and one call of a node (process, join, resume, flush), routing its
+//! - `schedule`: what runs next and one call of a node (process, join, resume, flush), routing its
 //!   outputs, and the end of stream;
-//! - [`tasks`]: work handed to host (TypeScript) nodes by ticket, and what the host reports back;
+//! - `tasks`: work handed to host (TypeScript) nodes by ticket, and what the host reports back;
 //! - [`observe`]: per-node call statistics, the event log and metrics snapshots (typed events and
 //!   metrics, the JSON TypeScript reads).
 

@@ -1,10 +1,13 @@
-//! Engine tests: node lifecycle, failures and the accounting of calls.
+//! Engine tests: node lifecycle, failures, the accounting of calls, node events, and the JSON and
+//! TypeScript shapes of events and metrics.
 
+use super::observe::{ts_declarations, NodeEventRecord};
 use super::*;
 use crate::data::DataType;
 use crate::nodes::schema::{NodeSchema, Params};
-use crate::nodes::{single_input, NodeType};
+use crate::nodes::{single_input, NodeEvent, NodeType};
 use crate::pipeline::manifest::{EdgePlan, NodePlan};
+use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -257,4 +260,143 @@ fn node_events_are_forwarded_with_the_node_id_and_json_items_are_only_data() {
     assert_eq!(speech[0]["node"], "talk");
     assert_eq!(speech[0]["timeUs"], 5);
     assert!(speech[0]["atUs"].is_number());
+}
+
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap()
+}
+
+#[test]
+fn events_and_metrics_serialise_to_the_json_typescript_reads() {
+    let node = || "a".to_string();
+    let cases = [
+        (
+            SessionEvent::NodeStarted {
+                node: node(),
+                at_us: 9.0,
+            },
+            r#"{"type":"node_started","node":"a","atUs":9.0}"#,
+        ),
+        (
+            SessionEvent::NodeFinished {
+                node: node(),
+                at_us: 80.0,
+            },
+            r#"{"type":"node_finished","node":"a","atUs":80.0}"#,
+        ),
+        (
+            SessionEvent::Process {
+                node: node(),
+                start_us: 38.0,
+                duration_us: 21.452,
+                items_out: Some(1),
+                at_us: 69.0,
+            },
+            r#"{"type":"process","node":"a","startUs":38.0,"durationUs":21.452,"itemsOut":1,"atUs":69.0}"#,
+        ),
+        (
+            SessionEvent::Process {
+                node: node(),
+                start_us: 1.0,
+                duration_us: 2.5,
+                items_out: None,
+                at_us: 4.0,
+            },
+            r#"{"type":"process","node":"a","startUs":1.0,"durationUs":2.5,"atUs":4.0}"#,
+        ),
+        (
+            SessionEvent::Drop {
+                node: "b".into(),
+                from: node(),
+                at_us: 5.0,
+            },
+            r#"{"type":"drop","node":"b","from":"a","atUs":5.0}"#,
+        ),
+        (
+            SessionEvent::Error {
+                node: node(),
+                node_type: "Vad".into(),
+                message: "Vad needs mono audio".into(),
+                at_us: 6.0,
+            },
+            r#"{"type":"error","node":"a","nodeType":"Vad","message":"Vad needs mono audio","atUs":6.0}"#,
+        ),
+        (
+            SessionEvent::Node(NodeEventRecord {
+                event: NodeEvent::SpeechStart { time_us: 560000 },
+                node: "vad".into(),
+                at_us: 7.0,
+            }),
+            r#"{"type":"speech_start","timeUs":560000,"node":"vad","atUs":7.0}"#,
+        ),
+        (
+            SessionEvent::Node(NodeEventRecord {
+                event: NodeEvent::SpeechEnd {
+                    start_us: 560000,
+                    end_us: 4160000,
+                    duration_us: 3600000,
+                },
+                node: "vad".into(),
+                at_us: 8.0,
+            }),
+            r#"{"type":"speech_end","startUs":560000,"endUs":4160000,"durationUs":3600000,"node":"vad","atUs":8.0}"#,
+        ),
+    ];
+    for (event, expected) in &cases {
+        assert_eq!(json(event), *expected);
+    }
+    let batch = EventBatch {
+        events: vec![cases[0].0.clone()],
+        dropped: 2,
+    };
+    assert_eq!(
+        json(&batch),
+        format!(r#"{{"events":[{}],"dropped":2}}"#, cases[0].1)
+    );
+    let metrics = SessionMetrics {
+        phase: 1,
+        nodes: vec![NodeMetrics {
+            id: "g".into(),
+            type_name: "Gain".into(),
+            items_in: 3,
+            items_out: 3,
+            total_ms: 0.5,
+            max_ms: 0.25,
+            p50_ms: 0.125,
+            p95_ms: 0.25,
+            errors: 0,
+            queue_depth: 1,
+            dropped: 0,
+        }],
+        input_queue: 2,
+        output_queue: 4,
+    };
+    assert_eq!(
+        json(&metrics),
+        r#"{"phase":1,"nodes":[{"id":"g","type":"Gain","itemsIn":3,"itemsOut":3,"totalMs":0.5,"maxMs":0.25,"p50Ms":0.125,"p95Ms":0.25,"errors":0,"queueDepth":1,"dropped":0}],"inputQueue":2,"outputQueue":4}"#
+    );
+}
+
+#[test]
+fn typescript_declarations_use_numbers_and_optional_fields() {
+    let decls = ts_declarations();
+    let names: Vec<&str> = decls
+        .iter()
+        .map(|d| d.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "NodeEvent",
+            "NodeEventRecord",
+            "SessionEvent",
+            "EventBatch",
+            "NodeMetrics",
+            "SessionMetrics"
+        ]
+    );
+    let all = decls.join("\n");
+    assert!(!all.contains("bigint"), "{all}");
+    assert!(all.contains("itemsOut?: number"), "{all}");
+    assert!(all.contains("\"type\": \"speech_end\""), "{all}");
 }
