@@ -4,7 +4,7 @@ BUN := node_modules/.bin/bun
 DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
 LIB := target/release/libremotemedia.so
 
-.PHONY: all deps build test test-rust test-deno test-bun lint demo header types binary dist test-dist test-packages bench soak fuzz valgrind reliability clean
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header contract types binary dist test-dist test-packages bench soak fuzz valgrind reliability clean
 
 all: build
 
@@ -116,6 +116,11 @@ types: build
 # Regenerates rust/include/remotemedia.h from the crate (commit the result).
 header:
 	REMOTEMEDIA_WRITE_HEADER=1 cargo test -p remotemedia --test header
+
+# Regenerates ffi/contract.ts (codes, slot layouts, JSON shapes) from the header and the crate's typed
+# JSON shapes (commit the result); `cargo test` fails while it is stale.
+contract: header
+	REMOTEMEDIA_WRITE_CONTRACT=1 cargo test -p remotemedia --lib contract
 
 clean:
 	cargo clean

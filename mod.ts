@@ -48,6 +48,7 @@ export {
   toInt16,
 } from "./src/audio.ts";
 export {
+  ArgumentError,
   DataTypeError,
   DisposedError,
   type ErrorCode,

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { RemoteMediaError } from "./errors.ts";
 import type { NativeLibrary, NativeType, Pointer } from "./symbols.ts";
 import { symbols as definitions } from "./symbols.ts";
 
@@ -104,7 +105,12 @@ export function openBun(path: string): NativeLibrary {
         };
         w.onerror = (event) => {
           inFlight = undefined;
-          reject(new Error(`remotemedia event waiter failed: ${event.message}`));
+          reject(
+            new RemoteMediaError(
+              "load_failed",
+              `remotemedia event waiter failed: ${event.message}`,
+            ),
+          );
         };
       });
       w.ref(); // a pending wait keeps the process alive, like a pending Deno op

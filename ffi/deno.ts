@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { RemoteMediaError } from "./errors.ts";
 import type { NativeLibrary, Pointer } from "./symbols.ts";
 import process from "node:process";
 import { symbols } from "./symbols.ts";
@@ -65,7 +66,8 @@ function openViews(path: string): (handle: number) => ArrayBuffer | undefined {
   (process as unknown as { dlopen(module: unknown, path: string): void }).dlopen(module, path);
   const view = module.exports.view;
   if (typeof view !== "function") {
-    throw new Error(
+    throw new RemoteMediaError(
+      "load_failed",
       `${path}: the Node-API view function is missing (this runtime has no Node-API?)`,
     );
   }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { RemoteMediaError } from "./errors.ts";
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -118,7 +119,10 @@ function runtimeInfo(): RuntimeInfo {
       },
     };
   }
-  throw new Error("remotemedia needs Deno or Bun (no supported FFI found in this runtime)");
+  throw new RemoteMediaError(
+    "load_failed",
+    "remotemedia needs Deno or Bun (no supported FFI found in this runtime)",
+  );
 }
 
 let explicitPath: string | undefined;
@@ -128,7 +132,12 @@ let explicitPath: string | undefined;
  * Call it before the first use of the API.
  */
 export function setLibraryPath(path: string): void {
-  if (loaded) throw new Error("setLibraryPath: the native library is already loaded");
+  if (loaded) {
+    throw new RemoteMediaError(
+      "load_failed",
+      "setLibraryPath: the native library is already loaded",
+    );
+  }
   explicitPath = path;
 }
 
@@ -258,12 +267,15 @@ export function downloadLibrarySync(
     const state = new Int32Array(control);
     const waited = Atomics.wait(state, 0, 0, DOWNLOAD_TIMEOUT_MS + 15_000);
     if (waited === "timed-out" && Atomics.load(state, 0) === 0) {
-      throw new Error(`downloading ${url} failed: no answer in ${DOWNLOAD_TIMEOUT_MS / 1000} s`);
+      throw new RemoteMediaError(
+        "load_failed",
+        `downloading ${url} failed: no answer in ${DOWNLOAD_TIMEOUT_MS / 1000} s`,
+      );
     }
     if (Atomics.load(state, 0) === 2) {
       const length = new Int32Array(message)[0];
       const reason = new TextDecoder().decode(new Uint8Array(message, 4, length).slice());
-      throw new Error(`downloading ${url} failed: ${reason}`);
+      throw new RemoteMediaError("load_failed", `downloading ${url} failed: ${reason}`);
     }
   } finally {
     worker.terminate();
@@ -272,7 +284,8 @@ export function downloadLibrarySync(
   const bytes = new Uint8Array(data).slice();
   const actual = sha256(bytes);
   if (actual !== expectedSha256) {
-    throw new Error(
+    throw new RemoteMediaError(
+      "load_failed",
       `refused ${url}: its SHA-256 is ${actual}, the one pinned for this release is ` +
         `${expectedSha256} (${bytes.length} bytes received, nothing was saved or opened)`,
     );
@@ -369,7 +382,8 @@ export function closeLibrary(): void {
   if (!lib) return;
   const live = lib.symbols.rm_live_handles();
   if (live > 0) {
-    throw new Error(
+    throw new RemoteMediaError(
+      "closed",
       `cannot close the remotemedia library: ${live} handle(s) are still alive (dispose them first)`,
     );
   }
@@ -378,7 +392,7 @@ export function closeLibrary(): void {
   const symbols = lib.symbols as unknown as Record<string, unknown>;
   for (const name of Object.keys(symbols)) {
     symbols[name] = () => {
-      throw new Error(`the remotemedia library was closed (calling ${name})`);
+      throw new RemoteMediaError("closed", `the remotemedia library was closed (calling ${name})`);
     };
   }
 }
@@ -467,7 +481,9 @@ export function nativeLibrary(): NativeLibrary {
       }
     }
   }
-  throw new Error(notFoundMessage(info, platform, tried), { cause: lastError });
+  throw new RemoteMediaError("load_failed", notFoundMessage(info, platform, tried), {
+    cause: lastError,
+  });
 }
 
 /** The error of a failed search: what was tried, the platform, the package expected, the ways out. */

@@ -8,11 +8,13 @@
  * @module
  */
 
+import { RM_ABI_VERSION, RM_INFO_LEN, RM_POLL_INFO_LEN, RM_WAV_INFO_LEN } from "./contract.ts";
+
 /** ABI version these bindings were written against; the library must report the same. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION: number = RM_ABI_VERSION;
 
 /** Number of `f64` slots `rm_data_info` may write (`RM_INFO_LEN` in the header). */
-export const INFO_LEN = 24;
+export const INFO_LEN: number = RM_INFO_LEN;
 
 /** Parameter and result types the table may use. */
 export type NativeType =
@@ -39,10 +41,10 @@ export interface NativeSymbol {
 }
 
 /** Number of `f64` slots `rm_session_poll` writes (`RM_POLL_INFO_LEN`). */
-export const POLL_INFO_LEN = 4;
+export const POLL_INFO_LEN: number = RM_POLL_INFO_LEN;
 
 /** Number of `f64` slots `rm_wav_parser_info` writes (`RM_WAV_INFO_LEN`). */
-export const WAV_INFO_LEN = 11;
+export const WAV_INFO_LEN: number = RM_WAV_INFO_LEN;
 
 /** Every `rm_*` function the bindings call, with its C meaning beside each parameter. */
 export const symbols = {
@@ -54,6 +56,13 @@ export const symbols = {
       "usize", // size_t cap: bytes available in buf
     ],
     result: "usize", // full message length
+  },
+  rm_last_error_detail: {
+    parameters: [
+      "buffer", // uint8_t *buf: receives the error as JSON (ErrorRecord)
+      "usize", // size_t cap: bytes available in buf
+    ],
+    result: "usize", // full length
   },
   rm_live_handles: { parameters: [], result: "u32" },
   rm_bytes_copied: { parameters: [], result: "f64" }, // payload bytes copied in so far
@@ -84,7 +93,7 @@ export const symbols = {
   },
   rm_data_audio: {
     parameters: [
-      "i32", // int32_t format: 0 f32, 1 i16, 2 i32
+      "i32", // RmSampleFormat
       "buffer", // const uint8_t *ptr: native-endian samples
       "usize", // size_t byte_len
       "u32", // uint32_t sample_rate
@@ -107,7 +116,7 @@ export const symbols = {
   },
   rm_data_video: {
     parameters: [
-      "i32", // int32_t pixel format: 0 rgba, 1 rgb24, 2 i420
+      "i32", // RmPixelFormat
       "u32", // uint32_t width
       "u32", // uint32_t height
       "buffer", // const uint8_t *pixels
@@ -119,7 +128,7 @@ export const symbols = {
   },
   rm_data_tensor: {
     parameters: [
-      "i32", // int32_t dtype: 0 f32, 1 i32, 2 u8
+      "i32", // RmTensorDtype
       "buffer", // const uint32_t *shape
       "usize", // size_t rank
       "buffer", // const uint8_t *data
@@ -189,7 +198,7 @@ export const symbols = {
       "u64", // data
       "i32", // int32_t entry: index of the entry node (manifest order), -1 = every entry accepting the type
     ],
-    result: "i32", // 0 accepted, 1 full, <0 -status
+    result: "i32", // RmPushOutcome or -status
   },
   rm_session_poll: {
     parameters: [
@@ -210,7 +219,13 @@ export const symbols = {
   rm_session_abort: { parameters: ["u64"], result: "i32" },
   rm_session_interrupt: { parameters: ["u64"], result: "i32" }, // items dropped or -status
   rm_session_interrupt_branch: {
-    parameters: ["u64", "buffer", "usize"], // session, const uint32_t *nodes, size_t count
+    parameters: [
+      "u64", // session
+      "buffer", // const uint32_t *nodes
+      "usize", // size_t count
+      "buffer", // uint8_t *mask: 1 for every node interrupted (or null)
+      "usize", // size_t mask_len
+    ],
     result: "i32", // items dropped or -status
   },
   rm_session_phase: { parameters: ["u64"], result: "i32" },
@@ -224,18 +239,18 @@ export const symbols = {
   rm_session_take_task: {
     parameters: [
       "u64", // session
-      "buffer", // double *out: ticket, node, port, kind, count, item handles…
-      "usize", // size_t cap (doubles)
+      "buffer", // uint64_t *out: RmTaskSlot header (ticket, node, port, kind, count), handles, ports
+      "usize", // size_t cap (uint64_t slots)
     ],
     result: "i32", // slots written (0: no task) or -status
   },
   rm_session_emit: {
-    parameters: ["u64", "f64", "u64"], // session, ticket, data
-    result: "i32", // 0 routed, 1 full, 2 cancelled, <0 -status
+    parameters: ["u64", "u64", "u64"], // session, ticket, data
+    result: "i32", // RmEmitOutcome or -status
   },
-  rm_session_task_done: { parameters: ["u64", "f64"], result: "i32" }, // 0, 2 cancelled
+  rm_session_task_done: { parameters: ["u64", "u64"], result: "i32" }, // RmEmitOutcome or -status
   rm_session_task_fail: {
-    parameters: ["u64", "f64", "buffer", "usize"], // session, ticket, UTF-8 message
+    parameters: ["u64", "u64", "buffer", "usize"], // session, ticket, UTF-8 message
     result: "i32",
   },
   rm_session_fail_node: {

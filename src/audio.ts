@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ArgumentError } from "./errors.ts";
 import { ShapeError } from "./errors.ts";
 import { type Attributes, formatOf, RuntimeData, type Samples } from "./runtime_data.ts";
 
@@ -24,7 +25,7 @@ export function audioFromFloat32(
   attributes?: Attributes,
 ): RuntimeData {
   if (!(samples instanceof Float32Array)) {
-    throw new TypeError(
+    throw new ArgumentError(
       `audioFromFloat32 expects a Float32Array, got ${
         (samples as object)?.constructor?.name ?? typeof samples
       }`,
@@ -99,7 +100,7 @@ export function interleave<T extends Samples>(channels: readonly T[]): T {
 /** Splits interleaved samples into one array per channel (copies). */
 export function deinterleave<T extends Samples>(samples: T, channels: number): T[] {
   if (!Number.isInteger(channels) || channels < 1) {
-    throw new RangeError(`channels must be an integer ≥ 1, got ${channels}`);
+    throw new ArgumentError(`channels must be an integer ≥ 1, got ${channels}`);
   }
   if (samples.length % channels !== 0) {
     throw new ShapeError(

@@ -1,48 +1,14 @@
 /**
  * Error classes. Every error thrown by remotemedia is a {@link RemoteMediaError} with a stable `code`.
+ * Native errors arrive as data (`ErrorRecord` of the generated contract: code, message, node id and
+ * type, manifest issues, expected vs actual) and map onto these classes without parsing messages.
  *
  * @module
  */
+import type { ErrorRecord } from "../ffi/contract.ts";
+import { ArgumentError, type ErrorCode, RemoteMediaError } from "../ffi/errors.ts";
 
-/** Stable error codes; native status codes map onto the first ones. */
-export type ErrorCode =
-  | "invalid_handle"
-  | "wrong_type"
-  | "invalid_argument"
-  | "shape_mismatch"
-  | "invalid_utf8"
-  | "invalid_json"
-  | "panic"
-  | "invalid_manifest"
-  | "node_failed"
-  | "closed"
-  | "resource_exhausted"
-  | "disposed"
-  | "native";
-
-/**
- * Base class of every remotemedia error.
- *
- * @example
- * ```ts
- * import { RemoteMediaError, RuntimeData } from "./mod.ts";
- * try {
- *   RuntimeData.text("hi").asAudio();
- * } catch (e) {
- *   if (e instanceof RemoteMediaError) console.log(e.code); // "wrong_type"
- * }
- * ```
- */
-export class RemoteMediaError extends Error {
-  /** Machine-readable category. */
-  readonly code: ErrorCode;
-  /** Creates an error with a code and a message. */
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "RemoteMediaError";
-    this.code = code;
-  }
-}
+export { ArgumentError, type ErrorCode, RemoteMediaError };
 
 /** A value of another data type than the operation needs; names both. */
 export class DataTypeError extends RemoteMediaError {
@@ -50,11 +16,11 @@ export class DataTypeError extends RemoteMediaError {
   readonly expected: string;
   /** The type it got. */
   readonly actual: string;
-  /** Creates the error for `expected` vs `actual`. */
-  constructor(expected: string, actual: string, context?: string) {
+  /** Creates the error for `expected` vs `actual` (`message` replaces the default one). */
+  constructor(expected: string, actual: string, context?: string, message?: string) {
     super(
       "wrong_type",
-      `${context ? context + ": " : ""}expected ${expected} data, got ${actual}`,
+      message ?? `${context ? context + ": " : ""}expected ${expected} data, got ${actual}`,
     );
     this.name = "DataTypeError";
     this.expected = expected;
@@ -80,30 +46,31 @@ export class DisposedError extends RemoteMediaError {
   }
 }
 
-const STATUS_CODES: readonly ErrorCode[] = [
-  "native", // 0 would be success
-  "invalid_handle",
-  "wrong_type",
-  "invalid_argument",
-  "shape_mismatch",
-  "invalid_utf8",
-  "invalid_json",
-  "panic",
-  "invalid_manifest",
-  "node_failed",
-  "closed",
-  "resource_exhausted",
-];
-
-/** Maps a native status code and message to the matching error class. @internal */
-export function errorFromStatus(status: number, message: string): RemoteMediaError {
-  const code = STATUS_CODES[status] ?? "native";
-  if (code === "shape_mismatch") return new ShapeError(message);
-  if (code === "wrong_type") {
-    const match = /expected (\w+), got (\w+)/.exec(message);
-    if (match) return new DataTypeError(match[1], match[2]);
+/**
+ * Maps the record of a native error to the matching error class (no message parsing: the record carries
+ * the node, the issues and expected vs actual). @internal
+ */
+export function errorFromRecord(record: ErrorRecord): RemoteMediaError {
+  const { message } = record;
+  switch (record.code) {
+    case "shape_mismatch":
+      return new ShapeError(message);
+    case "wrong_type":
+      if (record.expected !== undefined && record.actual !== undefined) {
+        return new DataTypeError(record.expected, record.actual, undefined, message);
+      }
+      break;
+    case "invalid_manifest":
+      return new ManifestError(record.issues ?? [{ path: "", message }]);
+    case "node_failed":
+      if (record.nodeId !== undefined && record.nodeType !== undefined) {
+        return new PipelineError(record.nodeId, record.nodeType, record.reason ?? message);
+      }
+      break;
+    case "ok": // the library reported failure without recording an error: a bug, still reported
+      return new RemoteMediaError("panic", message || "the native call failed without an error");
   }
-  return new RemoteMediaError(code, message);
+  return new RemoteMediaError(record.code, message);
 }
 
 /** One problem found in a manifest (path and message). */
@@ -118,14 +85,14 @@ export interface Issue {
 export class ManifestError extends RemoteMediaError {
   /** Every problem found. */
   readonly issues: Issue[];
-  /** Creates the error from the issues. */
+  /** Creates the error from the issues (`cause`: an underlying error, e.g. of a parser). */
   constructor(issues: Issue[], cause?: unknown) {
     super(
       "invalid_manifest",
       `invalid manifest:\n${
         issues.map((i) => `  - ${i.path ? i.path + ": " : ""}${i.message}`).join("\n")
       }`,
-      { cause },
+      cause === undefined ? undefined : { cause },
     );
     this.name = "ManifestError";
     this.issues = issues;

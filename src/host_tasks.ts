@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { PipelineError } from "./errors.ts";
+import { PipelineError, RemoteMediaError } from "./errors.ts";
 import { encoder, lastError } from "./native.ts";
 import {
   drainResult,
@@ -19,16 +19,14 @@ import {
 } from "./node.ts";
 import type { NodeSpec } from "./manifest.ts";
 import { RuntimeData } from "./runtime_data.ts";
+import { EmitOutcome, HostTaskKind } from "../ffi/contract.ts";
 import {
   abortError,
-  EMIT_CANCELLED,
-  EMIT_FULL,
   errorMessage,
   readTask,
   type SessionState,
   Signal,
   type Task,
-  TASK_FLUSH,
   TASK_INFO_LEN,
 } from "./session_state.ts";
 
@@ -150,7 +148,7 @@ export class HostTasks {
   #unregisterPump?: () => void;
   #taskItems = new Set<RuntimeData>();
   /** `[ticket, node, port, kind, count, handles…]` of the next task; grows for many-port nodes. */
-  #taskInfo = new Float64Array(TASK_INFO_LEN);
+  #taskInfo = new BigUint64Array(TASK_INFO_LEN);
 
   constructor(state: SessionState, cleanupErrors: PipelineError[]) {
     this.#s = state;
@@ -251,7 +249,7 @@ export class HostTasks {
       );
       if (count > this.#taskInfo.length) {
         // A node with many input ports: the task waits, first in line, for a buffer that fits.
-        this.#taskInfo = new Float64Array(count);
+        this.#taskInfo = new BigUint64Array(count);
         continue;
       }
       if (count > 0) {
@@ -303,7 +301,7 @@ export class HostTasks {
     try {
       let result: NodeResult;
       const node = host.node;
-      if (kind === TASK_FLUSH) {
+      if (kind === HostTaskKind.Flush) {
         result = node.flush?.(ctx);
       } else if (host.ports.length > 1 || !node.process) {
         // A join whose wait was cut short (a full port, or the end of the stream) names only the
@@ -337,7 +335,8 @@ export class HostTasks {
     const native = s.native;
     if (data.disposed) {
       // Reported with the node's id and type by the task's failure path.
-      throw new Error(
+      throw new RemoteMediaError(
+        "disposed",
         "emitted a RuntimeData that was already handed to the pipeline (or disposed): each output " +
           "can be emitted once — emit data.clone() to send the same value again",
       );
@@ -346,12 +345,12 @@ export class HostTasks {
       if (s.handle === 0) return false;
       const seen = s.eventCounter();
       const status = native.symbols.rm_session_emit(s.handle, ticket, data.handle());
-      if (status === 0 || status === EMIT_CANCELLED) {
+      if (status === EmitOutcome.Accepted || status === EmitOutcome.Cancelled) {
         data.dispose(); // the graph holds its own reference
         s.progress.notify();
-        return status === 0;
+        return status === EmitOutcome.Accepted;
       }
-      if (status !== EMIT_FULL) throw lastError(native);
+      if (status !== EmitOutcome.Full) throw lastError(native);
       await this.#sleep(seen);
     }
   }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ArgumentError } from "./errors.ts";
 import { checkHandle, encoder, lib } from "./native.ts";
 import {
   hostTypes,
@@ -85,7 +86,7 @@ export function nodeTypes(): NodeTypeSchema[] {
 export function manifestText(manifest: Manifest | string): string {
   if (typeof manifest === "string") return manifest;
   if (manifest === null || typeof manifest !== "object") {
-    throw new TypeError(`manifest must be an object or JSON text, got ${typeof manifest}`);
+    throw new ArgumentError(`manifest must be an object or JSON text, got ${typeof manifest}`);
   }
   return JSON.stringify(manifest);
 }

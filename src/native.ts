@@ -5,7 +5,8 @@
  */
 import { nativeLibrary } from "../ffi/load.ts";
 import type { NativeLibrary } from "../ffi/symbols.ts";
-import { errorFromStatus, type RemoteMediaError } from "./errors.ts";
+import type { ErrorRecord } from "../ffi/contract.ts";
+import { errorFromRecord, type RemoteMediaError } from "./errors.ts";
 
 let scratch = new Uint8Array(4096);
 
@@ -14,16 +15,15 @@ export function lib(): NativeLibrary {
   return nativeLibrary();
 }
 
-/** The error of the last failed native call on this thread. */
+/** The error of the last failed native call on this thread, from its structured record. */
 export function lastError(native: NativeLibrary = lib()): RemoteMediaError {
   const s = native.symbols;
-  let length = s.rm_last_error_message(scratch, scratch.length);
+  let length = s.rm_last_error_detail(scratch, scratch.length);
   if (length > scratch.length) {
     scratch = new Uint8Array(length);
-    length = s.rm_last_error_message(scratch, scratch.length);
+    length = s.rm_last_error_detail(scratch, scratch.length);
   }
-  const message = decoder.decode(scratch.subarray(0, length));
-  return errorFromStatus(s.rm_last_error_code(), message || "unknown native error");
+  return errorFromRecord(JSON.parse(decoder.decode(scratch.subarray(0, length))) as ErrorRecord);
 }
 
 /** Returns `handle`, or throws the native error when it is 0. */
@@ -32,15 +32,13 @@ export function checkHandle(handle: number, native: NativeLibrary = lib()): numb
   return handle;
 }
 
-/** Throws the native error when a status-returning call did not return 0. */
-export function checkStatus(status: number, native: NativeLibrary = lib()): void {
-  if (status !== 0) throw lastError(native);
-}
-
-/** Throws the native error when a count-returning call returned a negative status. */
-export function checkCount(count: number, native: NativeLibrary = lib()): number {
-  if (count < 0) throw lastError(native);
-  return count;
+/**
+ * Returns the result of an `int32_t` call (0, a count or an outcome code), or throws the native error
+ * when it is negative (`-status`: the one sign convention of the ABI).
+ */
+export function checkStatus(status: number, native: NativeLibrary = lib()): number {
+  if (status < 0) throw lastError(native);
+  return status;
 }
 
 /** Shared UTF-8 codecs. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RemoteMediaError } from "./errors.ts";
+import { ArgumentError, RemoteMediaError } from "./errors.ts";
 import { type DataType, RuntimeData } from "./runtime_data.ts";
 import { builtinTypeNames } from "./schemas.ts";
 
@@ -171,13 +171,15 @@ export function registerNode<P extends Record<string, unknown> = Record<string, 
   options?: NodeTypeOptions,
 ): RegisteredNodeType<P> {
   if (typeof type !== "string" || !TYPE_NAME.test(type)) {
-    throw new RangeError(`node type name must be an identifier-like string, got ${String(type)}`);
+    throw new ArgumentError(
+      `node type name must be an identifier-like string, got ${String(type)}`,
+    );
   }
   if (typeof factory !== "function") {
-    throw new TypeError(`registerNode("${type}"): factory must be a function`);
+    throw new ArgumentError(`registerNode("${type}"): factory must be a function`);
   }
   if (builtinTypeNames().has(type)) {
-    throw new RangeError(`registerNode: "${type}" is a built-in node type; choose another name`);
+    throw new ArgumentError(`registerNode: "${type}" is a built-in node type; choose another name`);
   }
   registry.set(type, { factory: factory as NodeFactory, options: options ?? {} });
   return type as RegisteredNodeType<P>;
@@ -229,7 +231,7 @@ export function registerInstance(
     options.name !== undefined &&
     (typeof options.name !== "string" || !TYPE_NAME.test(options.name))
   ) {
-    throw new RangeError(
+    throw new ArgumentError(
       `node "${id}": name must be an identifier-like string, got ${String(options.name)}`,
     );
   }
@@ -251,11 +253,13 @@ export function registerInstance(
 
 function checkNode(node: unknown, what: string): asserts node is Node {
   if (node === null || typeof node !== "object") {
-    throw new TypeError(`${what} must be an object with process() or processMulti(), got ${node}`);
+    throw new ArgumentError(
+      `${what} must be an object with process() or processMulti(), got ${node}`,
+    );
   }
   const n = node as Node;
   if (typeof n.process !== "function" && typeof n.processMulti !== "function") {
-    throw new TypeError(`${what} has neither process() nor processMulti()`);
+    throw new ArgumentError(`${what} has neither process() nor processMulti()`);
   }
 }
 
@@ -346,7 +350,8 @@ export async function drainResult(
   if (Array.isArray(value) || isIterable(value)) {
     for await (const item of value as AsyncIterable<unknown>) {
       if (!(item instanceof RuntimeData)) {
-        throw new TypeError(
+        throw new RemoteMediaError(
+          "wrong_type",
           `a node yielded ${
             describe(item)
           }; nodes must yield RuntimeData (e.g. RuntimeData.text(...))`,
@@ -360,7 +365,8 @@ export async function drainResult(
     }
     return;
   }
-  throw new TypeError(
+  throw new RemoteMediaError(
+    "wrong_type",
     `a node returned ${
       describe(value)
     }; expected RuntimeData, an array or an iterable of RuntimeData, or nothing`,
@@ -400,10 +406,10 @@ export async function runNode(
   try {
     for await (const input of inputs) {
       if (input instanceof RuntimeData) {
-        if (!node.process) throw new TypeError("runNode: this node only has processMulti()");
+        if (!node.process) throw new ArgumentError("runNode: this node only has processMulti()");
         await drainResult(node.process(input, ctx), collect);
       } else {
-        if (!node.processMulti) throw new TypeError("runNode: this node has no processMulti()");
+        if (!node.processMulti) throw new ArgumentError("runNode: this node has no processMulti()");
         await drainResult(node.processMulti(input, ctx), collect);
       }
     }

@@ -8,15 +8,26 @@
  *
  * @module
  */
+import {
+  AudioInfoSlot,
+  DATA_TYPE_NAMES,
+  InfoSlot,
+  PIXEL_FORMAT_NAMES,
+  SAMPLE_FORMAT_NAMES,
+  TENSOR_DTYPE_NAMES,
+  TensorInfoSlot,
+  VideoInfoSlot,
+} from "../ffi/contract.ts";
+import { ArgumentError } from "./errors.ts";
 import { INFO_LEN, type NativeLibrary } from "../ffi/symbols.ts";
 import { DataTypeError, DisposedError, ShapeError } from "./errors.ts";
-import { checkCount, checkHandle, decoder, encoder, lastError, lib } from "./native.ts";
+import { checkHandle, checkStatus, decoder, encoder, lastError, lib } from "./native.ts";
 
 /** The six kinds of RuntimeData. */
-export type DataType = "text" | "audio" | "video" | "json" | "binary" | "tensor";
+export type DataType = (typeof DATA_TYPE_NAMES)[number];
 
 /** Storage format of audio samples. */
-export type SampleFormat = "f32" | "i16" | "i32";
+export type SampleFormat = (typeof SAMPLE_FORMAT_NAMES)[number];
 
 /** Typed arrays that hold samples of each {@link SampleFormat}. */
 export type Samples = Float32Array | Int16Array | Int32Array;
@@ -41,10 +52,10 @@ export type SamplesOf<F extends SampleFormat> = SamplesByFormat[F];
 export type ReadonlySamples<F extends SampleFormat = SampleFormat> = Readonly<SamplesByFormat[F]>;
 
 /** Pixel layout of a raw video frame. */
-export type PixelFormat = "rgba" | "rgb24" | "i420";
+export type PixelFormat = (typeof PIXEL_FORMAT_NAMES)[number];
 
 /** Element type of a tensor. */
-export type TensorDtype = "f32" | "i32" | "u8";
+export type TensorDtype = (typeof TENSOR_DTYPE_NAMES)[number];
 
 /** Typed arrays that hold the elements of each {@link TensorDtype}. */
 export type TensorElements = Float32Array | Int32Array | Uint8Array;
@@ -127,10 +138,10 @@ export interface Tensor {
   data: TensorElements;
 }
 
-const TYPES: readonly DataType[] = ["text", "audio", "video", "json", "binary", "tensor"];
-const SAMPLE_FORMATS: readonly SampleFormat[] = ["f32", "i16", "i32"];
-const PIXEL_FORMATS: readonly PixelFormat[] = ["rgba", "rgb24", "i420"];
-const TENSOR_DTYPES: readonly TensorDtype[] = ["f32", "i32", "u8"];
+const TYPES: readonly DataType[] = DATA_TYPE_NAMES;
+const SAMPLE_FORMATS: readonly SampleFormat[] = SAMPLE_FORMAT_NAMES;
+const PIXEL_FORMATS: readonly PixelFormat[] = PIXEL_FORMAT_NAMES;
+const TENSOR_DTYPES: readonly TensorDtype[] = TENSOR_DTYPE_NAMES;
 
 /**
  * Audio as seen from TypeScript: interleaved samples over native memory plus their layout.
@@ -191,7 +202,7 @@ export class AudioView<F extends SampleFormat = SampleFormat> {
   /** The samples of one channel, as a new array of the same type. */
   channel(index: number): SamplesOf<F> {
     if (!Number.isInteger(index) || index < 0 || index >= this.channels) {
-      throw new RangeError(
+      throw new ArgumentError(
         `channel index ${index} is out of range for ${this.channels}-channel audio (expected 0..${
           this.channels - 1
         })`,
@@ -223,7 +234,7 @@ export function formatOf(samples: Samples): SampleFormat {
   if (samples instanceof Float32Array) return "f32";
   if (samples instanceof Int16Array) return "i16";
   if (samples instanceof Int32Array) return "i32";
-  throw new TypeError(
+  throw new ArgumentError(
     `samples must be a Float32Array, Int16Array or Int32Array, got ${describe(samples)}`,
   );
 }
@@ -236,7 +247,7 @@ function describe(value: unknown): string {
 
 function checkInteger(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
+    throw new ArgumentError(
       `${field} must be an integer between ${min} and ${max}, got ${
         typeof value === "number" ? value : describe(value)
       }`,
@@ -249,7 +260,7 @@ function checkInteger(value: unknown, field: string, min: number, max: number): 
 function codeOf<T extends string>(list: readonly T[], value: unknown, field: string): number {
   const code = list.indexOf(value as T);
   if (code < 0) {
-    throw new RangeError(`${field} must be one of ${list.join(", ")}, got ${String(value)}`);
+    throw new ArgumentError(`${field} must be one of ${list.join(", ")}, got ${String(value)}`);
   }
   return code;
 }
@@ -266,7 +277,7 @@ function stringifyJson(value: unknown, field: string): string | undefined {
   const text = JSON.stringify(value);
   const lone = text === undefined ? null : LONE_SURROGATE.exec(text);
   if (lone) {
-    throw new TypeError(
+    throw new ArgumentError(
       `${field} contains a string with a lone surrogate (${
         lone[0]
       }): it is not valid Unicode and cannot be stored; ` +
@@ -288,14 +299,14 @@ function attributesJson(attrs: Attributes): Uint8Array | null {
   }
   if (attrs.streamId !== undefined) {
     if (typeof attrs.streamId !== "string") {
-      throw new TypeError(`streamId must be a string, got ${describe(attrs.streamId)}`);
+      throw new ArgumentError(`streamId must be a string, got ${describe(attrs.streamId)}`);
     }
     stringifyJson(attrs.streamId, "streamId");
     out.streamId = attrs.streamId;
   }
   if (attrs.metadata !== undefined) {
     if (stringifyJson(attrs.metadata, "metadata") === undefined) {
-      throw new TypeError(`metadata: ${describe(attrs.metadata)} is not JSON-serialisable`);
+      throw new ArgumentError(`metadata: ${describe(attrs.metadata)} is not JSON-serialisable`);
     }
     out.metadata = attrs.metadata;
   }
@@ -382,7 +393,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   /** UTF-8 text. */
   static text(text: string, attributes: Attributes = {}): RuntimeData {
     if (typeof text !== "string") {
-      throw new TypeError(`RuntimeData.text expects a string, got ${describe(text)}`);
+      throw new ArgumentError(`RuntimeData.text expects a string, got ${describe(text)}`);
     }
     const bytes = encoder.encode(text);
     return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_text(bytes, bytes.length, a, n));
@@ -392,7 +403,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   static json(value: unknown, attributes: Attributes = {}): RuntimeData {
     const text = stringifyJson(value, "RuntimeData.json value");
     if (text === undefined) {
-      throw new TypeError(`RuntimeData.json: ${describe(value)} is not JSON-serialisable`);
+      throw new ArgumentError(`RuntimeData.json: ${describe(value)} is not JSON-serialisable`);
     }
     const bytes = encoder.encode(text);
     return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_json(bytes, bytes.length, a, n));
@@ -407,7 +418,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   /** Opaque bytes (copied into native memory once). */
   static binary(bytes: Uint8Array | ArrayBuffer, attributes: Attributes = {}): RuntimeData {
     if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) {
-      throw new TypeError(`RuntimeData.binary expects a Uint8Array, got ${describe(bytes)}`);
+      throw new ArgumentError(`RuntimeData.binary expects a Uint8Array, got ${describe(bytes)}`);
     }
     const view = bytesOf(bytes);
     return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_binary(view, view.length, a, n));
@@ -437,13 +448,13 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   static audio(init: AudioInit): RuntimeData;
   static audio(init: AudioInit): RuntimeData {
     if (init === null || typeof init !== "object") {
-      throw new TypeError(`RuntimeData.audio expects an options object, got ${describe(init)}`);
+      throw new ArgumentError(`RuntimeData.audio expects an options object, got ${describe(init)}`);
     }
     const { samples } = init;
     let format: SampleFormat;
     if (samples instanceof Uint8Array || samples instanceof ArrayBuffer) {
       if (init.format === undefined) {
-        throw new TypeError(
+        throw new ArgumentError(
           "RuntimeData.audio: format is required when samples are raw bytes (f32, i16 or i32)",
         );
       }
@@ -504,7 +515,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   static video(init: VideoInit): RuntimeData {
     const formatCode = codeOf(PIXEL_FORMATS, init.format, "format");
     if (!(init.pixels instanceof Uint8Array)) {
-      throw new TypeError(`pixels must be a Uint8Array, got ${describe(init.pixels)}`);
+      throw new ArgumentError(`pixels must be a Uint8Array, got ${describe(init.pixels)}`);
     }
     const width = checkInteger(init.width, "width", 1, 0xffffffff);
     const height = checkInteger(init.height, "height", 1, 0xffffffff);
@@ -527,12 +538,14 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
     else if (init.data instanceof Int32Array) dtype = "i32";
     else if (init.data instanceof Uint8Array) dtype = "u8";
     else {
-      throw new TypeError(
+      throw new ArgumentError(
         `tensor data must be a Float32Array, Int32Array or Uint8Array, got ${describe(init.data)}`,
       );
     }
     if (!Array.isArray(init.shape)) {
-      throw new TypeError(`tensor shape must be an array of integers, got ${describe(init.shape)}`);
+      throw new ArgumentError(
+        `tensor shape must be an array of integers, got ${describe(init.shape)}`,
+      );
     }
     const shape = Uint32Array.from(
       init.shape,
@@ -595,7 +608,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
 
   /** Reads the info slots into the shared scratch array; returns how many were written. */
   #info(): number {
-    return checkCount(
+    return checkStatus(
       this.#native.symbols.rm_data_info(this.handle(), info, info.length),
       this.#native,
     );
@@ -607,7 +620,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
     const handle = this.handle();
     if (this.#payloadBytes < 0) {
       this.#info();
-      this.#payloadBytes = info[1];
+      this.#payloadBytes = info[InfoSlot.PayloadBytes];
     }
     let buffer: ArrayBuffer | null;
     if (this.#payloadBytes === 0) {
@@ -658,7 +671,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
     this.#expect("audio", "writableAudio()");
     const buffer = this.#buffer;
     const ownViews = buffer !== undefined && buffer.byteLength > 0 ? 1 : 0;
-    const copied = checkCount(
+    const copied = checkStatus(
       this.#native.symbols.rm_data_make_writable(this.handle(), ownViews),
       this.#native,
     );
@@ -670,10 +683,10 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   asAudio(): AudioView<F> {
     this.#expect("audio");
     this.#info();
-    const format = SAMPLE_FORMATS[info[3]];
-    const sampleRate = info[4];
-    const channels = info[5];
-    const hasAttributes = info[2] > 0;
+    const format = SAMPLE_FORMATS[info[AudioInfoSlot.Format]];
+    const sampleRate = info[AudioInfoSlot.SampleRate];
+    const channels = info[AudioInfoSlot.Channels];
+    const hasAttributes = info[InfoSlot.AttributesBytes] > 0;
     const buffer = this.#payload();
     const samples = format === "f32"
       ? new Float32Array(buffer)
@@ -693,12 +706,14 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
     this.#expect("video");
     this.#info();
     const video: Video = {
-      format: PIXEL_FORMATS[info[3]],
-      width: info[4],
-      height: info[5],
+      format: PIXEL_FORMATS[info[VideoInfoSlot.PixelFormat]],
+      width: info[VideoInfoSlot.Width],
+      height: info[VideoInfoSlot.Height],
       pixels: new Uint8Array(0),
     };
-    const timestampUs = info[2] > 0 ? this.attributes().timestampUs : undefined;
+    const timestampUs = info[InfoSlot.AttributesBytes] > 0
+      ? this.attributes().timestampUs
+      : undefined;
     video.pixels = new Uint8Array(this.#payload());
     if (timestampUs !== undefined) video.timestampUs = timestampUs;
     return video;
@@ -708,8 +723,11 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   asTensor(): Tensor {
     this.#expect("tensor");
     const count = this.#info();
-    const dtype = TENSOR_DTYPES[info[3]];
-    const shape = Array.from(info.subarray(5, Math.min(count, 5 + info[4])));
+    const dtype = TENSOR_DTYPES[info[TensorInfoSlot.Dtype]];
+    const dims = TensorInfoSlot.Dims;
+    const shape = Array.from(
+      info.subarray(dims, Math.min(count, dims + info[TensorInfoSlot.Rank])),
+    );
     const buffer = this.#payload();
     const data = dtype === "f32"
       ? new Float32Array(buffer)
@@ -724,11 +742,11 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
     const native = this.#native;
     const handle = this.handle();
     let buf = new Uint8Array(256);
-    let length = checkCount(native.symbols.rm_data_attributes(handle, buf, buf.length), native);
+    let length = checkStatus(native.symbols.rm_data_attributes(handle, buf, buf.length), native);
     if (length === 0) return {};
     if (length > buf.length) {
       buf = new Uint8Array(length);
-      length = checkCount(native.symbols.rm_data_attributes(handle, buf, buf.length), native);
+      length = checkStatus(native.symbols.rm_data_attributes(handle, buf, buf.length), native);
     }
     return JSON.parse(decoder.decode(buf.subarray(0, length))) as Attributes;
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { NativeLibrary } from "../ffi/symbols.ts";
-import { ManifestError, PipelineError, RemoteMediaError } from "./errors.ts";
+import { ArgumentError, type ManifestError, PipelineError, RemoteMediaError } from "./errors.ts";
 import { HostTasks, waitForProgress } from "./host_tasks.ts";
 import {
   type Connection,
@@ -17,7 +17,6 @@ import {
   manifestNodes,
   manifestText,
   parsedManifest,
-  validateManifest,
 } from "./manifest.ts";
 import { checkHandle, encoder, lastError, lib } from "./native.ts";
 import { hostTypes, isHostNode } from "./node.ts";
@@ -80,12 +79,9 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #iterating = false;
   #signal?: AbortSignal;
   #onAbort?: () => void;
-  #connections: Connection[];
   #readable?: ReadableStream<RuntimeData>;
   #writable?: WritableStream<RuntimeData>;
   #done: Promise<void> = Promise.resolve();
-  /** Adjacency of the graph by node index, built on the first `interrupt({ from })`. */
-  #children?: number[][];
   /** Errors thrown by TypeScript nodes' `cleanup()` (the session had already ended). */
   readonly cleanupErrors: PipelineError[] = [];
 
@@ -101,7 +97,6 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     );
     this.#s = new SessionState(this, native, handle, threaded, nodeIds);
     this.#observer = new Observer(this.#s);
-    this.#connections = connections;
     this.#io = new SessionIo(this.#s, this.#observer, connections, (r) => this.#abortNow(r));
     sessionRegistry.register(this, { native, handle }, this);
   }
@@ -118,7 +113,9 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const parsed = parsedManifest(manifest);
     const execution = options.execution ?? "auto";
     if (!["auto", "inline", "threaded"].includes(execution)) {
-      throw new RangeError(`execution must be auto, inline or threaded, got ${String(execution)}`);
+      throw new ArgumentError(
+        `execution must be auto, inline or threaded, got ${String(execution)}`,
+      );
     }
     const threaded = execution === "threaded" ||
       (execution === "auto" && hasHeavyNode(parsed));
@@ -127,7 +124,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       const value = options[key];
       if (value === undefined) continue;
       if (!Number.isInteger(value) || value < 1 || value > 1_000_000) {
-        throw new RangeError(`${key} must be an integer between 1 and 1000000, got ${value}`);
+        throw new ArgumentError(`${key} must be an integer between 1 and 1000000, got ${value}`);
       }
       nativeOptions[key] = value;
     }
@@ -146,7 +143,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       optionBytes,
       optionBytes.length,
     );
-    if (handle === 0) throw sessionCreateError(native, text);
+    if (handle === 0) throw lastError(native); // a ManifestError or a PipelineError, from its record
     const connections = Array.isArray(parsed?.connections) ? parsed.connections : [];
     const session = new Session(native, handle, threaded, connections);
     if (hostSpecs.length > 0) {
@@ -414,14 +411,22 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       const indices = Uint32Array.from(ids, (id) => {
         const i = s.nodeIds.indexOf(id);
         if (i < 0) {
-          throw new RangeError(
+          throw new ArgumentError(
             `interrupt: no node "${id}" in this session (nodes: ${s.nodeIds.join(", ")})`,
           );
         }
         return i;
       });
-      dropped = native.symbols.rm_session_interrupt_branch(s.h(), indices, indices.length);
-      branch = this.#downstream([...indices]);
+      // The engine says which nodes the branch reached: TypeScript does not recompute the graph.
+      const mask = new Uint8Array(s.nodeIds.length);
+      dropped = native.symbols.rm_session_interrupt_branch(
+        s.h(),
+        indices,
+        indices.length,
+        mask,
+        mask.length,
+      );
+      branch = new Set([...mask.keys()].filter((i) => mask[i] === 1));
     }
     if (dropped < 0) throw lastError(native);
     // In-flight TS tasks of the interrupted nodes were cancelled natively: their next emit stops them.
@@ -440,29 +445,6 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     return dropped;
   }
 
-  /** Indices of the nodes reachable from `from` (included), from the manifest's connections. */
-  #downstream(from: number[]): Set<number> {
-    const nodeIds = this.#s.nodeIds;
-    if (!this.#children) {
-      const index = new Map(nodeIds.map((id, i) => [id, i]));
-      this.#children = nodeIds.map(() => []);
-      for (const c of this.#connections) {
-        const a = index.get(c.from);
-        const b = index.get(c.to);
-        if (a !== undefined && b !== undefined) this.#children[a].push(b);
-      }
-    }
-    const seen = new Set<number>();
-    const stack = [...from];
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      for (const child of this.#children[n]) stack.push(child);
-    }
-    return seen;
-  }
-
   /** Aborts if still running and frees the native session. Outputs already taken stay valid. */
   dispose(): void {
     const s = this.#s;
@@ -474,7 +456,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     // TypeScript nodes still working (a fetch, a timer) are told to stop.
     this.#tasks?.abort(s.abortReason ?? abortError("the session was disposed"));
     s.progress.notify();
-    if (s.native.symbols.rm_session_free(handle) !== 0) throw lastError(s.native);
+    if (s.native.symbols.rm_session_free(handle) < 0) throw lastError(s.native);
   }
 
   /** Same as {@link Session.dispose}, for `using`. */
@@ -487,14 +469,4 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     this.dispose();
     return Promise.resolve();
   }
-}
-
-function sessionCreateError(native: NativeLibrary, text: string): Error {
-  const error = lastError(native);
-  if (error.code === "invalid_manifest") return new ManifestError(validateManifest(text), error);
-  if (error.code === "node_failed") {
-    const match = /^node "([^"]*)" \(([^)]*)\) failed: ([\s\S]*)$/.exec(error.message);
-    if (match) return new PipelineError(match[1], match[2], match[3]);
-  }
-  return error;
 }

@@ -15,15 +15,9 @@ import { describe } from "./node.ts";
 import type { Observer } from "./observability.ts";
 import { type DataType, RuntimeData } from "./runtime_data.ts";
 import { jsonFromHandle } from "./schemas.ts";
-import {
-  abortError,
-  PHASE_ABORTED,
-  PHASE_ENDED,
-  PHASE_FAILED,
-  PUSH_FULL,
-  PUSH_NOWHERE,
-  type SessionState,
-} from "./session_state.ts";
+import { abortError, type SessionState } from "./session_state.ts";
+import { PollSlot, PushOutcome, SessionPhase, Status } from "../ffi/contract.ts";
+import { ArgumentError } from "./errors.ts";
 
 /** An entry node of a session: where pushed items go (see {@link Session.entries}). */
 export interface SessionEntry {
@@ -88,18 +82,19 @@ export class SessionIo {
   /** See `Session.tryPush`. */
   tryPush(data: RuntimeData, options?: { to?: string }): boolean {
     if (!(data instanceof RuntimeData)) {
-      throw new TypeError(`push expects a RuntimeData, got ${describe(data)}`);
+      throw new ArgumentError(`push expects a RuntimeData, got ${describe(data)}`);
     }
     const s = this.#s;
     const entry = this.#entryIndex(options?.to);
     const status = s.native.symbols.rm_session_push_to(s.h(), data.handle(), entry);
-    if (status === 0) {
+    if (status === PushOutcome.Accepted) {
       this.#observer.pushed();
       s.progress.notify();
       return true;
     }
-    if (status === PUSH_FULL) return false;
-    if (status === PUSH_NOWHERE) throw lastError(s.native); // a bad route: the session goes on
+    if (status === PushOutcome.Full) return false;
+    // A bad route (no entry takes the item's type, or `to` is not an entry): the session goes on.
+    if (status === -Status.InvalidArgument) throw lastError(s.native);
     s.progress.notify(); // a reader waiting for outputs must see the failure too
     const failure = s.failure();
     if (failure) throw failure;
@@ -153,16 +148,16 @@ export class SessionIo {
       : native.symbols.rm_session_poll_sink(s.h(), sink, this.#info);
     if (handle !== 0) {
       s.progress.notify();
-      this.#observer.taken(this.#info[3]);
+      this.#observer.taken(this.#info[PollSlot.LatencyUs]);
       return RuntimeData.fromHandle(
         handle,
         native,
-        s.nodeIds[this.#info[0]],
-        this.#info[3],
+        s.nodeIds[this.#info[PollSlot.Node]],
+        this.#info[PollSlot.LatencyUs],
       );
     }
-    const phase = this.#info[1];
-    if (phase === PHASE_FAILED) {
+    const phase = this.#info[PollSlot.Phase];
+    if (phase === SessionPhase.Failed) {
       s.progress.notify(); // a push waiting for room must see the failure too
       throw s.failure() ?? lastError(native);
     }
@@ -190,12 +185,12 @@ export class SessionIo {
         }
         return out;
       }
-      const phase = this.#info[1];
-      if (phase === PHASE_ENDED) {
+      const phase = this.#info[PollSlot.Phase];
+      if (phase === SessionPhase.Ended) {
         this.#observer.flushTrace();
         return undefined;
       }
-      if (phase === PHASE_ABORTED) {
+      if (phase === SessionPhase.Aborted) {
         this.#observer.flushTrace();
         throw s.abortReason ?? abortError("the session was aborted");
       }
@@ -233,10 +228,10 @@ export class SessionIo {
     return this.#sinkIds;
   }
 
-  /** Manifest index of sink `sinkId`; a `RangeError` listing the sinks when it is not one. */
+  /** Manifest index of sink `sinkId`; an `ArgumentError` listing the sinks when it is not one. */
   sinkIndex(sinkId: string): number {
     if (!this.sinkIds.includes(sinkId)) {
-      throw new RangeError(
+      throw new ArgumentError(
         `"${sinkId}" is not a sink of this session: outputs come from ${
           this.sinkIds.map((id) => `"${id}"`).join(", ")
         }`,

@@ -7,34 +7,16 @@
  *
  * @module
  */
+import { RM_TASK_HEADER_LEN, SessionPhase, TaskSlot } from "../ffi/contract.ts";
 import type { NativeLibrary } from "../ffi/symbols.ts";
 import { DisposedError, PipelineError } from "./errors.ts";
 import { jsonFromHandle } from "./schemas.ts";
 
-// The session protocol. These numbers mirror the native side (rust/src/abi): phases of
-// `rm_session_phase` / `rm_session_poll`, results of `rm_session_push_to` and `rm_session_emit`, and
-// what `rm_session_take_task` writes.
+// The numbers of the session protocol (phases, push/emit outcomes, the task layout) come from the
+// generated contract (ffi/contract.ts), never from here.
 
-/** Phase: the session ended (closed and flushed). @internal */
-export const PHASE_ENDED = 2;
-/** Phase: a node failed. @internal */
-export const PHASE_FAILED = 3;
-/** Phase: the session was aborted. @internal */
-export const PHASE_ABORTED = 4;
-/** Push result: the queues are full. @internal */
-export const PUSH_FULL = 1;
-/** `-InvalidArgument` from a push: no entry accepts the item, or `to` is not an entry. @internal */
-export const PUSH_NOWHERE = -3;
-/** Emit result: downstream is full. @internal */
-export const EMIT_FULL = 1;
-/** Emit result: the task was cancelled (interrupt or abort); the item was released. @internal */
-export const EMIT_CANCELLED = 2;
-/** Task kind: flush the node (end of stream). @internal */
-export const TASK_FLUSH = 1;
-/** Slots of a task's header: `[ticket, node, port, kind, count]`, then handles, then ports. */
-const TASK_HEADER = 5;
 /** Size of a new task-info buffer (room for 8 inputs; grown for many-port nodes). @internal */
-export const TASK_INFO_LEN = TASK_HEADER + 8;
+export const TASK_INFO_LEN: number = RM_TASK_HEADER_LEN + 8;
 
 /** One task of a TypeScript node, as `rm_session_take_task` describes it. @internal */
 export interface Task {
@@ -42,7 +24,7 @@ export interface Task {
   ticket: number;
   /** Manifest index of the node. */
   node: number;
-  /** `TASK_FLUSH`, or 0 for a call with inputs. */
+  /** `HostTaskKind.Flush`, or `HostTaskKind.Process` for a call with inputs. */
   kind: number;
   /** The inputs' data handles (owned by the task). */
   handles: number[];
@@ -51,14 +33,15 @@ export interface Task {
 }
 
 /** Reads the task `rm_session_take_task` wrote into `info`. @internal */
-export function readTask(info: Float64Array): Task {
-  const count = info[4];
+export function readTask(info: BigUint64Array): Task {
+  const count = Number(info[TaskSlot.Count]);
+  const items = RM_TASK_HEADER_LEN;
   return {
-    ticket: info[0],
-    node: info[1],
-    kind: info[3],
-    handles: Array.from(info.subarray(TASK_HEADER, TASK_HEADER + count)),
-    ports: Array.from(info.subarray(TASK_HEADER + count, TASK_HEADER + 2 * count)),
+    ticket: Number(info[TaskSlot.Ticket]),
+    node: Number(info[TaskSlot.Node]),
+    kind: Number(info[TaskSlot.Kind]),
+    handles: Array.from(info.subarray(items, items + count), Number),
+    ports: Array.from(info.subarray(items + count, items + 2 * count), Number),
   };
 }
 
@@ -158,7 +141,7 @@ export class SessionState {
   get finished(): boolean {
     if (this.handle === 0) return true;
     const phase = this.native.symbols.rm_session_phase(this.handle);
-    return phase >= PHASE_ENDED || phase < 0;
+    return phase >= SessionPhase.Ended || phase < 0;
   }
 }
 

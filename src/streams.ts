@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { WavInfoSlot, WavPhase } from "../ffi/contract.ts";
+import { ArgumentError } from "./errors.ts";
 import { type NativeLibrary, WAV_INFO_LEN } from "../ffi/symbols.ts";
 import { ShapeError } from "./errors.ts";
-import { checkCount, checkHandle, lib } from "./native.ts";
+import { checkHandle, checkStatus, lib } from "./native.ts";
 import { RuntimeData, type SampleFormat } from "./runtime_data.ts";
 
 /** Anything that yields bytes: a stream, a `Response`/`Request` (its body), or bytes at once. */
@@ -41,7 +43,7 @@ function byteStream(source: ByteSource): ReadableStream<Uint8Array> {
     });
   }
   if (source instanceof Response || source instanceof Request) {
-    if (!source.body) throw new TypeError("the Request/Response has no body");
+    if (!source.body) throw new ArgumentError("the Request/Response has no body");
     return source.body;
   }
   return source;
@@ -158,7 +160,7 @@ export function wavFrames(
 ): ReadableStream<RuntimeData> {
   const frameMs = options?.frameMs ?? 20;
   if (typeof frameMs !== "number" || !Number.isFinite(frameMs) || frameMs < 0) {
-    throw new RangeError(`frameMs must be a finite number ≥ 0, got ${String(frameMs)}`);
+    throw new ArgumentError(`frameMs must be a finite number ≥ 0, got ${String(frameMs)}`);
   }
   const reader = byteStream(source).getReader();
   let parser: WavParser | undefined;
@@ -211,7 +213,7 @@ function chunkBytes(value: unknown): Uint8Array {
   if (ArrayBuffer.isView(value)) {
     return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   }
-  throw new TypeError(
+  throw new ArgumentError(
     `wavFrames: the byte stream yielded ${
       value === null ? "null" : typeof value === "object" ? value.constructor?.name : typeof value
     }, expected Uint8Array chunks`,
@@ -229,7 +231,6 @@ const wavParsers = new FinalizationRegistry<{ native: NativeLibrary; handle: num
 );
 const wavInfo = new Float64Array(WAV_INFO_LEN);
 /** `rm_wav_parser_info` phases at which no more input is needed: data complete, failed. */
-const WAV_PHASE_COMPLETE = 2;
 
 /** The native incremental WAV parser (rust/src/wav): bytes in, audio items out. */
 class WavParser {
@@ -243,7 +244,7 @@ class WavParser {
 
   /** Feeds bytes (copied once, natively, into samples); returns the number of items ready. */
   push(bytes: Uint8Array): number {
-    return checkCount(
+    return checkStatus(
       this.#native.symbols.rm_wav_parser_push(this.#handle, bytes, bytes.length),
       this.#native,
     );
@@ -251,7 +252,7 @@ class WavParser {
 
   /** End of input; returns the number of items ready (or throws the stream's error). */
   finish(): number {
-    return checkCount(this.#native.symbols.rm_wav_parser_finish(this.#handle), this.#native);
+    return checkStatus(this.#native.symbols.rm_wav_parser_finish(this.#handle), this.#native);
   }
 
   /** The next ready item (only call when a count said one is ready). */
@@ -264,11 +265,11 @@ class WavParser {
 
   /** True once the data chunk ended (or the stream failed): no more input can change the outcome. */
   complete(): boolean {
-    checkCount(
+    checkStatus(
       this.#native.symbols.rm_wav_parser_info(this.#handle, wavInfo, wavInfo.length),
       this.#native,
     );
-    return wavInfo[0] >= WAV_PHASE_COMPLETE;
+    return wavInfo[WavInfoSlot.Phase] >= WavPhase.Complete;
   }
 
   dispose(): void {

@@ -1,3 +1,4 @@
+import { Status } from "../ffi/contract.ts";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -76,7 +77,7 @@ describe("native library", () => {
 
   test("a panic inside the library becomes an error, not a crash", () => {
     const native = lib();
-    assert.equal(native.symbols.rm_debug_panic(), -1);
+    assert.equal(native.symbols.rm_debug_panic(), -Status.Panic);
     const error = lastError(native);
     assert.equal(error.code, "panic");
     assert.match(error.message, /internal panic: rm_debug_panic was called/);
@@ -84,7 +85,7 @@ describe("native library", () => {
 
   test("null, freed, garbage and foreign handles are reported, never dereferenced", () => {
     const s = lib().symbols;
-    assert.equal(s.rm_data_type(0), -1);
+    assert.equal(s.rm_data_type(0), -Status.InvalidHandle);
     assert.match(lastError().message, /null handle/);
     const data = RuntimeData.text("x");
     const handle = data.handle();

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  ArgumentError,
   closeLibrary,
   DataTypeError,
   DisposedError,
@@ -635,26 +636,26 @@ export const cases: Case[] = [
   {
     area: "attributes",
     name: "a lone surrogate in streamId",
-    expect: "TypeError naming streamId",
+    expect: "ArgumentError (invalid_argument) naming streamId",
     run: () => RuntimeData.text("x", { streamId: "mic\ud800" }),
     error: /streamId contains a string with a lone surrogate \(\\ud800\)/,
-    type: TypeError,
+    type: ArgumentError,
   },
   {
     area: "attributes",
     name: "a lone surrogate deep in metadata",
-    expect: "TypeError naming metadata",
+    expect: "ArgumentError (invalid_argument) naming metadata",
     run: () => RuntimeData.text("x", { metadata: { speakers: ["ok", "\udc00"] } }),
     error: /metadata contains a string with a lone surrogate \(\\udc00\)/,
-    type: TypeError,
+    type: ArgumentError,
   },
   {
     area: "attributes",
     name: "a lone surrogate in a RuntimeData.json value",
-    expect: "TypeError naming the value",
+    expect: "ArgumentError (invalid_argument) naming the value",
     run: () => RuntimeData.json({ text: "half an emoji \ud83d" }),
     error: /RuntimeData.json value contains a string with a lone surrogate/,
-    type: TypeError,
+    type: ArgumentError,
   },
   // Interrupt.
   {

@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ArgumentError,
   AudioView,
   DataTypeError,
   DisposedError,
@@ -44,8 +45,13 @@ describe("RuntimeData constructors and accessors", () => {
     });
   });
 
-  test("json of a non-serialisable value is a TypeError", () => {
-    assert.throws(() => RuntimeData.json(undefined), /not JSON-serialisable/);
+  test("json of a non-serialisable value is an ArgumentError (invalid_argument)", () => {
+    assert.throws(() => RuntimeData.json(undefined), (e: unknown) => {
+      assert.ok(e instanceof ArgumentError);
+      assert.equal(e.code, "invalid_argument");
+      assert.match(e.message, /not JSON-serialisable/);
+      return true;
+    });
   });
 
   test("binary copies the input once and exposes a view", () => {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 // Version of this ABI; bindings refuse a library whose version differs from theirs.
-#define RM_ABI_VERSION 1
+#define RM_ABI_VERSION 2
 
 // Largest tensor rank accepted (and reported by `rm_data_info`).
 #define RM_MAX_TENSOR_RANK 16
@@ -24,10 +24,13 @@
 // Number of `f64` slots `rm_session_poll` writes.
 #define RM_POLL_INFO_LEN 4
 
+// Number of header slots of a host task (the items start there).
+#define RM_TASK_HEADER_LEN 5
+
 // Number of `f64` slots `rm_wav_parser_info` writes.
 #define RM_WAV_INFO_LEN 11
 
-// Status codes returned (negated where a call returns a count) by every `rm_*` function.
+// Status codes: the category of an error (returned negated by `int32_t` calls, see above).
 enum RmStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -66,6 +69,375 @@ typedef int32_t RmStatus;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Outcome of `rm_session_push` / `rm_session_push_to` when it did not fail.
+enum RmPushOutcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The item was taken.
+  RM_PUSH_OUTCOME_ACCEPTED = 0,
+  // The input queues are full: poll outputs (or wait for progress), then push again.
+  RM_PUSH_OUTCOME_FULL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmPushOutcome RmPushOutcome;
+#else
+typedef int32_t RmPushOutcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Outcome of `rm_session_emit` and `rm_session_task_done` when they did not fail.
+enum RmEmitOutcome
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // The output was routed (emit) / the task is finished (task_done).
+  RM_EMIT_OUTCOME_ACCEPTED = 0,
+  // Downstream is full: emit again after progress.
+  RM_EMIT_OUTCOME_FULL = 1,
+  // The task was cancelled (interrupt, abort, failure): stop producing.
+  RM_EMIT_OUTCOME_CANCELLED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmEmitOutcome RmEmitOutcome;
+#else
+typedef int32_t RmEmitOutcome;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Where a session (or one sink's output queue) stands (`rm_session_phase`, `RM_POLL_SLOT_PHASE`).
+enum RmSessionPhase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Accepting input.
+  RM_SESSION_PHASE_RUNNING = 0,
+  // Input closed; draining and flushing.
+  RM_SESSION_PHASE_CLOSING = 1,
+  // Every node flushed and cleaned up.
+  RM_SESSION_PHASE_ENDED = 2,
+  // A node failed; every node cleaned up (`rm_session_failure` says which).
+  RM_SESSION_PHASE_FAILED = 3,
+  // Aborted by the caller; every node cleaned up.
+  RM_SESSION_PHASE_ABORTED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmSessionPhase RmSessionPhase;
+#else
+typedef int32_t RmSessionPhase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What a host (TypeScript) node is asked to do (`RM_TASK_SLOT_KIND`).
+enum RmHostTaskKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Process the task's items (one, or one per port for joining nodes).
+  RM_HOST_TASK_KIND_PROCESS = 0,
+  // End of stream: emit whatever is buffered.
+  RM_HOST_TASK_KIND_FLUSH = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmHostTaskKind RmHostTaskKind;
+#else
+typedef int32_t RmHostTaskKind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Slots of `rm_data_info` common to every data type (doubles).
+enum RmInfoSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `RmDataType` code.
+  RM_INFO_SLOT_TYPE = 0,
+  // Payload length in bytes (`rm_data_ptr`).
+  RM_INFO_SLOT_PAYLOAD_BYTES = 1,
+  // Length of the attributes JSON in bytes (0: no attributes).
+  RM_INFO_SLOT_ATTRIBUTES_BYTES = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmInfoSlot RmInfoSlot;
+#else
+typedef int32_t RmInfoSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Slots of `rm_data_info` that follow the common ones for audio.
+enum RmAudioInfoSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `RmSampleFormat` code.
+  RM_AUDIO_INFO_SLOT_FORMAT = 3,
+  // Sample rate in Hz.
+  RM_AUDIO_INFO_SLOT_SAMPLE_RATE = 4,
+  // Channels.
+  RM_AUDIO_INFO_SLOT_CHANNELS = 5,
+  // Frames (samples per channel).
+  RM_AUDIO_INFO_SLOT_FRAMES = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmAudioInfoSlot RmAudioInfoSlot;
+#else
+typedef int32_t RmAudioInfoSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Slots of `rm_data_info` that follow the common ones for video.
+enum RmVideoInfoSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `RmPixelFormat` code.
+  RM_VIDEO_INFO_SLOT_PIXEL_FORMAT = 3,
+  // Width in pixels.
+  RM_VIDEO_INFO_SLOT_WIDTH = 4,
+  // Height in pixels.
+  RM_VIDEO_INFO_SLOT_HEIGHT = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmVideoInfoSlot RmVideoInfoSlot;
+#else
+typedef int32_t RmVideoInfoSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Slots of `rm_data_info` that follow the common ones for tensors (then `rank` dimensions).
+enum RmTensorInfoSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `RmTensorDtype` code.
+  RM_TENSOR_INFO_SLOT_DTYPE = 3,
+  // Number of dimensions.
+  RM_TENSOR_INFO_SLOT_RANK = 4,
+  // First dimension; the others follow.
+  RM_TENSOR_INFO_SLOT_DIMS = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmTensorInfoSlot RmTensorInfoSlot;
+#else
+typedef int32_t RmTensorInfoSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Slots of `rm_session_poll` / `rm_session_poll_sink` (`RM_POLL_INFO_LEN` doubles).
+enum RmPollSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Index of the emitting node in manifest order (-1 when no output was returned).
+  RM_POLL_SLOT_NODE = 0,
+  // `RmPhase` of the session (or of the sink's queue), -1 on error.
+  RM_POLL_SLOT_PHASE = 1,
+  // Outputs still queued (for this sink with `rm_session_poll_sink`).
+  RM_POLL_SLOT_QUEUED = 2,
+  // End-to-end latency in microseconds, from the push of the input this output derives from.
+  RM_POLL_SLOT_LATENCY_US = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmPollSlot RmPollSlot;
+#else
+typedef int32_t RmPollSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Header slots of a host task written by `rm_session_take_task` (`uint64_t`s); `count` item handles
+// follow the header, then the `count` input ports of those items.
+enum RmTaskSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Ticket of the task (answer with it).
+  RM_TASK_SLOT_TICKET = 0,
+  // Index of the host node in manifest order.
+  RM_TASK_SLOT_NODE = 1,
+  // Input port of a single-input task.
+  RM_TASK_SLOT_PORT = 2,
+  // `RmTaskKind` code.
+  RM_TASK_SLOT_KIND = 3,
+  // Number of items (and of ports after them).
+  RM_TASK_SLOT_COUNT = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmTaskSlot RmTaskSlot;
+#else
+typedef int32_t RmTaskSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Slots of `rm_wav_parser_info` (`RM_WAV_INFO_LEN` doubles).
+enum RmWavInfoSlot
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `RmWavPhase` code.
+  RM_WAV_INFO_SLOT_PHASE = 0,
+  // Sample rate in Hz (0 before the fmt chunk).
+  RM_WAV_INFO_SLOT_SAMPLE_RATE = 1,
+  // Channels (0 before the fmt chunk).
+  RM_WAV_INFO_SLOT_CHANNELS = 2,
+  // `RmSampleFormat` of the items, -1 before the fmt chunk.
+  RM_WAV_INFO_SLOT_FORMAT = 3,
+  // Bits per sample in the file.
+  RM_WAV_INFO_SLOT_BITS_PER_SAMPLE = 4,
+  // Bytes pushed so far.
+  RM_WAV_INFO_SLOT_BYTES_PUSHED = 5,
+  // Bytes of unknown chunks streamed past.
+  RM_WAV_INFO_SLOT_BYTES_SKIPPED = 6,
+  // Bytes copied into the parser.
+  RM_WAV_INFO_SLOT_BYTES_COPIED = 7,
+  // Bytes held now.
+  RM_WAV_INFO_SLOT_BYTES_HELD = 8,
+  // Most bytes ever held.
+  RM_WAV_INFO_SLOT_MOST_BYTES_HELD = 9,
+  // Items ready to take.
+  RM_WAV_INFO_SLOT_ITEMS_READY = 10,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmWavInfoSlot RmWavInfoSlot;
+#else
+typedef int32_t RmWavInfoSlot;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Phase of a WAV parser (`RM_WAV_INFO_SLOT_PHASE`).
+enum RmWavPhase
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Reading the header.
+  RM_WAV_PHASE_HEADER = 0,
+  // Reading samples.
+  RM_WAV_PHASE_DATA = 1,
+  // The data chunk is complete: no more input is needed.
+  RM_WAV_PHASE_COMPLETE = 2,
+  // The stream was invalid.
+  RM_WAV_PHASE_FAILED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmWavPhase RmWavPhase;
+#else
+typedef int32_t RmWavPhase;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Discriminant of a [`RuntimeData`] value, with stable numeric codes used by the C ABI.
+enum RmDataType
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // UTF-8 text.
+  RM_DATA_TYPE_TEXT = 0,
+  // PCM audio, interleaved.
+  RM_DATA_TYPE_AUDIO = 1,
+  // One raw video frame.
+  RM_DATA_TYPE_VIDEO = 2,
+  // A JSON value.
+  RM_DATA_TYPE_JSON = 3,
+  // Opaque bytes.
+  RM_DATA_TYPE_BINARY = 4,
+  // An n-dimensional array.
+  RM_DATA_TYPE_TENSOR = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmDataType RmDataType;
+#else
+typedef int32_t RmDataType;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Storage format of PCM samples, with stable numeric codes used by the C ABI.
+enum RmSampleFormat
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 32-bit float in [-1, 1].
+  RM_SAMPLE_FORMAT_F32 = 0,
+  // 16-bit signed integer.
+  RM_SAMPLE_FORMAT_I16 = 1,
+  // 32-bit signed integer.
+  RM_SAMPLE_FORMAT_I32 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmSampleFormat RmSampleFormat;
+#else
+typedef int32_t RmSampleFormat;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Pixel layout of a raw video frame.
+enum RmPixelFormat
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 4 bytes per pixel.
+  RM_PIXEL_FORMAT_RGBA = 0,
+  // 3 bytes per pixel.
+  RM_PIXEL_FORMAT_RGB24 = 1,
+  // Planar YUV 4:2:0 (Y plane, then U and V at half resolution).
+  RM_PIXEL_FORMAT_I420 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmPixelFormat RmPixelFormat;
+#else
+typedef int32_t RmPixelFormat;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Element type of a tensor.
+enum RmTensorDtype
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // 32-bit float.
+  RM_TENSOR_DTYPE_F32 = 0,
+  // 32-bit signed integer.
+  RM_TENSOR_DTYPE_I32 = 1,
+  // 8-bit unsigned integer.
+  RM_TENSOR_DTYPE_U8 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum RmTensorDtype RmTensorDtype;
+#else
+typedef int32_t RmTensorDtype;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
 // An opaque handle to a library object (RuntimeData, ...). 0 is never a valid handle.
 typedef uint64_t RmHandle;
 
@@ -90,6 +462,16 @@ int32_t rm_last_error_code(void);
 // `buf` must be null with `cap == 0` or point to `cap` writable bytes.
 size_t rm_last_error_message(uint8_t *buf,
                              size_t cap);
+
+// Copies the last error of this thread as JSON into `buf` (at most `cap` bytes) and returns the full
+// length: `{"code", "status", "message"}` plus, where known, `nodeId`, `nodeType`, `reason` (the
+// node's own message), `issues` (`[{path, message}]` of an invalid manifest), `expected` and
+// `actual`. Call again with a larger buffer if the length exceeds `cap`.
+//
+// # Safety
+// `buf` must be null with `cap == 0` or point to `cap` writable bytes.
+size_t rm_last_error_detail(uint8_t *buf,
+                            size_t cap);
 
 // Number of live handles of any kind (0 after everything was freed: leak checks).
 uint32_t rm_live_handles(void);
@@ -172,19 +554,17 @@ RmHandle rm_data_tensor(int32_t dtype,
                         const uint8_t *attrs,
                         size_t attrs_len);
 
-// Data type code of a data handle (0 text, 1 audio, 2 video, 3 json, 4 binary, 5 tensor); -1 on error.
+// `RmDataType` code of a data handle, or a negative status.
 int32_t rm_data_type(RmHandle handle);
 
 // Writes what describes a data value into `out` (`cap` doubles, at most `RM_INFO_LEN` are written):
-// `[type, payloadBytes, attributesBytes, ...]`, then for audio `[format, sampleRate, channels, frames]`,
-// for video `[pixelFormat, width, height]`, for tensors `[dtype, rank, dims...]`.
+// the `RmInfoSlot`s, then for audio the `RmAudioInfoSlot`s, for video the `RmVideoInfoSlot`s, for
+// tensors the `RmTensorInfoSlot`s (dtype, rank, then `rank` dimensions).
 // Returns the number of slots written, or a negative status.
 //
 // # Safety
 // `out` must point to `cap` writable `f64`s.
-int32_t rm_data_info(RmHandle handle,
-                     double *out,
-                     size_t cap);
+int32_t rm_data_info(RmHandle handle, double *out, size_t cap);
 
 // Address of the payload bytes (text/JSON UTF-8, samples, pixels, bytes, tensor elements), valid while
 // any handle to this data lives. Length: slot 1 of `rm_data_info`. Null on error (and for empty payloads
@@ -210,14 +590,14 @@ RmHandle rm_data_retain(RmHandle handle);
 // Free it with `rm_data_free`.
 RmHandle rm_data_clone(RmHandle handle);
 
-// 1 if both handles hold equal values (type, payload, attributes), 0 if not, -1 on error.
+// 1 if both handles hold equal values (type, payload, attributes), 0 if not, or a negative status.
 int32_t rm_data_equal(RmHandle a, RmHandle b);
 
-// Frees a data handle. The payload is released when its last handle is freed. Returns 0 or a status
-// (freeing twice reports `InvalidHandle`, never a crash).
+// Frees a data handle. The payload is released when its last handle is freed. Returns 0 or a negative
+// status (freeing twice reports `-RM_STATUS_INVALID_HANDLE`, never a crash).
 int32_t rm_data_free(RmHandle handle);
 
-// Deliberately panics inside the boundary; for tests proving that no panic escapes (returns -1 always).
+// Deliberately panics inside the boundary; for tests proving that no panic escapes (returns `-RM_STATUS_PANIC` always).
 int32_t rm_debug_panic(void);
 
 // Every node type's schema as a JSON array (a data handle; free with `rm_data_free`).
@@ -249,7 +629,7 @@ RmHandle rm_session_create(const uint8_t *manifest,
 // Offers a data item to a session (the session shares it; the caller still frees its handle): to every
 // entry node (a node without incoming connections that is not a source) whose input accepts its data
 // type. Same as `rm_session_push_to(session, data, -1)`.
-// Returns 0 when accepted, 1 when the queues are full (poll outputs, then push again), or a negative
+// Returns an `RmPushOutcome` (accepted, or full: poll outputs, then push again), or a negative
 // status (`NodeFailed` after a node error, `Closed` after close/abort, `InvalidArgument` when no entry
 // accepts the item's type: the message names the type and every entry with the types it accepts).
 int32_t rm_session_push(RmHandle session,
@@ -263,10 +643,9 @@ int32_t rm_session_push_to(RmHandle session,
                            RmHandle data,
                            int32_t entry);
 
-// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
-// `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
-// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued, `out[3]` = end-to-end
-// latency in microseconds (from the push of the input this output derives from).
+// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready,
+// and writes the `RmPollSlot`s into `out`: the emitting node, the `RmSessionPhase` (-1 on error), the
+// outputs still queued and the end-to-end latency.
 //
 // # Safety
 // `out` must point to `RM_POLL_INFO_LEN` writable doubles.
@@ -283,35 +662,38 @@ RmHandle rm_session_poll_sink(RmHandle session,
                               uint32_t sink,
                               double *out);
 
-// Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
-// handles…, item ports…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush; the input port of
-// each item follows the handles — a join whose wait was cut short lists only the ports that had an
-// item) and returns the number of slots written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
+// Takes the next task for a host (TypeScript) node. Writes the `RmTaskSlot` header (ticket, node, port,
+// `RmHostTaskKind`, count), then `count` item handles, then the input port of each item, into `out`
+// (`cap` `uint64_t`s; a join whose wait was cut short lists only the ports that had an item) and
+// returns the number of slots written: 0 when no task is ready, negative on error. When the task needs
+// more than `cap` slots
 // (a node with many input ports) nothing is written, the task stays first in line, and the return
 // value is the number of slots needed (greater than `cap`): call again with a buffer that large.
 // The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
 // `rm_session_task_done` or `rm_session_task_fail`.
 //
 // # Safety
-// `out` must point to `cap` writable doubles.
+// `out` must point to `cap` writable `uint64_t`s.
 int32_t rm_session_take_task(RmHandle session,
-                             double *out,
+                             uint64_t *out,
                              size_t cap);
 
 // Emits one output of host task `ticket` (the session shares the data; the caller still frees its
-// handle). Returns 0 when routed, 1 when downstream is full (emit again after progress), 2 when the
-// task was cancelled (interrupt, abort, failure: stop producing), or a negative status.
-int32_t rm_session_emit(RmHandle session, double ticket, RmHandle data);
+// handle). Returns an `RmEmitOutcome` (routed; downstream full: emit again after progress; the task
+// was cancelled by an interrupt, abort or failure: stop producing), or a negative status.
+int32_t rm_session_emit(RmHandle session, uint64_t ticket, RmHandle data);
 
-// Marks host task `ticket` finished. Returns 0, 2 when it had been cancelled, or a negative status.
-int32_t rm_session_task_done(RmHandle session, double ticket);
+// Marks host task `ticket` finished. Returns `RM_EMIT_OUTCOME_ACCEPTED`, `RM_EMIT_OUTCOME_CANCELLED`
+// when it had been cancelled, or a negative status.
+int32_t rm_session_task_done(RmHandle session,
+                             uint64_t ticket);
 
 // Host task `ticket` failed with a UTF-8 message: the session fails with that node's id (unless the
 // node skips errors). Returns 0 or a negative status.
 //
 // # Safety
 // `msg`/`len` must be null with 0 or readable for the call.
-int32_t rm_session_task_fail(RmHandle session, double ticket, const uint8_t *msg, size_t len);
+int32_t rm_session_task_fail(RmHandle session, uint64_t ticket, const uint8_t *msg, size_t len);
 
 // Host node `node` (manifest index) failed outside a task, e.g. in its initialize: the session fails
 // with that node's id. Returns 0 or a negative status.
@@ -324,11 +706,11 @@ int32_t rm_session_fail_node(RmHandle session,
                              size_t len);
 
 // Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it
-// again is harmless. Returns 0 or a status.
+// again is harmless. Returns 0 or a negative status.
 int32_t rm_session_close(RmHandle session);
 
 // Stops the session now and cleans up every node (threaded sessions finish the call in progress;
-// watch `rm_session_phase`). Returns 0 or a status.
+// watch `rm_session_phase`). Returns 0 or a negative status.
 int32_t rm_session_abort(RmHandle session);
 
 // Barge-in: drops every queued or undelivered item and resets every node; the session stays open.
@@ -337,15 +719,20 @@ int32_t rm_session_interrupt(RmHandle session);
 
 // Barge-in on a branch: the nodes listed in `nodes` (`count` manifest indices) and everything downstream
 // of them drop their queued items, in-flight host tasks and undelivered outputs, and are reset; the rest
-// of the graph goes on. Returns the number of items dropped, or a negative status.
+// of the graph goes on. When `mask` is not null, `mask[i]` is set to 1 for every node `i` that was
+// interrupted and 0 for the others (`mask_len` must be at least the number of nodes). Returns the number
+// of items dropped, or a negative status.
 //
 // # Safety
-// `nodes` must point to `count` readable `u32`s (or be null with `count == 0`).
+// `nodes` must point to `count` readable `u32`s (or be null with `count == 0`); `mask` must be null or
+// point to `mask_len` writable bytes.
 int32_t rm_session_interrupt_branch(RmHandle session,
                                     const uint32_t *nodes,
-                                    size_t count);
+                                    size_t count,
+                                    uint8_t *mask,
+                                    size_t mask_len);
 
-// Current phase (see `rm_session_poll`), or -1 on error.
+// Current `RmSessionPhase`, or a negative status.
 int32_t rm_session_phase(RmHandle session);
 
 // The failure that ended the session as JSON `{nodeId, nodeType, message}` (a data handle), or 0 when
@@ -356,7 +743,7 @@ RmHandle rm_session_failure(RmHandle session);
 RmHandle rm_session_metrics(RmHandle session);
 
 // Starts (`enabled` = 1) or stops (0) recording session events; nothing is recorded while stopped.
-// Returns 0 or a status.
+// Returns 0 or a negative status.
 int32_t rm_session_set_events(RmHandle session, int32_t enabled);
 
 // Takes the recorded events as JSON `{events: [...], dropped}` (a data handle).
@@ -371,7 +758,7 @@ RmHandle rm_session_node_ids(RmHandle session);
 RmHandle rm_session_entries(RmHandle session);
 
 // Aborts the session if it is still running, waits for its thread, and frees the handle.
-// Outputs already taken stay valid. Returns 0 or a status.
+// Outputs already taken stay valid. Returns 0 or a negative status.
 int32_t rm_session_free(RmHandle session);
 
 // The global event counter (bumped whenever a threaded session produces output or changes phase).
@@ -434,11 +821,8 @@ int32_t rm_wav_parser_finish(RmHandle parser);
 // `rm_wav_parser_push`/`rm_wav_parser_finish` says how many are).
 RmHandle rm_wav_parser_take(RmHandle parser);
 
-// Writes the parser's state into `out` (`cap` doubles, `RM_WAV_INFO_LEN` are written): phase
-// (0 header, 1 data, 2 data complete — no more input needed, 3 failed), sample rate, channels,
-// output sample format (0 f32, 1 i16, 2 i32; -1 before the fmt chunk), bits per sample in the file,
-// bytes pushed, bytes skipped (unknown chunks streamed past), bytes copied into the parser, bytes held
-// now, most bytes ever held, items ready. Returns the number of slots written or a negative status.
+// Writes the parser's state into `out` (`cap` doubles, `RM_WAV_INFO_LEN` are written): the
+// `RmWavInfoSlot`s (phase, layout, byte counters, items ready). Returns the number of slots written or a negative status.
 //
 // # Safety
 // `out` must point to `cap` writable doubles.

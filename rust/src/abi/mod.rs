@@ -2,12 +2,14 @@
 //!
 //! Conventions (also in the generated header):
 //! - Every function catches panics and reports failure through its return value: handle-returning
-//!   functions return 0, status-returning functions return a non-zero [`Status`] code, count-returning
-//!   functions return a negative one. `rm_last_error_code` / `rm_last_error_message` then describe the
-//!   failure on the calling thread.
+//!   functions return 0, pointer-returning ones null, and every `int32_t` result is `>= 0` on success
+//!   (0, a count or an outcome code of [`contract`]) and `-status` on failure. `rm_last_error_code`,
+//!   `rm_last_error_message` and `rm_last_error_detail` (structured JSON) then describe the failure on
+//!   the calling thread.
 //! - Handles are opaque `u64` values below 2^53; every call validates them (null, stale, freed, foreign).
 //! - Pointer + length pairs are read during the call only; nothing keeps them.
 
+pub mod contract;
 pub mod error;
 pub mod handles;
 pub mod pipeline;
@@ -18,7 +20,8 @@ use crate::data::{
     Attributes, AudioBuffer, DataError, PixelFormat, RuntimeData, SampleFormat, Samples, Tensor,
     TensorDtype, VideoFrame,
 };
-use error::{guard, AbiError, Status};
+use contract::{AudioInfoSlot, InfoSlot, TensorInfoSlot, VideoInfoSlot};
+use error::{guard, guard_status, AbiError, Status};
 use handles::Object;
 use std::sync::Arc;
 
@@ -26,7 +29,7 @@ use std::sync::Arc;
 pub type RmHandle = u64;
 
 /// Version of this ABI; bindings refuse a library whose version differs from theirs.
-pub const RM_ABI_VERSION: u32 = 1;
+pub const RM_ABI_VERSION: u32 = 2;
 
 /// Largest tensor rank accepted (and reported by `rm_data_info`).
 pub const RM_MAX_TENSOR_RANK: usize = 16;
@@ -145,6 +148,25 @@ pub unsafe extern "C" fn rm_last_error_message(buf: *mut u8, cap: usize) -> usiz
             message.len()
         }))
     })
+}
+
+/// Copies the last error of this thread as JSON into `buf` (at most `cap` bytes) and returns the full
+/// length: `{"code", "status", "message"}` plus, where known, `nodeId`, `nodeType`, `reason` (the
+/// node's own message), `issues` (`[{path, message}]` of an invalid manifest), `expected` and
+/// `actual`. Call again with a larger buffer if the length exceeds `cap`.
+///
+/// # Safety
+/// `buf` must be null with `cap == 0` or point to `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rm_last_error_detail(buf: *mut u8, cap: usize) -> usize {
+    let json = error::last_detail_json();
+    let n = json.len().min(cap);
+    if n > 0 && !buf.is_null() {
+        // SAFETY: the caller guarantees `cap >= n` writable bytes at `buf`; the source is a local
+        // string, so the two cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(json.as_ptr(), buf, n) };
+    }
+    json.len()
 }
 
 /// Number of live handles of any kind (0 after everything was freed: leak checks).
@@ -353,22 +375,22 @@ pub unsafe extern "C" fn rm_data_tensor(
     })
 }
 
-/// Data type code of a data handle (0 text, 1 audio, 2 video, 3 json, 4 binary, 5 tensor); -1 on error.
+/// `RmDataType` code of a data handle, or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_data_type(handle: RmHandle) -> i32 {
-    guard(-1, || Ok(handles::get_data(handle)?.data_type() as i32))
+    guard_status(|| Ok(handles::get_data(handle)?.data_type() as i32))
 }
 
 /// Writes what describes a data value into `out` (`cap` doubles, at most `RM_INFO_LEN` are written):
-/// `[type, payloadBytes, attributesBytes, ...]`, then for audio `[format, sampleRate, channels, frames]`,
-/// for video `[pixelFormat, width, height]`, for tensors `[dtype, rank, dims...]`.
+/// the `RmInfoSlot`s, then for audio the `RmAudioInfoSlot`s, for video the `RmVideoInfoSlot`s, for
+/// tensors the `RmTensorInfoSlot`s (dtype, rank, then `rank` dimensions).
 /// Returns the number of slots written, or a negative status.
 ///
 /// # Safety
 /// `out` must point to `cap` writable `f64`s.
 #[no_mangle]
 pub unsafe extern "C" fn rm_data_info(handle: RmHandle, out: *mut f64, cap: usize) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+    guard_status(|| {
         let data = handles::get_data(handle)?;
         let attrs = data.attributes();
         let attrs_len = if attrs.is_empty() {
@@ -376,24 +398,38 @@ pub unsafe extern "C" fn rm_data_info(handle: RmHandle, out: *mut f64, cap: usiz
         } else {
             attrs.to_json().len()
         };
-        let mut info = vec![
-            data.data_type() as i32 as f64,
-            data.payload_bytes().len() as f64,
-            attrs_len as f64,
-        ];
+        let mut info = vec![0f64; InfoSlot::AttributesBytes as usize + 1];
+        info[InfoSlot::Type as usize] = data.data_type() as i32 as f64;
+        info[InfoSlot::PayloadBytes as usize] = data.payload_bytes().len() as f64;
+        info[InfoSlot::AttributesBytes as usize] = attrs_len as f64;
+        let mut set = |slot: i32, value: f64| {
+            let slot = slot as usize;
+            if info.len() <= slot {
+                info.resize(slot + 1, 0.0);
+            }
+            info[slot] = value;
+        };
         match &*data {
-            RuntimeData::Audio(a) => info.extend([
-                a.samples.format() as i32 as f64,
-                a.sample_rate as f64,
-                a.channels as f64,
-                a.num_frames() as f64,
-            ]),
+            RuntimeData::Audio(a) => {
+                set(
+                    AudioInfoSlot::Format as i32,
+                    a.samples.format() as i32 as f64,
+                );
+                set(AudioInfoSlot::SampleRate as i32, a.sample_rate as f64);
+                set(AudioInfoSlot::Channels as i32, a.channels as f64);
+                set(AudioInfoSlot::Frames as i32, a.num_frames() as f64);
+            }
             RuntimeData::Video(v, _) => {
-                info.extend([v.format as i32 as f64, v.width as f64, v.height as f64])
+                set(VideoInfoSlot::PixelFormat as i32, v.format as i32 as f64);
+                set(VideoInfoSlot::Width as i32, v.width as f64);
+                set(VideoInfoSlot::Height as i32, v.height as f64);
             }
             RuntimeData::Tensor(t, _) => {
-                info.extend([t.dtype() as i32 as f64, t.shape.len() as f64]);
-                info.extend(t.shape.iter().map(|&d| d as f64));
+                set(TensorInfoSlot::Dtype as i32, t.dtype() as i32 as f64);
+                set(TensorInfoSlot::Rank as i32, t.shape.len() as f64);
+                for (i, &d) in t.shape.iter().enumerate() {
+                    set(TensorInfoSlot::Dims as i32 + i as i32, d as f64);
+                }
             }
             _ => {}
         }
@@ -435,7 +471,7 @@ pub extern "C" fn rm_data_ptr(handle: RmHandle) -> *mut u8 {
 /// `buf` must be null with `cap == 0` or point to `cap` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn rm_data_attributes(handle: RmHandle, buf: *mut u8, cap: usize) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+    guard_status(|| {
         let data = handles::get_data(handle)?;
         if data.attributes().is_empty() {
             return Ok(0);
@@ -468,29 +504,25 @@ pub extern "C" fn rm_data_clone(handle: RmHandle) -> RmHandle {
     })
 }
 
-/// 1 if both handles hold equal values (type, payload, attributes), 0 if not, -1 on error.
+/// 1 if both handles hold equal values (type, payload, attributes), 0 if not, or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_data_equal(a: RmHandle, b: RmHandle) -> i32 {
-    guard(-1, || {
-        Ok((*handles::get_data(a)? == *handles::get_data(b)?) as i32)
-    })
+    guard_status(|| Ok((*handles::get_data(a)? == *handles::get_data(b)?) as i32))
 }
 
-/// Frees a data handle. The payload is released when its last handle is freed. Returns 0 or a status
-/// (freeing twice reports `InvalidHandle`, never a crash).
+/// Frees a data handle. The payload is released when its last handle is freed. Returns 0 or a negative
+/// status (freeing twice reports `-RM_STATUS_INVALID_HANDLE`, never a crash).
 #[no_mangle]
 pub extern "C" fn rm_data_free(handle: RmHandle) -> i32 {
-    guard(Status::InvalidHandle as i32, || {
+    guard_status(|| {
         handles::get_data(handle)?;
         drop(handles::remove(handle)?);
         Ok(0)
     })
 }
 
-/// Deliberately panics inside the boundary; for tests proving that no panic escapes (returns -1 always).
+/// Deliberately panics inside the boundary; for tests proving that no panic escapes (returns `-RM_STATUS_PANIC` always).
 #[no_mangle]
 pub extern "C" fn rm_debug_panic() -> i32 {
-    guard(-1, || -> Result<i32, AbiError> {
-        panic!("rm_debug_panic was called")
-    })
+    guard_status(|| -> Result<i32, AbiError> { panic!("rm_debug_panic was called") })
 }

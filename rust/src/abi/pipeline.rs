@@ -1,24 +1,31 @@
 //! C ABI for node types, manifests, sessions and the event wait used by threaded sessions.
 
-use super::error::{guard, AbiError, Status};
+use super::contract::{EmitOutcome, HostTaskKind, PollSlot, PushOutcome, SessionPhase, TaskSlot};
+use super::contract::{RM_POLL_INFO_LEN, RM_TASK_HEADER_LEN};
+use super::error::{guard, guard_status, manifest_error, AbiError, ErrorDetail, Status};
 use super::handles::{self, Object};
 use super::{input_str, store, RmHandle};
 use crate::data::{Attributes, RuntimeData};
 use crate::nodes;
-use crate::pipeline::session::{self, PushResult, SessionError, SessionOptions};
-use crate::pipeline::{Phase, Session};
+use crate::pipeline::session::{PushResult, SessionError, SessionOptions};
+use crate::pipeline::wake;
+use crate::pipeline::{Issue, Phase, Session};
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// Number of `f64` slots `rm_session_poll` writes.
-pub const RM_POLL_INFO_LEN: usize = 4;
 
 impl From<SessionError> for AbiError {
     fn from(e: SessionError) -> Self {
         let status = match &e {
-            SessionError::Manifest(_) => Status::InvalidManifest,
+            SessionError::Manifest(issues) => return manifest_error(issues),
             SessionError::Options(_) => Status::InvalidArgument,
-            SessionError::Node(_) => Status::NodeFailed,
+            SessionError::Node(f) => {
+                return AbiError::new(Status::NodeFailed, e.to_string()).with_detail(ErrorDetail {
+                    node_id: Some(f.node_id.clone()),
+                    node_type: Some(f.node_type.clone()),
+                    reason: Some(f.message.clone()),
+                    ..ErrorDetail::default()
+                })
+            }
             SessionError::Closed(_) => Status::Closed,
             SessionError::Input(_) => Status::InvalidArgument,
         };
@@ -96,21 +103,21 @@ pub unsafe extern "C" fn rm_session_create(
 ) -> RmHandle {
     guard(0, || {
         if manifest_len > crate::pipeline::manifest::MAX_MANIFEST_BYTES {
-            return Err(AbiError::new(
-                Status::InvalidManifest,
-                format!(
-                    "invalid manifest:\n  - manifest is {manifest_len} bytes; the limit is {}",
+            return Err(manifest_error(&[Issue {
+                path: String::new(),
+                message: format!(
+                    "manifest is {manifest_len} bytes; the limit is {}",
                     crate::pipeline::manifest::MAX_MANIFEST_BYTES
                 ),
-            ));
+            }]));
         }
         // SAFETY: forwarded caller guarantees.
         let text = unsafe { input_str(manifest, manifest_len, "manifest") }?;
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            AbiError::new(
-                Status::InvalidManifest,
-                format!("invalid manifest:\n  - manifest is not valid JSON: {e}"),
-            )
+            manifest_error(&[Issue {
+                path: String::new(),
+                message: format!("manifest is not valid JSON: {e}"),
+            }])
         })?;
         let options = if options_len == 0 {
             SessionOptions::default()
@@ -132,7 +139,7 @@ pub unsafe extern "C" fn rm_session_create(
 /// Offers a data item to a session (the session shares it; the caller still frees its handle): to every
 /// entry node (a node without incoming connections that is not a source) whose input accepts its data
 /// type. Same as `rm_session_push_to(session, data, -1)`.
-/// Returns 0 when accepted, 1 when the queues are full (poll outputs, then push again), or a negative
+/// Returns an `RmPushOutcome` (accepted, or full: poll outputs, then push again), or a negative
 /// status (`NodeFailed` after a node error, `Closed` after close/abort, `InvalidArgument` when no entry
 /// accepts the item's type: the message names the type and every entry with the types it accepts).
 #[no_mangle]
@@ -146,26 +153,20 @@ pub extern "C" fn rm_session_push(session: RmHandle, data: RmHandle) -> i32 {
 /// accept the item's type. Such an error leaves the session running.
 #[no_mangle]
 pub extern "C" fn rm_session_push_to(session: RmHandle, data: RmHandle, entry: i32) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+    guard_status(|| {
         let s = handles::get_session(session)?;
         let d = handles::get_data(data)?;
         let to = usize::try_from(entry).ok();
-        match s.push_to(d, to) {
-            Ok(PushResult::Accepted) => Ok(0),
-            Ok(PushResult::Full) => Ok(1),
-            Err(e) => {
-                let e = AbiError::from(e);
-                super::error::set_last(e.clone());
-                Ok(-(e.status as i32))
-            }
-        }
+        Ok(match s.push_to(d, to)? {
+            PushResult::Accepted => PushOutcome::Accepted,
+            PushResult::Full => PushOutcome::Full,
+        } as i32)
     })
 }
 
-/// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready.
-/// `out[0]` = index of the emitting node (manifest order), `out[1]` = phase (0 running, 1 closing,
-/// 2 ended, 3 failed, 4 aborted; -1 on error), `out[2]` = outputs still queued, `out[3]` = end-to-end
-/// latency in microseconds (from the push of the input this output derives from).
+/// Takes the next output: returns a new data handle (free with `rm_data_free`) or 0 when none is ready,
+/// and writes the `RmPollSlot`s into `out`: the emitting node, the `RmSessionPhase` (-1 on error), the
+/// outputs still queued and the end-to-end latency.
 ///
 /// # Safety
 /// `out` must point to `RM_POLL_INFO_LEN` writable doubles.
@@ -203,14 +204,19 @@ unsafe fn poll(session: RmHandle, sink: Option<usize>, out: *mut f64) -> RmHandl
     let result = guard(None, || {
         let s = handles::get_session(session)?;
         let (item, phase, left) = s.poll_sink(sink);
-        Ok(Some(match item {
+        let mut values = [0.0; RM_POLL_INFO_LEN];
+        values[PollSlot::Phase as usize] = SessionPhase::from(phase) as i32 as f64;
+        values[PollSlot::Node as usize] = -1.0;
+        let h = match item {
             Some((node, data, entered)) => {
-                let h = handles::insert(Object::Data(data))?;
-                let latency = entered.elapsed().as_nanos() as f64 / 1000.0;
-                (h, [node as f64, phase as i32 as f64, left as f64, latency])
+                values[PollSlot::Node as usize] = node as f64;
+                values[PollSlot::Queued as usize] = left as f64;
+                values[PollSlot::LatencyUs as usize] = entered.elapsed().as_nanos() as f64 / 1000.0;
+                handles::insert(Object::Data(data))?
             }
-            None => (0, [-1.0, phase as i32 as f64, 0.0, 0.0]),
-        }))
+            None => 0,
+        };
+        Ok(Some((h, values)))
     });
     match result {
         Some((h, values)) => {
@@ -218,31 +224,35 @@ unsafe fn poll(session: RmHandle, sink: Option<usize>, out: *mut f64) -> RmHandl
             h
         }
         None => {
-            write([-1.0, -1.0, 0.0, 0.0]);
+            let mut values = [0.0; RM_POLL_INFO_LEN];
+            values[PollSlot::Node as usize] = -1.0;
+            values[PollSlot::Phase as usize] = -1.0;
+            write(values);
             0
         }
     }
 }
 
-/// Takes the next task for a host (TypeScript) node. Writes `[ticket, node, port, kind, count, item
-/// handles…, item ports…]` into `out` (`cap` doubles; kind 0 = process, 1 = flush; the input port of
-/// each item follows the handles — a join whose wait was cut short lists only the ports that had an
-/// item) and returns the number of slots written: 0 when no task is ready, negative on error. When the task needs more than `cap` slots
+/// Takes the next task for a host (TypeScript) node. Writes the `RmTaskSlot` header (ticket, node, port,
+/// `RmHostTaskKind`, count), then `count` item handles, then the input port of each item, into `out`
+/// (`cap` `uint64_t`s; a join whose wait was cut short lists only the ports that had an item) and
+/// returns the number of slots written: 0 when no task is ready, negative on error. When the task needs
+/// more than `cap` slots
 /// (a node with many input ports) nothing is written, the task stays first in line, and the return
 /// value is the number of slots needed (greater than `cap`): call again with a buffer that large.
 /// The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
 /// `rm_session_task_done` or `rm_session_task_fail`.
 ///
 /// # Safety
-/// `out` must point to `cap` writable doubles.
+/// `out` must point to `cap` writable `uint64_t`s.
 #[no_mangle]
-pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut f64, cap: usize) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut u64, cap: usize) -> i32 {
+    guard_status(|| {
         let s = handles::get_session(session)?;
         let Some(task) = s.take_task() else {
             return Ok(0);
         };
-        let needed = 5 + 2 * task.items.len();
+        let needed = RM_TASK_HEADER_LEN + 2 * task.items.len();
         if out.is_null() || cap < needed {
             // Never drop a task: hand it back and say how much room it needs.
             s.return_task(task);
@@ -253,50 +263,48 @@ pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut f64, 
                 )
             });
         }
-        let mut values = vec![
-            task.ticket as f64,
-            task.node as f64,
-            task.port as f64,
-            task.kind as i32 as f64,
-            task.items.len() as f64,
-        ];
+        let mut values = vec![0u64; RM_TASK_HEADER_LEN];
+        values[TaskSlot::Ticket as usize] = task.ticket;
+        values[TaskSlot::Node as usize] = task.node as u64;
+        values[TaskSlot::Port as usize] = task.port as u64;
+        values[TaskSlot::Kind as usize] = HostTaskKind::from(task.kind) as u64;
+        values[TaskSlot::Count as usize] = task.items.len() as u64;
         for item in task.items {
-            values.push(handles::insert(Object::Data(item))? as f64);
+            values.push(handles::insert(Object::Data(item))?);
         }
-        values.extend(task.ports.iter().map(|&p| p as f64));
-        // SAFETY: `out` is non-null with `cap >= values.len()` writable doubles (checked above).
+        values.extend(task.ports.iter().map(|&p| p as u64));
+        // SAFETY: `out` is non-null with `cap >= values.len()` writable u64s (checked above).
         unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, values.len()) };
         Ok(values.len() as i32)
     })
 }
 
 /// Emits one output of host task `ticket` (the session shares the data; the caller still frees its
-/// handle). Returns 0 when routed, 1 when downstream is full (emit again after progress), 2 when the
-/// task was cancelled (interrupt, abort, failure: stop producing), or a negative status.
+/// handle). Returns an `RmEmitOutcome` (routed; downstream full: emit again after progress; the task
+/// was cancelled by an interrupt, abort or failure: stop producing), or a negative status.
 #[no_mangle]
-pub extern "C" fn rm_session_emit(session: RmHandle, ticket: f64, data: RmHandle) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+pub extern "C" fn rm_session_emit(session: RmHandle, ticket: u64, data: RmHandle) -> i32 {
+    guard_status(|| {
         let s = handles::get_session(session)?;
         let d = handles::get_data(data)?;
-        Ok(match s.emit(ticket as u64, d) {
-            crate::pipeline::engine::Emit::Accepted => 0,
-            crate::pipeline::engine::Emit::Full => 1,
-            crate::pipeline::engine::Emit::Cancelled => 2,
-        })
+        Ok(match s.emit(ticket, d) {
+            crate::pipeline::engine::Emit::Accepted => EmitOutcome::Accepted,
+            crate::pipeline::engine::Emit::Full => EmitOutcome::Full,
+            crate::pipeline::engine::Emit::Cancelled => EmitOutcome::Cancelled,
+        } as i32)
     })
 }
 
-/// Marks host task `ticket` finished. Returns 0, 2 when it had been cancelled, or a negative status.
+/// Marks host task `ticket` finished. Returns `RM_EMIT_OUTCOME_ACCEPTED`, `RM_EMIT_OUTCOME_CANCELLED`
+/// when it had been cancelled, or a negative status.
 #[no_mangle]
-pub extern "C" fn rm_session_task_done(session: RmHandle, ticket: f64) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
-        Ok(
-            if handles::get_session(session)?.complete_task(ticket as u64) {
-                0
-            } else {
-                2
-            },
-        )
+pub extern "C" fn rm_session_task_done(session: RmHandle, ticket: u64) -> i32 {
+    guard_status(|| {
+        Ok(if handles::get_session(session)?.complete_task(ticket) {
+            EmitOutcome::Accepted
+        } else {
+            EmitOutcome::Cancelled
+        } as i32)
     })
 }
 
@@ -308,14 +316,14 @@ pub extern "C" fn rm_session_task_done(session: RmHandle, ticket: f64) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn rm_session_task_fail(
     session: RmHandle,
-    ticket: f64,
+    ticket: u64,
     msg: *const u8,
     len: usize,
 ) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+    guard_status(|| {
         // SAFETY: forwarded caller guarantee.
         let message = unsafe { input_str(msg, len, "failure message") }?;
-        handles::get_session(session)?.fail_task(ticket as u64, message.to_string());
+        handles::get_session(session)?.fail_task(ticket, message.to_string());
         Ok(0)
     })
 }
@@ -332,7 +340,7 @@ pub unsafe extern "C" fn rm_session_fail_node(
     msg: *const u8,
     len: usize,
 ) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+    guard_status(|| {
         // SAFETY: forwarded caller guarantee.
         let message = unsafe { input_str(msg, len, "failure message") }?;
         handles::get_session(session)?.fail_node(node as usize, message.to_string());
@@ -341,20 +349,20 @@ pub unsafe extern "C" fn rm_session_fail_node(
 }
 
 /// Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it
-/// again is harmless. Returns 0 or a status.
+/// again is harmless. Returns 0 or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_close(session: RmHandle) -> i32 {
-    guard(Status::InvalidHandle as i32, || {
+    guard_status(|| {
         handles::get_session(session)?.close()?;
         Ok(0)
     })
 }
 
 /// Stops the session now and cleans up every node (threaded sessions finish the call in progress;
-/// watch `rm_session_phase`). Returns 0 or a status.
+/// watch `rm_session_phase`). Returns 0 or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_abort(session: RmHandle) -> i32 {
-    guard(Status::InvalidHandle as i32, || {
+    guard_status(|| {
         handles::get_session(session)?.abort();
         Ok(0)
     })
@@ -364,24 +372,27 @@ pub extern "C" fn rm_session_abort(session: RmHandle) -> i32 {
 /// Returns the number of items dropped, or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_interrupt(session: RmHandle) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
-        Ok(handles::get_session(session)?.interrupt() as i32)
-    })
+    guard_status(|| Ok(handles::get_session(session)?.interrupt() as i32))
 }
 
 /// Barge-in on a branch: the nodes listed in `nodes` (`count` manifest indices) and everything downstream
 /// of them drop their queued items, in-flight host tasks and undelivered outputs, and are reset; the rest
-/// of the graph goes on. Returns the number of items dropped, or a negative status.
+/// of the graph goes on. When `mask` is not null, `mask[i]` is set to 1 for every node `i` that was
+/// interrupted and 0 for the others (`mask_len` must be at least the number of nodes). Returns the number
+/// of items dropped, or a negative status.
 ///
 /// # Safety
-/// `nodes` must point to `count` readable `u32`s (or be null with `count == 0`).
+/// `nodes` must point to `count` readable `u32`s (or be null with `count == 0`); `mask` must be null or
+/// point to `mask_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn rm_session_interrupt_branch(
     session: RmHandle,
     nodes: *const u32,
     count: usize,
+    mask: *mut u8,
+    mask_len: usize,
 ) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
+    guard_status(|| {
         let s = handles::get_session(session)?;
         // SAFETY: forwarded caller guarantee: `count` u32 values = `count * 4` readable bytes.
         let bytes = unsafe { super::input_bytes(nodes.cast(), count * 4, "node indices") }?;
@@ -398,14 +409,31 @@ pub unsafe extern "C" fn rm_session_interrupt_branch(
                 ),
             ));
         }
-        Ok(s.interrupt_branch(Some(&indices)) as i32)
+        let total = s.node_ids().len();
+        if !mask.is_null() && mask_len < total {
+            return Err(AbiError::new(
+                Status::InvalidArgument,
+                format!(
+                    "the interrupt mask has room for {mask_len} nodes; the session has {total}"
+                ),
+            ));
+        }
+        let branch = s.downstream(&indices);
+        let dropped = s.interrupt_branch(Some(&indices));
+        if !mask.is_null() {
+            let flags: Vec<u8> = branch.iter().map(|&b| b as u8).collect();
+            // SAFETY: `mask` is non-null with `mask_len >= total == flags.len()` writable bytes
+            // (checked above; caller guarantee); the source is a local vector.
+            unsafe { std::ptr::copy_nonoverlapping(flags.as_ptr(), mask, flags.len()) };
+        }
+        Ok(i32::try_from(dropped).unwrap_or(i32::MAX))
     })
 }
 
-/// Current phase (see `rm_session_poll`), or -1 on error.
+/// Current `RmSessionPhase`, or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_phase(session: RmHandle) -> i32 {
-    guard(-1, || Ok(handles::get_session(session)?.phase().0 as i32))
+    guard_status(|| Ok(SessionPhase::from(handles::get_session(session)?.phase().0) as i32))
 }
 
 /// The failure that ended the session as JSON `{nodeId, nodeType, message}` (a data handle), or 0 when
@@ -432,10 +460,10 @@ pub extern "C" fn rm_session_metrics(session: RmHandle) -> RmHandle {
 }
 
 /// Starts (`enabled` = 1) or stops (0) recording session events; nothing is recorded while stopped.
-/// Returns 0 or a status.
+/// Returns 0 or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_set_events(session: RmHandle, enabled: i32) -> i32 {
-    guard(Status::InvalidHandle as i32, || {
+    guard_status(|| {
         handles::get_session(session)?.set_events(enabled != 0);
         Ok(0)
     })
@@ -468,10 +496,10 @@ pub extern "C" fn rm_session_entries(session: RmHandle) -> RmHandle {
 }
 
 /// Aborts the session if it is still running, waits for its thread, and frees the handle.
-/// Outputs already taken stay valid. Returns 0 or a status.
+/// Outputs already taken stay valid. Returns 0 or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_free(session: RmHandle) -> i32 {
-    guard(Status::InvalidHandle as i32, || {
+    guard_status(|| {
         let s = handles::get_session(session)?;
         s.shutdown();
         drop(handles::remove(session)?);
@@ -482,7 +510,7 @@ pub extern "C" fn rm_session_free(session: RmHandle) -> i32 {
 /// The global event counter (bumped whenever a threaded session produces output or changes phase).
 #[no_mangle]
 pub extern "C" fn rm_events_current() -> f64 {
-    guard(0.0, || Ok(session::current_events() as f64))
+    guard(0.0, || Ok(wake::current_events() as f64))
 }
 
 /// Blocks until the event counter differs from `last` or `timeout_ms` passes; returns the counter.
@@ -490,6 +518,6 @@ pub extern "C" fn rm_events_current() -> f64 {
 #[no_mangle]
 pub extern "C" fn rm_events_wait(last: f64, timeout_ms: u32) -> f64 {
     guard(0.0, || {
-        Ok(session::wait_events(last as u64, Duration::from_millis(timeout_ms as u64)) as f64)
+        Ok(wake::wait_events(last as u64, Duration::from_millis(timeout_ms as u64)) as f64)
     })
 }

@@ -10,7 +10,7 @@
 //!   `napi_create_external_arraybuffer` through a tiny Node-API module exported by this same library
 //!   (loaded with `process.dlopen`); V8 runs its finalizer when the backing store dies, in any isolate.
 
-use super::error::{guard, AbiError, Status};
+use super::error::{guard, guard_status, AbiError, Status};
 use super::{handles, RmHandle};
 use crate::data::RuntimeData;
 use std::ffi::c_void;
@@ -82,9 +82,7 @@ pub extern "C" fn rm_view_release_address() -> usize {
 /// negative status (`RM_STATUS_RESOURCE_EXHAUSTED` when the copy does not fit in memory).
 #[no_mangle]
 pub extern "C" fn rm_data_make_writable(handle: RmHandle, own_views: u32) -> i32 {
-    guard(-(Status::InvalidHandle as i32), || {
-        Ok(handles::make_data_unique(handle, own_views as usize)? as i32)
-    })
+    guard_status(|| Ok(handles::make_data_unique(handle, own_views as usize)? as i32))
 }
 
 /// Number of views whose backing stores are still alive (instrumentation for leak tests).

@@ -1,15 +1,13 @@
 //! C ABI of the incremental WAV parser (`crate::wav`), which `wavFrames` in TypeScript is built on:
 //! create, push bytes as they arrive, take ready audio items, finish at end of input, free.
 
-use super::error::{guard, AbiError, Status};
+use super::contract::{WavInfoSlot, WavPhase, RM_WAV_INFO_LEN};
+use super::error::{guard, guard_status, AbiError, Status};
 use super::handles::{self, Object};
 use super::{count_copy, input_bytes, store, RmHandle};
 use crate::data::{Attributes, RuntimeData};
 use crate::wav::{WavError, WavParser};
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// Number of `f64` slots `rm_wav_parser_info` writes.
-pub const RM_WAV_INFO_LEN: usize = 11;
 
 impl From<WavError> for AbiError {
     fn from(e: WavError) -> Self {
@@ -36,14 +34,7 @@ fn lock(parser: &Mutex<WavParser>) -> Result<MutexGuard<'_, WavParser>, AbiError
 /// Runs the body of a count-returning function: the count (clamped to `int32_t`; a parser never holds
 /// 2^31 items, but never wrap), or the negated status of its error, which is recorded as the last one.
 fn counted(body: impl FnOnce() -> Result<usize, AbiError>) -> i32 {
-    guard(-(Status::Panic as i32), || match body() {
-        Ok(n) => Ok(i32::try_from(n).unwrap_or(i32::MAX)),
-        Err(e) => {
-            let status = -(e.status as i32);
-            super::error::set_last(e);
-            Ok(status)
-        }
-    })
+    guard_status(|| body().map(|n| i32::try_from(n).unwrap_or(i32::MAX)))
 }
 
 /// Creates a WAV parser that emits audio items of `frame_ms` milliseconds each (0 = the whole stream in
@@ -106,11 +97,8 @@ pub extern "C" fn rm_wav_parser_take(parser: RmHandle) -> RmHandle {
     })
 }
 
-/// Writes the parser's state into `out` (`cap` doubles, `RM_WAV_INFO_LEN` are written): phase
-/// (0 header, 1 data, 2 data complete — no more input needed, 3 failed), sample rate, channels,
-/// output sample format (0 f32, 1 i16, 2 i32; -1 before the fmt chunk), bits per sample in the file,
-/// bytes pushed, bytes skipped (unknown chunks streamed past), bytes copied into the parser, bytes held
-/// now, most bytes ever held, items ready. Returns the number of slots written or a negative status.
+/// Writes the parser's state into `out` (`cap` doubles, `RM_WAV_INFO_LEN` are written): the
+/// `RmWavInfoSlot`s (phase, layout, byte counters, items ready). Returns the number of slots written or a negative status.
 ///
 /// # Safety
 /// `out` must point to `cap` writable doubles.
@@ -127,19 +115,34 @@ pub unsafe extern "C" fn rm_wav_parser_info(parser: RmHandle, out: *mut f64, cap
         }
         let layout = parser.layout();
         let stats = parser.stats();
-        let info: [f64; RM_WAV_INFO_LEN] = [
-            parser.phase() as i32 as f64,
+        let mut info = [0f64; RM_WAV_INFO_LEN];
+        let mut set = |slot: WavInfoSlot, value: f64| info[slot as usize] = value;
+        set(
+            WavInfoSlot::Phase,
+            WavPhase::from(parser.phase()) as i32 as f64,
+        );
+        set(
+            WavInfoSlot::SampleRate,
             layout.map_or(0.0, |l| l.sample_rate as f64),
+        );
+        set(
+            WavInfoSlot::Channels,
             layout.map_or(0.0, |l| l.channels as f64),
+        );
+        set(
+            WavInfoSlot::Format,
             layout.map_or(-1.0, |l| l.encoding.output() as i32 as f64),
+        );
+        set(
+            WavInfoSlot::BitsPerSample,
             layout.map_or(0.0, |l| l.bits() as f64),
-            stats.bytes_pushed as f64,
-            stats.bytes_skipped as f64,
-            stats.bytes_copied as f64,
-            stats.held_bytes as f64,
-            stats.peak_held_bytes as f64,
-            parser.ready() as f64,
-        ];
+        );
+        set(WavInfoSlot::BytesPushed, stats.bytes_pushed as f64);
+        set(WavInfoSlot::BytesSkipped, stats.bytes_skipped as f64);
+        set(WavInfoSlot::BytesCopied, stats.bytes_copied as f64);
+        set(WavInfoSlot::BytesHeld, stats.held_bytes as f64);
+        set(WavInfoSlot::MostBytesHeld, stats.peak_held_bytes as f64);
+        set(WavInfoSlot::ItemsReady, parser.ready() as f64);
         // SAFETY: `out` is non-null with at least RM_WAV_INFO_LEN writable doubles (checked above,
         // `cap` guaranteed by the caller); the source is a local array.
         unsafe { std::ptr::copy_nonoverlapping(info.as_ptr(), out, RM_WAV_INFO_LEN) };
@@ -151,7 +154,7 @@ pub unsafe extern "C" fn rm_wav_parser_info(parser: RmHandle, out: *mut f64, cap
 /// status (freeing twice reports `RM_STATUS_INVALID_HANDLE`).
 #[no_mangle]
 pub extern "C" fn rm_wav_parser_free(parser: RmHandle) -> i32 {
-    guard(Status::InvalidHandle as i32, || {
+    guard_status(|| {
         handles::get_wav_parser(parser)?;
         drop(handles::remove(parser)?);
         Ok(0)
@@ -222,7 +225,7 @@ mod tests {
         assert_eq!(rm_wav_parser_finish(parser), 0);
         assert_eq!(push(parser, b"x"), -(Status::Closed as i32));
         assert_eq!(rm_wav_parser_free(parser), 0);
-        assert_eq!(rm_wav_parser_free(parser), Status::InvalidHandle as i32);
+        assert_eq!(rm_wav_parser_free(parser), -(Status::InvalidHandle as i32));
         assert!(last_message().contains("already freed"));
     }
 

@@ -435,7 +435,7 @@ fn flatten(result: std::thread::Result<Result<(), NodeError>>) -> Result<(), Str
         Ok(Err(e)) => Err(e.to_string()),
         Err(payload) => Err(format!(
             "panicked: {}",
-            crate::abi::error::panic_message(payload.as_ref())
+            crate::panic::panic_message(payload.as_ref())
         )),
     }
 }

@@ -398,6 +398,11 @@ impl Session {
         self.interrupt_branch(None)
     }
 
+    /// The nodes reachable from `from` (included), one flag per node in manifest order.
+    pub fn downstream(&self, from: &[usize]) -> Vec<bool> {
+        lock(&self.engine).downstream(from)
+    }
+
     /// Barge-in on a branch: the nodes `from` and everything downstream of them lose their queued items,
     /// in-flight host tasks and undelivered outputs, and are reset; other branches go on untouched.
     /// `None` interrupts the whole graph (including queued input). Returns the number of items dropped.

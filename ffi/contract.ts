@@ -1,0 +1,393 @@
+// deno-fmt-ignore-file
+// Generated from rust/include/remotemedia.h and the crate's typed JSON shapes by
+// `make contract` (rust/src/abi/contract.rs). Do not edit.
+
+/**
+ * Every code and slot layout that crosses the C ABI, and the JSON shapes the library returns.
+ *
+ * @module
+ */
+
+/** Version of this ABI; bindings refuse a library whose version differs from theirs. */
+export const RM_ABI_VERSION = 2;
+
+/** Largest tensor rank accepted (and reported by `rm_data_info`). */
+export const RM_MAX_TENSOR_RANK = 16;
+
+/** Number of `f64` slots `rm_data_info` writes at most. */
+export const RM_INFO_LEN = 8 + RM_MAX_TENSOR_RANK;
+
+/**
+ * Largest payload of one data value, in bytes (4 GiB): larger sizes (a byte length, frames × channels ×
+ * sample size, video or tensor dimensions) fail with `RM_STATUS_INVALID_ARGUMENT` naming the request,
+ * and an allocation the system refuses below it fails with `RM_STATUS_RESOURCE_EXHAUSTED`; neither
+ * aborts the process.
+ */
+export const RM_MAX_PAYLOAD_BYTES = 4294967296;
+
+/** Number of `f64` slots `rm_session_poll` writes. */
+export const RM_POLL_INFO_LEN = 4;
+
+/** Number of header slots of a host task (the items start there). */
+export const RM_TASK_HEADER_LEN = 5;
+
+/** Number of `f64` slots `rm_wav_parser_info` writes. */
+export const RM_WAV_INFO_LEN = 11;
+
+/** Status codes: the category of an error (returned negated by `int32_t` calls, see above). */
+export const Status = {
+  /** Success. */
+  Ok: 0,
+  /** Null, stale, freed, foreign or wrong-kind handle. */
+  InvalidHandle: 1,
+  /** A value of another data type than required. */
+  WrongType: 2,
+  /** An argument outside its domain. */
+  InvalidArgument: 3,
+  /** Sizes that do not fit together. */
+  ShapeMismatch: 4,
+  /** Invalid UTF-8. */
+  InvalidUtf8: 5,
+  /** JSON that does not parse. */
+  InvalidJson: 6,
+  /** A panic was caught at the boundary. */
+  Panic: 7,
+  /** A manifest failed validation. */
+  InvalidManifest: 8,
+  /** A node failed while processing. */
+  NodeFailed: 9,
+  /** The object was closed. */
+  Closed: 10,
+  /** Too many live objects, or memory the system refused. */
+  ResourceExhausted: 11,
+} as const;
+/** One of the values of {@link Status}. */
+export type Status = (typeof Status)[keyof typeof Status];
+
+/** The stable error code (`error.code`) of each {@link Status}, indexed by status. */
+export const STATUS_CODES = ["ok", "invalid_handle", "wrong_type", "invalid_argument", "shape_mismatch", "invalid_utf8", "invalid_json", "panic", "invalid_manifest", "node_failed", "closed", "resource_exhausted"] as const;
+
+/** Outcome of `rm_session_push` / `rm_session_push_to` when it did not fail. */
+export const PushOutcome = {
+  /** The item was taken. */
+  Accepted: 0,
+  /** The input queues are full: poll outputs (or wait for progress), then push again. */
+  Full: 1,
+} as const;
+/** One of the values of {@link PushOutcome}. */
+export type PushOutcome = (typeof PushOutcome)[keyof typeof PushOutcome];
+
+/** Outcome of `rm_session_emit` and `rm_session_task_done` when they did not fail. */
+export const EmitOutcome = {
+  /** The output was routed (emit) / the task is finished (task_done). */
+  Accepted: 0,
+  /** Downstream is full: emit again after progress. */
+  Full: 1,
+  /** The task was cancelled (interrupt, abort, failure): stop producing. */
+  Cancelled: 2,
+} as const;
+/** One of the values of {@link EmitOutcome}. */
+export type EmitOutcome = (typeof EmitOutcome)[keyof typeof EmitOutcome];
+
+/** Where a session (or one sink's output queue) stands (`rm_session_phase`, `RM_POLL_SLOT_PHASE`). */
+export const SessionPhase = {
+  /** Accepting input. */
+  Running: 0,
+  /** Input closed; draining and flushing. */
+  Closing: 1,
+  /** Every node flushed and cleaned up. */
+  Ended: 2,
+  /** A node failed; every node cleaned up (`rm_session_failure` says which). */
+  Failed: 3,
+  /** Aborted by the caller; every node cleaned up. */
+  Aborted: 4,
+} as const;
+/** One of the values of {@link SessionPhase}. */
+export type SessionPhase = (typeof SessionPhase)[keyof typeof SessionPhase];
+
+/** What a host (TypeScript) node is asked to do (`RM_TASK_SLOT_KIND`). */
+export const HostTaskKind = {
+  /** Process the task's items (one, or one per port for joining nodes). */
+  Process: 0,
+  /** End of stream: emit whatever is buffered. */
+  Flush: 1,
+} as const;
+/** One of the values of {@link HostTaskKind}. */
+export type HostTaskKind = (typeof HostTaskKind)[keyof typeof HostTaskKind];
+
+/** Slots of `rm_data_info` common to every data type (doubles). */
+export const InfoSlot = {
+  /** `RmDataType` code. */
+  Type: 0,
+  /** Payload length in bytes (`rm_data_ptr`). */
+  PayloadBytes: 1,
+  /** Length of the attributes JSON in bytes (0: no attributes). */
+  AttributesBytes: 2,
+} as const;
+/** One of the values of {@link InfoSlot}. */
+export type InfoSlot = (typeof InfoSlot)[keyof typeof InfoSlot];
+
+/** Slots of `rm_data_info` that follow the common ones for audio. */
+export const AudioInfoSlot = {
+  /** `RmSampleFormat` code. */
+  Format: 3,
+  /** Sample rate in Hz. */
+  SampleRate: 4,
+  /** Channels. */
+  Channels: 5,
+  /** Frames (samples per channel). */
+  Frames: 6,
+} as const;
+/** One of the values of {@link AudioInfoSlot}. */
+export type AudioInfoSlot = (typeof AudioInfoSlot)[keyof typeof AudioInfoSlot];
+
+/** Slots of `rm_data_info` that follow the common ones for video. */
+export const VideoInfoSlot = {
+  /** `RmPixelFormat` code. */
+  PixelFormat: 3,
+  /** Width in pixels. */
+  Width: 4,
+  /** Height in pixels. */
+  Height: 5,
+} as const;
+/** One of the values of {@link VideoInfoSlot}. */
+export type VideoInfoSlot = (typeof VideoInfoSlot)[keyof typeof VideoInfoSlot];
+
+/** Slots of `rm_data_info` that follow the common ones for tensors (then `rank` dimensions). */
+export const TensorInfoSlot = {
+  /** `RmTensorDtype` code. */
+  Dtype: 3,
+  /** Number of dimensions. */
+  Rank: 4,
+  /** First dimension; the others follow. */
+  Dims: 5,
+} as const;
+/** One of the values of {@link TensorInfoSlot}. */
+export type TensorInfoSlot = (typeof TensorInfoSlot)[keyof typeof TensorInfoSlot];
+
+/** Slots of `rm_session_poll` / `rm_session_poll_sink` (`RM_POLL_INFO_LEN` doubles). */
+export const PollSlot = {
+  /** Index of the emitting node in manifest order (-1 when no output was returned). */
+  Node: 0,
+  /** `RmPhase` of the session (or of the sink's queue), -1 on error. */
+  Phase: 1,
+  /** Outputs still queued (for this sink with `rm_session_poll_sink`). */
+  Queued: 2,
+  /** End-to-end latency in microseconds, from the push of the input this output derives from. */
+  LatencyUs: 3,
+} as const;
+/** One of the values of {@link PollSlot}. */
+export type PollSlot = (typeof PollSlot)[keyof typeof PollSlot];
+
+/**
+ * Header slots of a host task written by `rm_session_take_task` (`uint64_t`s); `count` item handles
+ * follow the header, then the `count` input ports of those items.
+ */
+export const TaskSlot = {
+  /** Ticket of the task (answer with it). */
+  Ticket: 0,
+  /** Index of the host node in manifest order. */
+  Node: 1,
+  /** Input port of a single-input task. */
+  Port: 2,
+  /** `RmTaskKind` code. */
+  Kind: 3,
+  /** Number of items (and of ports after them). */
+  Count: 4,
+} as const;
+/** One of the values of {@link TaskSlot}. */
+export type TaskSlot = (typeof TaskSlot)[keyof typeof TaskSlot];
+
+/** Slots of `rm_wav_parser_info` (`RM_WAV_INFO_LEN` doubles). */
+export const WavInfoSlot = {
+  /** `RmWavPhase` code. */
+  Phase: 0,
+  /** Sample rate in Hz (0 before the fmt chunk). */
+  SampleRate: 1,
+  /** Channels (0 before the fmt chunk). */
+  Channels: 2,
+  /** `RmSampleFormat` of the items, -1 before the fmt chunk. */
+  Format: 3,
+  /** Bits per sample in the file. */
+  BitsPerSample: 4,
+  /** Bytes pushed so far. */
+  BytesPushed: 5,
+  /** Bytes of unknown chunks streamed past. */
+  BytesSkipped: 6,
+  /** Bytes copied into the parser. */
+  BytesCopied: 7,
+  /** Bytes held now. */
+  BytesHeld: 8,
+  /** Most bytes ever held. */
+  MostBytesHeld: 9,
+  /** Items ready to take. */
+  ItemsReady: 10,
+} as const;
+/** One of the values of {@link WavInfoSlot}. */
+export type WavInfoSlot = (typeof WavInfoSlot)[keyof typeof WavInfoSlot];
+
+/** Phase of a WAV parser (`RM_WAV_INFO_SLOT_PHASE`). */
+export const WavPhase = {
+  /** Reading the header. */
+  Header: 0,
+  /** Reading samples. */
+  Data: 1,
+  /** The data chunk is complete: no more input is needed. */
+  Complete: 2,
+  /** The stream was invalid. */
+  Failed: 3,
+} as const;
+/** One of the values of {@link WavPhase}. */
+export type WavPhase = (typeof WavPhase)[keyof typeof WavPhase];
+
+/** Discriminant of a [`RuntimeData`] value, with stable numeric codes used by the C ABI. */
+export const DataType = {
+  /** UTF-8 text. */
+  Text: 0,
+  /** PCM audio, interleaved. */
+  Audio: 1,
+  /** One raw video frame. */
+  Video: 2,
+  /** A JSON value. */
+  Json: 3,
+  /** Opaque bytes. */
+  Binary: 4,
+  /** An n-dimensional array. */
+  Tensor: 5,
+} as const;
+/** One of the values of {@link DataType}. */
+export type DataType = (typeof DataType)[keyof typeof DataType];
+
+/** The API's name of each {@link DataType} code, indexed by code. */
+export const DATA_TYPE_NAMES = ["text", "audio", "video", "json", "binary", "tensor"] as const;
+
+/** Storage format of PCM samples, with stable numeric codes used by the C ABI. */
+export const SampleFormat = {
+  /** 32-bit float in [-1, 1]. */
+  F32: 0,
+  /** 16-bit signed integer. */
+  I16: 1,
+  /** 32-bit signed integer. */
+  I32: 2,
+} as const;
+/** One of the values of {@link SampleFormat}. */
+export type SampleFormat = (typeof SampleFormat)[keyof typeof SampleFormat];
+
+/** The API's name of each {@link SampleFormat} code, indexed by code. */
+export const SAMPLE_FORMAT_NAMES = ["f32", "i16", "i32"] as const;
+
+/** Pixel layout of a raw video frame. */
+export const PixelFormat = {
+  /** 4 bytes per pixel. */
+  Rgba: 0,
+  /** 3 bytes per pixel. */
+  Rgb24: 1,
+  /** Planar YUV 4:2:0 (Y plane, then U and V at half resolution). */
+  I420: 2,
+} as const;
+/** One of the values of {@link PixelFormat}. */
+export type PixelFormat = (typeof PixelFormat)[keyof typeof PixelFormat];
+
+/** The API's name of each {@link PixelFormat} code, indexed by code. */
+export const PIXEL_FORMAT_NAMES = ["rgba", "rgb24", "i420"] as const;
+
+/** Element type of a tensor. */
+export const TensorDtype = {
+  /** 32-bit float. */
+  F32: 0,
+  /** 32-bit signed integer. */
+  I32: 1,
+  /** 8-bit unsigned integer. */
+  U8: 2,
+} as const;
+/** One of the values of {@link TensorDtype}. */
+export type TensorDtype = (typeof TensorDtype)[keyof typeof TensorDtype];
+
+/** The API's name of each {@link TensorDtype} code, indexed by code. */
+export const TENSOR_DTYPE_NAMES = ["f32", "i32", "u8"] as const;
+
+// JSON shapes.
+
+/**
+ * One problem of a manifest, as the detail of an error carries it.
+ */
+export type ErrorIssue = { 
+/**
+ * Where, e.g. `nodes[1] "res".params.targetRate`.
+ */
+path: string, 
+/**
+ * What was wrong.
+ */
+message: string, };
+
+/**
+ * What is known about an error beyond its category and message; serialised for
+ * `rm_last_error_detail` with every absent field left out.
+ */
+export type ErrorDetail = { 
+/**
+ * Id of the node the error belongs to.
+ */
+nodeId?: string, 
+/**
+ * Type of that node.
+ */
+nodeType?: string, 
+/**
+ * What the node reported, without the "node … failed:" prefix of the message.
+ */
+reason?: string, 
+/**
+ * Every problem of an invalid manifest, each with its path.
+ */
+issues?: Array<ErrorIssue>, 
+/**
+ * What the operation needed (a data type name for `wrong_type`).
+ */
+expected?: string, 
+/**
+ * What it got.
+ */
+actual?: string, };
+
+/**
+ * The record of the last error, as `rm_last_error_detail` writes it.
+ */
+export type ErrorRecord = { 
+/**
+ * Stable code of the status (`"node_failed"`, …).
+ */
+code: (typeof STATUS_CODES)[number], 
+/**
+ * The status.
+ */
+status: number, 
+/**
+ * Full message for the user.
+ */
+message: string, 
+/**
+ * Id of the node the error belongs to.
+ */
+nodeId?: string, 
+/**
+ * Type of that node.
+ */
+nodeType?: string, 
+/**
+ * What the node reported, without the "node … failed:" prefix of the message.
+ */
+reason?: string, 
+/**
+ * Every problem of an invalid manifest, each with its path.
+ */
+issues?: Array<ErrorIssue>, 
+/**
+ * What the operation needed (a data type name for `wrong_type`).
+ */
+expected?: string, 
+/**
+ * What it got.
+ */
+actual?: string, };
