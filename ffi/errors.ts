@@ -12,7 +12,23 @@ import type { STATUS_CODES } from "./contract.ts";
  * also for bad arguments caught in TypeScript, `disposed` for use after dispose, `load_failed` when the
  * native library cannot be found or loaded.
  */
-export type ErrorCode = Exclude<(typeof STATUS_CODES)[number], "ok"> | "disposed" | "load_failed";
+export type ErrorCode =
+  | "invalid_handle"
+  | "wrong_type"
+  | "invalid_argument"
+  | "shape_mismatch"
+  | "invalid_utf8"
+  | "invalid_json"
+  | "panic"
+  | "invalid_manifest"
+  | "node_failed"
+  | "closed"
+  | "resource_exhausted"
+  | "disposed"
+  | "load_failed";
+
+// Every native status's code is an ErrorCode (a compile error when the contract gains one).
+const _nativeCodes: readonly ErrorCode[] = [] as Exclude<(typeof STATUS_CODES)[number], "ok">[];
 
 /**
  * Base class of every remotemedia error.

@@ -24,10 +24,10 @@ import { DataTypeError, DisposedError, ShapeError } from "./errors.ts";
 import { checkHandle, checkStatus, decoder, encoder, lastError, lib } from "./native.ts";
 
 /** The six kinds of RuntimeData. */
-export type DataType = (typeof DATA_TYPE_NAMES)[number];
+export type DataType = "text" | "audio" | "video" | "json" | "binary" | "tensor";
 
 /** Storage format of audio samples. */
-export type SampleFormat = (typeof SAMPLE_FORMAT_NAMES)[number];
+export type SampleFormat = "f32" | "i16" | "i32";
 
 /** Typed arrays that hold samples of each {@link SampleFormat}. */
 export type Samples = Float32Array | Int16Array | Int32Array;
@@ -52,10 +52,10 @@ export type SamplesOf<F extends SampleFormat> = SamplesByFormat[F];
 export type ReadonlySamples<F extends SampleFormat = SampleFormat> = Readonly<SamplesByFormat[F]>;
 
 /** Pixel layout of a raw video frame. */
-export type PixelFormat = (typeof PIXEL_FORMAT_NAMES)[number];
+export type PixelFormat = "rgba" | "rgb24" | "i420";
 
 /** Element type of a tensor. */
-export type TensorDtype = (typeof TENSOR_DTYPE_NAMES)[number];
+export type TensorDtype = "f32" | "i32" | "u8";
 
 /** Typed arrays that hold the elements of each {@link TensorDtype}. */
 export type TensorElements = Float32Array | Int32Array | Uint8Array;
@@ -138,6 +138,15 @@ export interface Tensor {
   data: TensorElements;
 }
 
+// The code tables come from the generated contract; the public names above must be exactly its names
+// (a compile error otherwise).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameNames: [
+  Same<DataType, (typeof DATA_TYPE_NAMES)[number]>,
+  Same<SampleFormat, (typeof SAMPLE_FORMAT_NAMES)[number]>,
+  Same<PixelFormat, (typeof PIXEL_FORMAT_NAMES)[number]>,
+  Same<TensorDtype, (typeof TENSOR_DTYPE_NAMES)[number]>,
+] = [true, true, true, true];
 const TYPES: readonly DataType[] = DATA_TYPE_NAMES;
 const SAMPLE_FORMATS: readonly SampleFormat[] = SAMPLE_FORMAT_NAMES;
 const PIXEL_FORMATS: readonly PixelFormat[] = PIXEL_FORMAT_NAMES;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { NativeLibrary } from "../ffi/symbols.ts";
-import { ArgumentError, type ManifestError, PipelineError, RemoteMediaError } from "./errors.ts";
+import { ArgumentError, type PipelineError, RemoteMediaError } from "./errors.ts";
 import { HostTasks, waitForProgress } from "./host_tasks.ts";
 import {
   type Connection,

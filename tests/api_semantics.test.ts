@@ -220,7 +220,7 @@ describe("outputs per sink", () => {
     for await (const out of session.outputs("reply")) out.dispose();
   });
 
-  test("outputs() of a node that is not a sink is a RangeError naming the sinks", () => {
+  test("outputs() of a node that is not a sink is an ArgumentError naming the sinks", () => {
     using session = Session.create(twoBranches());
     assert.throws(
       () => session.outputs("src"),

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { liveHandles } from "../mod.ts";
+import { liveHandles, RemoteMediaError } from "../mod.ts";
 import { renderReliability } from "../tools/gen_reliability.ts";
 import { cases } from "./reliability_cases.ts";
 
@@ -21,6 +21,14 @@ describe("reliability: bad inputs and misuses", () => {
           assert.ok(e instanceof Error, `threw ${String(e)}`);
           assert.match(e.message, c.error!);
           if (c.type) assert.ok(e instanceof c.type, `${e.constructor.name} is not ${c.type.name}`);
+          // Every error the API throws is a RemoteMediaError with a code; the only others are the
+          // AbortError (DOMException) of an abort, and what a user's own node threw, as cause.
+          const abort = e.name === "AbortError";
+          assert.ok(
+            abort || e instanceof RemoteMediaError || e instanceof AggregateError,
+            `${e.constructor.name} is not a RemoteMediaError: ${e.message}`,
+          );
+          if (e instanceof RemoteMediaError) assert.ok(e.code, "a code");
           return true;
         });
       }

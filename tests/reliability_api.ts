@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  ArgumentError,
   ManifestError,
   PipelineBuilder,
   PipelineError,
@@ -215,10 +216,10 @@ export const apiCases: Case[] = [
   {
     area: "TS nodes",
     name: "a builder instance given a name that is not an identifier",
-    expect: "RangeError naming the node and the bad name",
+    expect: "ArgumentError naming the node and the bad name",
     run: () => new PipelineBuilder().node("tts", { process: () => {} }, { name: "my tts" }),
     error: /^node "tts": name must be an identifier-like string, got my tts$/,
-    type: RangeError,
+    type: ArgumentError,
   },
   {
     area: "TS nodes",
