@@ -71,13 +71,8 @@ export {
 export type { NodeTypeSchema, ParamSchema } from "./src/schemas.ts";
 export { Session, type SessionOptions } from "./src/session.ts";
 export type { SessionEntry } from "./src/session_io.ts";
-export type {
-  NodeStats,
-  SessionEvent,
-  SessionStats,
-  Tracer,
-  TraceSpan,
-} from "./src/observability.ts";
+export type { NodeStats, SessionStats, Tracer, TraceSpan } from "./src/observability.ts";
+export type { NodeEventRecord, NodeMetrics, SessionEvent } from "./ffi/contract.ts";
 export { Pipeline, run, session } from "./src/pipeline.ts";
 export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";
 export type {

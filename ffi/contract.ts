@@ -391,3 +391,207 @@ expected?: string,
  * What it got.
  */
 actual?: string, };
+
+/**
+ * Something a node reports. Serialised as `{type: "<kind>", ...fields}` (camelCase fields), the same
+ * JSON a node may also emit as a data item (the `Vad` does both).
+ */
+export type NodeEvent = { "type": "speech_start", 
+/**
+ * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs.
+ */
+timeUs: number, } | { "type": "speech_end", 
+/**
+ * Start of the segment in audio time, µs.
+ */
+startUs: number, 
+/**
+ * End of the segment in audio time, µs.
+ */
+endUs: number, 
+/**
+ * `endUs - startUs`.
+ */
+durationUs: number, };
+
+/**
+ * A node event with the node that reported it: `{type, ...event fields, node, atUs}`.
+ */
+export type NodeEventRecord = { 
+/**
+ * Node id.
+ */
+node: string, 
+/**
+ * When it was recorded.
+ */
+atUs: number, } & ({ "type": "speech_start", 
+/**
+ * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs.
+ */
+timeUs: number, } | { "type": "speech_end", 
+/**
+ * Start of the segment in audio time, µs.
+ */
+startUs: number, 
+/**
+ * End of the segment in audio time, µs.
+ */
+endUs: number, 
+/**
+ * `endUs - startUs`.
+ */
+durationUs: number, });
+
+/**
+ * Something that happened in a session (JSON: `{type: "<snake_case kind>", ...camelCase fields}`).
+ * Times are microseconds since the session started.
+ */
+export type SessionEvent = { "type": "node_started", 
+/**
+ * Node id.
+ */
+node: string, 
+/**
+ * When.
+ */
+atUs: number, } | { "type": "node_finished", 
+/**
+ * Node id.
+ */
+node: string, 
+/**
+ * When.
+ */
+atUs: number, } | { "type": "process", 
+/**
+ * Node id.
+ */
+node: string, 
+/**
+ * When the call started.
+ */
+startUs: number, 
+/**
+ * How long it took.
+ */
+durationUs: number, 
+/**
+ * Items the call emitted (native nodes; a host task's emits are counted in the metrics).
+ */
+itemsOut?: number, 
+/**
+ * When the event was recorded.
+ */
+atUs: number, } | { "type": "drop", 
+/**
+ * The node whose input queue dropped it.
+ */
+node: string, 
+/**
+ * The node that produced it.
+ */
+from: string, 
+/**
+ * When.
+ */
+atUs: number, } | { "type": "error", 
+/**
+ * Node id.
+ */
+node: string, 
+/**
+ * Node type.
+ */
+nodeType: string, 
+/**
+ * What went wrong.
+ */
+message: string, 
+/**
+ * When.
+ */
+atUs: number, } | NodeEventRecord;
+
+/**
+ * The recorded events taken at once, and how many were dropped because nobody took them in time.
+ */
+export type EventBatch = { 
+/**
+ * Oldest first.
+ */
+events: Array<SessionEvent>, 
+/**
+ * Events dropped since the previous batch (the log keeps the newest 8192).
+ */
+dropped: number, };
+
+/**
+ * Counters and call durations of one node.
+ */
+export type NodeMetrics = { 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * Node type.
+ */
+type: string, 
+/**
+ * Items received.
+ */
+itemsIn: number, 
+/**
+ * Items emitted.
+ */
+itemsOut: number, 
+/**
+ * Time spent in the node's calls.
+ */
+totalMs: number, 
+/**
+ * Longest single call.
+ */
+maxMs: number, 
+/**
+ * Median duration of the node's recent calls (last 1024).
+ */
+p50Ms: number, 
+/**
+ * 95th percentile of the node's recent calls (last 1024).
+ */
+p95Ms: number, 
+/**
+ * Items skipped after errors (`skipErrors`).
+ */
+errors: number, 
+/**
+ * Items waiting in the node's input queues.
+ */
+queueDepth: number, 
+/**
+ * Items dropped on the node's `dropOldest` input edges.
+ */
+dropped: number, };
+
+/**
+ * A snapshot of a session's metrics.
+ */
+export type SessionMetrics = { 
+/**
+ * The session's phase (`Phase` as a number).
+ */
+phase: number, 
+/**
+ * Per node, in manifest order.
+ */
+nodes: Array<NodeMetrics>, 
+/**
+ * Items waiting to enter the graph.
+ */
+inputQueue: number, 
+/**
+ * Outputs waiting to be taken.
+ */
+outputQueue: number, };

@@ -5,37 +5,18 @@
  *
  * @module
  */
+import type { NodeMetrics, SessionEvent } from "../ffi/contract.ts";
 import { RemoteMediaError } from "./errors.ts";
 import { checkHandle } from "./native.ts";
 import { waitForProgress } from "./host_tasks.ts";
 import { jsonFromHandle } from "./schemas.ts";
 import type { SessionState } from "./session_state.ts";
 
-/** Per-node statistics of a session (see {@link Session.stats}). */
-export interface NodeStats {
-  /** Node id. */
-  id: string;
-  /** Node type. */
-  type: string;
-  /** Items received. */
-  itemsIn: number;
-  /** Items emitted. */
-  itemsOut: number;
-  /** Time spent in the node. */
-  totalMs: number;
-  /** Longest single call. */
-  maxMs: number;
-  /** Items skipped after errors (`skipErrors`). */
-  errors: number;
-  /** Items waiting in the node's input queues. */
-  queueDepth: number;
-  /** Items dropped on the node's `dropOldest` input edges. */
-  dropped: number;
-  /** Median duration of the node's recent calls (last 1024). */
-  p50Ms: number;
-  /** 95th percentile of the node's recent calls (last 1024). */
-  p95Ms: number;
-}
+/**
+ * Per-node statistics of a session (see {@link Session.stats}): the native metrics of one node, typed
+ * from the crate (generated into `ffi/contract.ts`).
+ */
+export type NodeStats = NodeMetrics;
 
 /** A snapshot of a session's statistics. */
 export interface SessionStats {
@@ -52,65 +33,6 @@ export interface SessionStats {
   /** End-to-end latency of the outputs taken so far, in microseconds (p50, p95, max). */
   latencyUs: { p50: number; p95: number; max: number };
 }
-
-/** Something that happened in a session (see {@link Session.events}). */
-export type SessionEvent =
-  | {
-    /** A native node finished `initialize` (replayed to a new listener) or ran `cleanup`. */
-    type: "node_started" | "node_finished";
-    /** Node id. */
-    node: string;
-    /** When, in microseconds since the session started. */
-    atUs: number;
-  }
-  | {
-    /** A node finished one call (`process`, a generator task, a flush). */
-    type: "process";
-    /** Node id. */
-    node: string;
-    /** Start, in microseconds since the session started. */
-    startUs: number;
-    /** Duration in microseconds. */
-    durationUs: number;
-    /** When the event was recorded, in microseconds since the session started. */
-    atUs: number;
-  }
-  | {
-    /** An item was dropped on a `dropOldest` edge into `node`. */
-    type: "drop";
-    /** The node whose input queue dropped it. */
-    node: string;
-    /** The node that produced it. */
-    from: string;
-    /** When, in microseconds since the session started. */
-    atUs: number;
-  }
-  | {
-    /** A node failed. */
-    type: "error";
-    /** Node id. */
-    node: string;
-    /** Node type. */
-    nodeType: string;
-    /** What went wrong. */
-    message: string;
-    /** When, in microseconds since the session started. */
-    atUs: number;
-  }
-  | {
-    /** A Vad node detected speech starting or ending. */
-    type: "speech_start" | "speech_end";
-    /** The Vad node. */
-    node: string;
-    /** Speech start (speech_start) in microseconds of audio time. */
-    timeUs?: number;
-    /** Speech segment bounds (speech_end), in microseconds of audio time. */
-    startUs?: number;
-    /** Speech segment end (speech_end). */
-    endUs?: number;
-    /** When it was recorded, in microseconds since the session started. */
-    atUs: number;
-  };
 
 /** A span for tracing: one node call. */
 export interface TraceSpan {

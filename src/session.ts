@@ -20,7 +20,8 @@ import {
 } from "./manifest.ts";
 import { checkHandle, encoder, lastError, lib } from "./native.ts";
 import { hostTypes, isHostNode } from "./node.ts";
-import { Observer, type SessionEvent, type SessionStats, type Tracer } from "./observability.ts";
+import type { SessionEvent } from "../ffi/contract.ts";
+import { Observer, type SessionStats, type Tracer } from "./observability.ts";
 import type { RuntimeData } from "./runtime_data.ts";
 import { jsonFromHandle } from "./schemas.ts";
 import { type SessionEntry, SessionIo } from "./session_io.ts";

@@ -384,6 +384,12 @@ mod generate {
         format!("{doc}export {}\n", T::decl())
     }
 
+    /// `/** doc */ type X = …;` → `/** doc */ export type X = …;`
+    fn exported(decl: String) -> String {
+        let at = decl.find("type ").expect("a type declaration");
+        format!("{}export {}\n", &decl[..at], &decl[at..])
+    }
+
     fn contract_ts() -> String {
         let (defines, enums) = parse();
         let mut out = [
@@ -442,7 +448,13 @@ mod generate {
             ts_type::<super::super::error::ErrorIssue>(),
             ts_type::<super::super::error::ErrorDetail>(),
             ts_type::<super::super::error::ErrorRecord<'static>>(),
-        ] {
+        ]
+        .into_iter()
+        .chain(
+            crate::pipeline::engine::observe::ts_declarations()
+                .into_iter()
+                .map(exported),
+        ) {
             out += &decl;
             out += "\n";
         }

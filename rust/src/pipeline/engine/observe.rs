@@ -147,18 +147,21 @@ pub struct SessionMetrics {
     pub output_queue: usize,
 }
 
-/// The TypeScript declarations of the event and metrics types (`type X = ...;`), for the generated
-/// contract module.
+/// The TypeScript declarations of the event and metrics types (`/** doc */ type X = ...;`), for the
+/// generated contract module.
 #[cfg(test)]
 pub(crate) fn ts_declarations() -> Vec<String> {
     use ts_rs::TS;
+    fn documented<T: TS>() -> String {
+        format!("{}{}", T::DOCS.unwrap_or_default(), T::decl())
+    }
     vec![
-        NodeEvent::decl(),
-        NodeEventRecord::decl(),
-        SessionEvent::decl(),
-        EventBatch::decl(),
-        NodeMetrics::decl(),
-        SessionMetrics::decl(),
+        documented::<NodeEvent>(),
+        documented::<NodeEventRecord>(),
+        documented::<SessionEvent>(),
+        documented::<EventBatch>(),
+        documented::<NodeMetrics>(),
+        documented::<SessionMetrics>(),
     ]
 }
 

@@ -382,7 +382,12 @@ fn typescript_declarations_use_numbers_and_optional_fields() {
     let decls = ts_declarations();
     let names: Vec<&str> = decls
         .iter()
-        .map(|d| d.split_whitespace().nth(1).unwrap())
+        .map(|d| {
+            let at = d
+                .find("type ")
+                .expect("a declaration after its doc comment");
+            d[at..].split_whitespace().nth(1).unwrap()
+        })
         .collect();
     assert_eq!(
         names,
