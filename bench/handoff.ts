@@ -7,6 +7,7 @@
  * @module
  */
 import { RuntimeData, Session } from "../mod.ts";
+import { runtime } from "../ffi/runtime.ts";
 
 const FRAMES = 960;
 const manifest = { version: 1 as const, nodes: [{ id: "p", type: "PassThrough" }] };
@@ -86,6 +87,5 @@ export async function handoffFigures(): Promise<Figure[]> {
 }
 
 if (import.meta.main) {
-  const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
   for (const r of await handoffFigures()) console.log(JSON.stringify({ runtime, ...r }));
 }

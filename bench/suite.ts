@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+import { collectGarbage, memoryUsage, runtime } from "../ffi/runtime.ts";
 import { lib } from "../src/native.ts";
 import { handoffFigures } from "./handoff.ts";
 import { tsHopFigures } from "./ts_hop.ts";
@@ -30,7 +31,6 @@ export interface Figure {
   met?: boolean;
 }
 
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const work = join(root, "target/bench");
 mkdirSync(work, { recursive: true });
@@ -61,16 +61,11 @@ async function timeAsync(fn: () => Promise<void>, reps = 5): Promise<number> {
 }
 
 function rss(): number {
-  const deno = (globalThis as { Deno?: { memoryUsage(): { rss: number } } }).Deno;
-  if (deno && runtime === "deno") return deno.memoryUsage().rss;
-  return (globalThis as unknown as { process: { memoryUsage(): { rss: number } } }).process
-    .memoryUsage().rss;
+  return memoryUsage().rss;
 }
 
 function gc(): void {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun) bun.gc(true);
-  else (globalThis as { gc?: () => void }).gc?.();
+  collectGarbage();
 }
 
 function sine(frames: number, rate: number, freq = 1000, amp = 0.5): Float32Array {

@@ -7,6 +7,7 @@
  * @module
  */
 import { PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+import { runtime } from "../ffi/runtime.ts";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -58,6 +59,5 @@ export async function tsHopFigures(
 }
 
 if (import.meta.main) {
-  const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
   console.log(JSON.stringify({ runtime, ...(await tsHopFigures()) }));
 }

@@ -22,6 +22,7 @@ import {
   wavFrames,
 } from "../mod.ts";
 import { LIBRARY_VERSION } from "../ffi/platform.ts";
+import { args as processArgs, exit as processExit, runtime } from "../ffi/runtime.ts";
 
 /** The package version (that of deno.json and package.json; `tools/dist.ts` and a test check it). */
 export const VERSION: string = LIBRARY_VERSION;
@@ -525,35 +526,30 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
 
 /** Arguments and I/O of the running process (Deno, Bun or a compiled binary). */
 export function processIo(): { args: string[]; io: CliIo; exit(code: number): never } {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  if (deno && !isBun) {
+  if (runtime === "deno") {
+    const deno = (globalThis as { Deno?: typeof Deno }).Deno!;
     const encoder = new TextEncoder();
     return {
-      args: deno.args,
+      args: processArgs(),
       io: {
         out: (line) => console.log(line),
         err: (text) => deno.stderr.writeSync(encoder.encode(text)),
         isTty: deno.stderr.isTerminal(),
       },
-      exit: (code) => deno.exit(code),
+      exit: processExit,
     };
   }
-  const proc = (globalThis as unknown as {
-    process: {
-      argv: string[];
-      stderr: { write(text: string): void; isTTY?: boolean };
-      exit(code: number): never;
-    };
-  }).process;
+  const stderr = (globalThis as unknown as {
+    process: { stderr: { write(text: string): void; isTTY?: boolean } };
+  }).process.stderr;
   return {
-    args: proc.argv.slice(2),
+    args: processArgs(),
     io: {
       out: (line) => console.log(line),
-      err: (text) => proc.stderr.write(text),
-      isTty: proc.stderr.isTTY === true,
+      err: (text) => stderr.write(text),
+      isTty: stderr.isTTY === true,
     },
-    exit: (code) => proc.exit(code),
+    exit: processExit,
   };
 }
 

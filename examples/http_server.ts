@@ -9,6 +9,7 @@
  * @module
  */
 import { Pipeline, PipelineBuilder, type RuntimeData, wavFrames, wavStream } from "../mod.ts";
+import { runtime } from "../ffi/runtime.ts";
 
 const pipeline = Pipeline.from(
   new PipelineBuilder()
@@ -87,15 +88,15 @@ export interface Server {
 
 /** Serves `handler` on 127.0.0.1 (`port` 0 picks a free one) with the runtime's own HTTP server. */
 export function serve(port = 0): Server {
-  const bun = (globalThis as {
-    Bun?: {
-      serve(o: { port: number; hostname: string; fetch: typeof handler }): {
-        port: number;
-        stop(force?: boolean): Promise<void> | void;
+  if (runtime === "bun") {
+    const bun = (globalThis as {
+      Bun?: {
+        serve(o: { port: number; hostname: string; fetch: typeof handler }): {
+          port: number;
+          stop(force?: boolean): Promise<void> | void;
+        };
       };
-    };
-  }).Bun;
-  if (bun) {
+    }).Bun!;
     const server = bun.serve({ port, hostname: "127.0.0.1", fetch: handler });
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }

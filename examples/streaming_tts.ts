@@ -10,6 +10,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { type Node, PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+import { args as commandLine } from "../ffi/runtime.ts";
 
 /** Why espeak-ng cannot be used here, or `undefined` when it can. */
 export function espeakMissing(): string | undefined {
@@ -185,8 +186,7 @@ if (import.meta.main) {
   if (missing) {
     console.error(missing);
   } else {
-    const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-      (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+    const args = commandLine();
     const text = args[0] ?? "Hello from a streaming text to speech node.";
     const path = args[1] ?? "tts.wav";
     const r = await speakToWav([text], path);

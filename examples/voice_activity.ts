@@ -9,6 +9,7 @@
  * @module
  */
 import { PipelineBuilder, Session, type VadEvent } from "../mod.ts";
+import { args } from "../ffi/runtime.ts";
 
 /** One detected speech segment, in seconds. */
 export interface Segment {
@@ -40,9 +41,7 @@ export async function speechSegments(path: string): Promise<Segment[]> {
 }
 
 if (import.meta.main) {
-  const path = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ??
-    (globalThis as unknown as { process: { argv: string[] } }).process?.argv[2] ??
-    new URL("./data/speech.wav", import.meta.url).pathname;
+  const path = args()[0] ?? new URL("./data/speech.wav", import.meta.url).pathname;
   for (const { start, end } of await speechSegments(path)) {
     console.log(
       `speech ${start.toFixed(2)} s – ${end.toFixed(2)} s (${(end - start).toFixed(2)} s)`,

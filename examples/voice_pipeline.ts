@@ -9,6 +9,7 @@
  */
 import { type Node, PipelineBuilder, RuntimeData, Session, type WavWriterSummary } from "../mod.ts";
 import { espeakMissing, EspeakTtsNode } from "./streaming_tts.ts";
+import { args as commandLine } from "../ffi/runtime.ts";
 
 /** Turns each utterance into a reply text (a stand-in for ASR + LLM). */
 export class ResponderNode implements Node {
@@ -68,8 +69,7 @@ if (import.meta.main) {
   if (missing) {
     console.error(missing);
   } else {
-    const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-      (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+    const args = commandLine();
     const input = args[0] ?? new URL("./data/speech.wav", import.meta.url).pathname;
     const output = args[1] ?? "reply.wav";
     const { replies, durationSeconds } = await respond(input, output);

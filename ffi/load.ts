@@ -29,6 +29,7 @@ import {
   targetTriple,
 } from "./platform.ts";
 import { PREBUILT_BASE_URL, PREBUILT_FILES, type PrebuiltFile } from "./prebuilt.ts";
+import { runtime } from "./runtime.ts";
 import { ABI_VERSION, type NativeLibrary } from "./symbols.ts";
 
 export {
@@ -52,15 +53,13 @@ interface RuntimeInfo {
   writeFile(path: string, bytes: Uint8Array): void;
 }
 
-declare const Bun: unknown;
-
 /** A glibc build of Bun reports the glibc it runs on; its musl build reports none. */
 function linuxLibc(header: { glibcVersionRuntime?: string } | undefined): string {
   return header && !header.glibcVersionRuntime ? "musl" : "gnu";
 }
 
 function runtimeInfo(): RuntimeInfo {
-  if (typeof Deno !== "undefined" && typeof Bun === "undefined") {
+  if (runtime === "deno") {
     return {
       runtime: "deno",
       os: Deno.build.os,
@@ -89,7 +88,7 @@ function runtimeInfo(): RuntimeInfo {
       },
     };
   }
-  if (typeof Bun !== "undefined") {
+  if (runtime === "bun") {
     const meta = import.meta as unknown as { require(specifier: string): unknown };
     const fs = meta.require("node:fs") as {
       existsSync(path: string): boolean;

@@ -17,6 +17,7 @@ import {
   ShapeError,
   wavFrames,
 } from "../mod.ts";
+import { runtime } from "./helpers.ts";
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 const text = (s: string) => RuntimeData.text(s);
@@ -341,15 +342,15 @@ function serveNeverAnswering(): { port: number; close(): Promise<void> } {
     new Promise<Response>((resolve) =>
       request.signal.addEventListener("abort", () => resolve(new Response("too late")))
     );
-  const bun = (globalThis as {
-    Bun?: {
-      serve(o: { port: number; hostname: string; fetch: typeof handler }): {
-        port: number;
-        stop(force?: boolean): Promise<void> | void;
+  if (runtime === "bun") {
+    const bun = (globalThis as {
+      Bun?: {
+        serve(o: { port: number; hostname: string; fetch: typeof handler }): {
+          port: number;
+          stop(force?: boolean): Promise<void> | void;
+        };
       };
-    };
-  }).Bun;
-  if (bun) {
+    }).Bun!;
     const server = bun.serve({ port: 0, hostname: "127.0.0.1", fetch: handler });
     return { port: server.port, close: async () => void (await server.stop(true)) };
   }

@@ -1,17 +1,10 @@
 /** Test helpers shared by Deno and Bun runs. */
 import { readdirSync } from "node:fs";
-
-declare const Bun: { gc(force: boolean): void } | undefined;
+import { collectGarbage, memoryUsage, runtime as currentRuntime } from "../ffi/runtime.ts";
 
 /** Forces a full garbage collection (Deno needs --v8-flags=--expose-gc). */
 export function forceGc(): void {
-  if (typeof Bun !== "undefined") {
-    Bun.gc(true);
-    return;
-  }
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error("run Deno tests with --v8-flags=--expose-gc");
-  gc();
+  if (!collectGarbage()) throw new Error("run Deno tests with --v8-flags=--expose-gc");
 }
 
 /**
@@ -32,14 +25,11 @@ export async function collectUntil(done: () => boolean, timeoutMs = 10_000): Pro
 
 /** Resident set size in bytes. */
 export function rss(): number {
-  const deno = (globalThis as { Deno?: { memoryUsage(): { rss: number } } }).Deno;
-  if (deno && typeof Bun === "undefined") return deno.memoryUsage().rss;
-  return (globalThis as unknown as { process: { memoryUsage(): { rss: number } } }).process
-    .memoryUsage().rss;
+  return memoryUsage().rss;
 }
 
 /** Which runtime runs the tests. */
-export const runtime: "deno" | "bun" = typeof Bun !== "undefined" ? "bun" : "deno";
+export const runtime: "deno" | "bun" = currentRuntime === "bun" ? "bun" : "deno";
 
 /** Number of OS threads of this process (Linux: /proc/self/task), or undefined where unknown. */
 export function threadCount(): number | undefined {

@@ -9,33 +9,20 @@
  * @module
  */
 import { liveHandles, PipelineBuilder, RuntimeData, Session } from "../mod.ts";
+import {
+  args,
+  collectGarbage as gc,
+  exit,
+  memoryUsage as memory,
+  runtime,
+} from "../ffi/runtime.ts";
 
-const args = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
-  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
-const FRAMES = Number(args[0] ?? 1_000_000);
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
-
-interface Memory {
-  rss: number;
-  heapTotal: number;
-}
-
-function memory(): Memory {
-  const deno = (globalThis as { Deno?: { memoryUsage(): Memory } }).Deno;
-  if (deno && runtime === "deno") return deno.memoryUsage();
-  return (globalThis as unknown as { process: { memoryUsage(): Memory } }).process.memoryUsage();
-}
+const FRAMES = Number(args()[0] ?? 1_000_000);
 
 /** Memory outside the JS heap: native buffers, handles, sessions. */
 function offHeap(): number {
   const m = memory();
   return m.rss - m.heapTotal;
-}
-
-function gc(): void {
-  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
-  if (bun) bun.gc(true);
-  else (globalThis as { gc?: () => void }).gc?.();
 }
 
 const baseline = liveHandles();
@@ -111,6 +98,5 @@ console.log(JSON.stringify(report));
 const ok = received === FRAMES && report.liveHandles === 0 && growthMb < 10;
 if (!ok) {
   console.error("soak FAILED");
-  (globalThis as { Deno?: { exit(c: number): never } }).Deno?.exit(1);
-  (globalThis as unknown as { process: { exit(c: number): never } }).process?.exit(1);
+  exit(1);
 }

@@ -15,6 +15,7 @@ import {
   type VadEvent,
   type WavWriterSummary,
 } from "../mod.ts";
+import { runtime } from "./helpers.ts";
 
 /** Builder calls that must not compile (never run: their manifests are only built). */
 function misuses(): void {
@@ -91,7 +92,6 @@ describe("types that help", () => {
   });
 
   test("event payload types fit what the built-in nodes emit (asJson<VadEvent>())", async () => {
-    const runtime = (globalThis as { Bun?: unknown }).Bun ? "bun" : "deno";
     const wav = new URL("../examples/data/speech.wav", import.meta.url).pathname;
     const out = `${
       new URL("../target", import.meta.url).pathname
