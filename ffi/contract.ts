@@ -1,6 +1,6 @@
 // deno-fmt-ignore-file
 // Generated from rust/include/remotemedia.h and the crate's typed JSON shapes by
-// `make contract` (rust/src/abi/contract.rs). Do not edit.
+// `make contract` (rust/src/abi/contract/). Do not edit.
 
 /**
  * Every code and slot layout that crosses the C ABI, and the JSON shapes the library returns.
