@@ -187,16 +187,16 @@ export class AudioView<F extends SampleFormat = SampleFormat> {
     samples: ReadonlySamples<F>,
     sampleRate: number,
     channels: number,
-    attributes: Attributes = {},
+    attributes?: Attributes,
   ) {
     this.samples = samples;
     this.sampleRate = sampleRate;
     this.channels = channels;
     this.format = formatOf(samples as Samples) as F;
     this.numSamples = samples.length / channels;
-    if (attributes.timestampUs !== undefined) this.timestampUs = attributes.timestampUs;
-    if (attributes.streamId !== undefined) this.streamId = attributes.streamId;
-    if (attributes.metadata !== undefined) this.metadata = attributes.metadata;
+    if (attributes?.timestampUs !== undefined) this.timestampUs = attributes.timestampUs;
+    if (attributes?.streamId !== undefined) this.streamId = attributes.streamId;
+    if (attributes?.metadata !== undefined) this.metadata = attributes.metadata;
   }
 
   /** Duration in seconds. */

@@ -119,15 +119,20 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
 
   /** Encodes the attributes, calls a native constructor with them, and wraps the handle it returns. */
   static #create(
-    attributes: Attributes,
+    attributes: Attributes | undefined,
     make: (s: NativeLibrary["symbols"], attrs: Uint8Array | null, attrsLen: number) => number,
   ): RuntimeData {
     const native = lib();
-    const attrs = attributesJson(attributes);
+    const attrs = attributesJson(attributes ?? {});
     return RuntimeData.fromHandle(make(native.symbols, attrs, attrs?.length ?? 0), native);
   }
 
-  /** Takes ownership of a native handle. @internal */
+  /**
+   * Takes ownership of a native handle.
+   *
+   * @internal
+   * @ignore
+   */
   static fromHandle(
     handle: number,
     native: NativeLibrary = lib(),
@@ -138,7 +143,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   }
 
   /** UTF-8 text. */
-  static text(text: string, attributes: Attributes = {}): RuntimeData {
+  static text(text: string, attributes?: Attributes): RuntimeData {
     if (typeof text !== "string") {
       throw new ArgumentError(`RuntimeData.text expects a string, got ${describe(text)}`);
     }
@@ -147,7 +152,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   }
 
   /** Any JSON-serialisable value (serialised with `JSON.stringify`, parsed natively). */
-  static json(value: unknown, attributes: Attributes = {}): RuntimeData {
+  static json(value: unknown, attributes?: Attributes): RuntimeData {
     const text = stringifyJson(value, "RuntimeData.json value");
     if (text === undefined) {
       throw new ArgumentError(`RuntimeData.json: ${describe(value)} is not JSON-serialisable`);
@@ -157,13 +162,13 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   }
 
   /** JSON from its text form; a parse error names line and column. */
-  static jsonText(text: string, attributes: Attributes = {}): RuntimeData {
+  static jsonText(text: string, attributes?: Attributes): RuntimeData {
     const bytes = encoder.encode(text);
     return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_json(bytes, bytes.length, a, n));
   }
 
   /** Opaque bytes (copied into native memory once). */
-  static binary(bytes: Uint8Array | ArrayBuffer, attributes: Attributes = {}): RuntimeData {
+  static binary(bytes: Uint8Array | ArrayBuffer, attributes?: Attributes): RuntimeData {
     if (!(bytes instanceof Uint8Array) && !(bytes instanceof ArrayBuffer)) {
       throw new ArgumentError(`RuntimeData.binary expects a Uint8Array, got ${describe(bytes)}`);
     }
@@ -172,7 +177,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
   }
 
   /** Zero-filled native bytes to fill in place through `asBinary()` (no copy on the way in). */
-  static allocBinary(byteLength: number, attributes: Attributes = {}): RuntimeData {
+  static allocBinary(byteLength: number, attributes?: Attributes): RuntimeData {
     checkInteger(byteLength, "byteLength", 0, Number.MAX_SAFE_INTEGER);
     return RuntimeData.#create(attributes, (s, a, n) => s.rm_data_binary_alloc(byteLength, a, n));
   }
@@ -311,7 +316,12 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
       ));
   }
 
-  /** The native handle, for the pipeline layer. Throws if disposed. @internal */
+  /**
+   * The native handle, for the pipeline layer. Throws if disposed.
+   *
+   * @internal
+   * @ignore
+   */
   handle(): number {
     if (this.#handle === 0) throw new DisposedError("RuntimeData");
     return this.#handle;
