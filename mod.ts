@@ -21,11 +21,8 @@ export {
   AudioView,
   type DataType,
   formatOf,
-  liveHandles,
-  liveViews,
   type PixelFormat,
   type ReadonlySamples,
-  RuntimeData,
   type SampleFormat,
   type Samples,
   type SamplesByFormat,
@@ -37,7 +34,8 @@ export {
   type Video,
   type VideoInit,
   type WritableAudioView,
-} from "./src/runtime_data.ts";
+} from "./src/data_types.ts";
+export { liveHandles, liveViews, RuntimeData } from "./src/runtime_data.ts";
 export { closeLibrary, setLibraryPath } from "./ffi/load.ts";
 export {
   audioFromFloat32,

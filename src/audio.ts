@@ -6,7 +6,8 @@
  */
 import { ArgumentError } from "./errors.ts";
 import { ShapeError } from "./errors.ts";
-import { type Attributes, formatOf, RuntimeData, type Samples } from "./runtime_data.ts";
+import { type Attributes, formatOf, type Samples } from "./data_types.ts";
+import { RuntimeData } from "./runtime_data.ts";
 
 /**
  * Audio RuntimeData from interleaved f32 samples (the RemoteMedia SDK's `numpy_to_audio`), with

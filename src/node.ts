@@ -5,7 +5,8 @@
  * @module
  */
 import { ArgumentError, RemoteMediaError } from "./errors.ts";
-import { type DataType, RuntimeData } from "./runtime_data.ts";
+import type { DataType } from "./data_types.ts";
+import { RuntimeData } from "./runtime_data.ts";
 import { builtinTypeNames } from "./schemas.ts";
 
 /** What `process` / `processMulti` / `flush` may return. */

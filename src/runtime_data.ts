@@ -6,7 +6,7 @@
  * explicit with `dispose()` / `using`, with garbage collection as a backstop; after `dispose()` every
  * accessor throws and every view made earlier is detached (length 0), so freed memory is never read.
  *
- * The value types, `AudioView` and the argument checks live in `data_types.ts` (re-exported here).
+ * The value types, `AudioView` and the argument checks live in `data_types.ts`.
  * This file is one class (~500 lines: a constructor and an accessor per data type, views, dispose) and
  * stays whole so that the handle's lifecycle is read in one place.
  *
@@ -43,28 +43,6 @@ import { ArgumentError } from "./errors.ts";
 import { INFO_LEN, type NativeLibrary } from "../ffi/symbols.ts";
 import { DataTypeError, DisposedError, ShapeError } from "./errors.ts";
 import { checkHandle, checkStatus, decoder, encoder, lastError, lib } from "./native.ts";
-
-export {
-  type Attributes,
-  type AudioAllocInit,
-  type AudioInit,
-  AudioView,
-  type DataType,
-  formatOf,
-  type PixelFormat,
-  type ReadonlySamples,
-  type SampleFormat,
-  type Samples,
-  type SamplesByFormat,
-  type SamplesOf,
-  type Tensor,
-  type TensorDtype,
-  type TensorElements,
-  type TensorInit,
-  type Video,
-  type VideoInit,
-  type WritableAudioView,
-} from "./data_types.ts";
 
 const info = new Float64Array(INFO_LEN);
 const registry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(

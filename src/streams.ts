@@ -9,7 +9,8 @@ import { ArgumentError } from "./errors.ts";
 import { type NativeLibrary, WAV_INFO_LEN } from "../ffi/symbols.ts";
 import { ShapeError } from "./errors.ts";
 import { checkHandle, checkStatus, lib } from "./native.ts";
-import { RuntimeData, type SampleFormat } from "./runtime_data.ts";
+import type { SampleFormat } from "./data_types.ts";
+import { RuntimeData } from "./runtime_data.ts";
 
 /** Anything that yields bytes: a stream, a `Response`/`Request` (its body), or bytes at once. */
 export type ByteSource = ReadableStream<Uint8Array> | Response | Request | Uint8Array;

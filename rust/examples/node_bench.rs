@@ -52,7 +52,7 @@ fn main() {
                 } else {
                     Samples::F32(v)
                 };
-                Arc::new(RuntimeData::Audio(
+                Arc::new(RuntimeData::audio(
                     AudioBuffer::new(samples, rate, channels).unwrap(),
                 ))
             })
