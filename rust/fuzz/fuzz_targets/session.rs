@@ -30,7 +30,7 @@ fn host_types() -> serde_json::Value {
 
 fn audio(len: u8, value: u8) -> Arc<RuntimeData> {
     let v = (value as f32 - 128.0) / 64.0; // beyond ±1 on purpose
-    Arc::new(RuntimeData::Audio(
+    Arc::new(RuntimeData::audio(
         AudioBuffer::new(Samples::F32(vec![v; len as usize]), 16000, 1).unwrap(),
     ))
 }

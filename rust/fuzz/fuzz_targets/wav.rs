@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use remotemedia::abi::wav::*;
 use remotemedia::abi::{rm_data_free, rm_live_handles};
-use remotemedia::data::AudioBuffer;
+use remotemedia::data::RuntimeData;
 use remotemedia::wav::{WavError, WavParser};
 
 /// Piece sizes from a seed: a tiny xorshift, pieces of 1 to `max` bytes.
@@ -25,7 +25,7 @@ fn pieces(seed: u8, len: usize) -> Vec<usize> {
     sizes
 }
 
-fn parse(bytes: &[u8], frame_ms: f64, sizes: &[usize]) -> (Vec<AudioBuffer>, Result<(), WavError>) {
+fn parse(bytes: &[u8], frame_ms: f64, sizes: &[usize]) -> (Vec<RuntimeData>, Result<(), WavError>) {
     let mut parser = WavParser::new(frame_ms).expect("valid frame_ms");
     let mut items = Vec::new();
     let mut at = 0;
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     let sizes = pieces(control[1], bytes.len());
     let split = parse(bytes, frame_ms, &sizes);
     assert_eq!(whole, split, "the chunking changed the outcome");
-    for item in &whole.0 {
+    for item in whole.0.iter().map(|i| i.as_audio().expect("audio")) {
         assert!(
             item.samples.len() % item.channels as usize == 0,
             "frames are never split"

@@ -17,8 +17,8 @@ pub mod view;
 pub mod wav;
 
 use crate::data::{
-    Attributes, AudioBuffer, DataError, PixelFormat, RuntimeData, SampleFormat, Samples, Tensor,
-    TensorDtype, VideoFrame,
+    Attributes, AudioBuffer, DataError, Payload, PixelFormat, RuntimeData, SampleFormat, Samples,
+    Tensor, TensorDtype, VideoFrame,
 };
 use contract::{AudioInfoSlot, InfoSlot, TensorInfoSlot, VideoInfoSlot};
 use error::{guard, guard_status, AbiError, Status};
@@ -278,7 +278,7 @@ pub unsafe extern "C" fn rm_data_audio(
         let samples = Samples::from_bytes(format, bytes)?;
         count_copy(byte_len);
         store(
-            RuntimeData::Audio(AudioBuffer::new(samples, sample_rate, channels)?),
+            RuntimeData::audio(AudioBuffer::new(samples, sample_rate, channels)?),
             attributes,
         )
     })
@@ -303,7 +303,7 @@ pub unsafe extern "C" fn rm_data_audio_alloc(
         // SAFETY: forwarded caller guarantee.
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         let audio = AudioBuffer::zeroed(format, frames, sample_rate, channels)?;
-        store(RuntimeData::Audio(audio), attributes)
+        store(RuntimeData::audio(audio), attributes)
     })
 }
 
@@ -328,7 +328,7 @@ pub unsafe extern "C" fn rm_data_video(
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         let frame = VideoFrame::from_slice(width, height, format, bytes)?;
         count_copy(len);
-        store(RuntimeData::Video(frame, Attributes::default()), attributes)
+        store(RuntimeData::video(frame), attributes)
     })
 }
 
@@ -366,10 +366,7 @@ pub unsafe extern "C" fn rm_data_tensor(
         let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
         count_copy(len);
         store(
-            RuntimeData::Tensor(
-                Tensor::from_bytes(dims, dtype, bytes)?,
-                Attributes::default(),
-            ),
+            RuntimeData::tensor(Tensor::from_bytes(dims, dtype, bytes)?),
             attributes,
         )
     })
@@ -409,8 +406,8 @@ pub unsafe extern "C" fn rm_data_info(handle: RmHandle, out: *mut f64, cap: usiz
             }
             info[slot] = value;
         };
-        match &*data {
-            RuntimeData::Audio(a) => {
+        match &data.payload {
+            Payload::Audio(a) => {
                 set(
                     AudioInfoSlot::Format as i32,
                     a.samples.format() as i32 as f64,
@@ -419,12 +416,12 @@ pub unsafe extern "C" fn rm_data_info(handle: RmHandle, out: *mut f64, cap: usiz
                 set(AudioInfoSlot::Channels as i32, a.channels as f64);
                 set(AudioInfoSlot::Frames as i32, a.num_frames() as f64);
             }
-            RuntimeData::Video(v, _) => {
+            Payload::Video(v) => {
                 set(VideoInfoSlot::PixelFormat as i32, v.format as i32 as f64);
                 set(VideoInfoSlot::Width as i32, v.width as f64);
                 set(VideoInfoSlot::Height as i32, v.height as f64);
             }
-            RuntimeData::Tensor(t, _) => {
+            Payload::Tensor(t) => {
                 set(TensorInfoSlot::Dtype as i32, t.dtype() as i32 as f64);
                 set(TensorInfoSlot::Rank as i32, t.shape.len() as f64);
                 for (i, &d) in t.shape.iter().enumerate() {

@@ -5,7 +5,7 @@ use super::contract::{WavInfoSlot, WavPhase, RM_WAV_INFO_LEN};
 use super::error::{guard, guard_status, AbiError, Status};
 use super::handles::{self, Object};
 use super::{count_copy, input_bytes, store, RmHandle};
-use crate::data::{Attributes, RuntimeData};
+use crate::data::Attributes;
 use crate::wav::{WavError, WavParser};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -93,7 +93,7 @@ pub extern "C" fn rm_wav_parser_take(parser: RmHandle) -> RmHandle {
                 "rm_wav_parser_take: no item is ready (push more bytes or finish first)",
             )
         })?;
-        store(RuntimeData::Audio(item), Attributes::default())
+        store(item, Attributes::default())
     })
 }
 
@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(rm_wav_parser_create(-1.0), 0);
         assert_eq!(rm_last_error_code(), Status::InvalidArgument as i32);
         let data = crate::abi::store(
-            RuntimeData::text("not a parser"),
+            crate::data::RuntimeData::text("not a parser"),
             crate::data::Attributes::default(),
         )
         .unwrap();

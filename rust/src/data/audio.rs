@@ -1,4 +1,4 @@
-use super::{alloc, Attributes, DataError};
+use super::{alloc, DataError};
 
 /// Storage format of PCM samples, with stable numeric codes used by the C ABI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,8 +284,6 @@ pub struct AudioBuffer {
     pub sample_rate: u32,
     /// Interleaved channel count.
     pub channels: u16,
-    /// Timestamp, stream id, metadata.
-    pub attributes: Attributes,
 }
 
 impl AudioBuffer {
@@ -310,7 +308,6 @@ impl AudioBuffer {
             samples,
             sample_rate,
             channels: channels as u16,
-            attributes: Attributes::default(),
         })
     }
 
@@ -345,13 +342,12 @@ impl AudioBuffer {
         self.samples.len() / self.channels as usize
     }
 
-    /// Same rate, channels and attributes, with empty f32 samples: the start of a derived buffer.
+    /// Same rate and channels, with empty f32 samples: the start of a derived buffer.
     pub fn clone_layout(&self) -> AudioBuffer {
         AudioBuffer {
             samples: Samples::F32(Vec::new()),
             sample_rate: self.sample_rate,
             channels: self.channels,
-            attributes: self.attributes.clone(),
         }
     }
 

@@ -77,7 +77,8 @@ impl std::fmt::Display for DataType {
     }
 }
 
-/// Optional attributes shared by every variant: presentation timestamp, stream id, free-form metadata.
+/// Optional attributes of every value, whatever its type: presentation timestamp, stream id, free-form
+/// metadata.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Attributes {
     /// Presentation timestamp in microseconds.
@@ -392,21 +393,31 @@ impl Tensor {
     }
 }
 
-/// A value flowing between nodes.
+/// A value flowing between nodes: a payload of one of six types, and attributes (timestamp, stream
+/// id, metadata) that every type has in the same place.
+#[derive(Debug, Clone)]
+pub struct RuntimeData {
+    /// The typed content.
+    pub payload: Payload,
+    /// Timestamp, stream id, metadata.
+    pub attributes: Attributes,
+}
+
+/// The content of a [`RuntimeData`] value.
 #[derive(Debug)]
-pub enum RuntimeData {
+pub enum Payload {
     /// UTF-8 text.
-    Text(String, Attributes),
+    Text(String),
     /// PCM audio.
     Audio(AudioBuffer),
     /// A raw video frame.
-    Video(VideoFrame, Attributes),
+    Video(VideoFrame),
     /// JSON; the serialised text is cached on first request.
-    Json(Value, OnceLock<String>, Attributes),
+    Json(Value, OnceLock<String>),
     /// Opaque bytes.
-    Binary(Vec<u8>, Attributes),
+    Binary(Vec<u8>),
     /// An n-dimensional array.
-    Tensor(Tensor, Attributes),
+    Tensor(Tensor),
 }
 
 impl TensorData {
@@ -420,57 +431,156 @@ impl TensorData {
     }
 }
 
-impl Clone for RuntimeData {
+impl Clone for Payload {
     fn clone(&self) -> Self {
         match self {
-            RuntimeData::Text(s, a) => RuntimeData::Text(s.clone(), a.clone()),
-            RuntimeData::Audio(b) => RuntimeData::Audio(b.clone()),
-            RuntimeData::Video(v, a) => RuntimeData::Video(v.clone(), a.clone()),
-            RuntimeData::Json(v, _, a) => RuntimeData::Json(v.clone(), OnceLock::new(), a.clone()),
-            RuntimeData::Binary(b, a) => RuntimeData::Binary(b.clone(), a.clone()),
-            RuntimeData::Tensor(t, a) => RuntimeData::Tensor(t.clone(), a.clone()),
+            Payload::Text(s) => Payload::Text(s.clone()),
+            Payload::Audio(b) => Payload::Audio(b.clone()),
+            Payload::Video(v) => Payload::Video(v.clone()),
+            Payload::Json(v, _) => Payload::Json(v.clone(), OnceLock::new()),
+            Payload::Binary(b) => Payload::Binary(b.clone()),
+            Payload::Tensor(t) => Payload::Tensor(t.clone()),
+        }
+    }
+}
+
+impl Payload {
+    /// The payload's type.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Payload::Text(_) => DataType::Text,
+            Payload::Audio(_) => DataType::Audio,
+            Payload::Video(_) => DataType::Video,
+            Payload::Json(..) => DataType::Json,
+            Payload::Binary(_) => DataType::Binary,
+            Payload::Tensor(_) => DataType::Tensor,
+        }
+    }
+
+    /// The payload as bytes: UTF-8 for text and JSON, samples for audio, pixels, raw bytes, tensor elements.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Text(s) => s.as_bytes(),
+            Payload::Audio(a) => a.samples.as_bytes(),
+            Payload::Video(v) => &v.pixels,
+            Payload::Json(v, cache) => cache.get_or_init(|| v.to_string()).as_bytes(),
+            Payload::Binary(b) => b,
+            Payload::Tensor(t) => t.bytes(),
+        }
+    }
+
+    /// A deep copy, or an out-of-memory error instead of an abort (JSON values are copied with the
+    /// infallible allocator: their size is bounded by the JSON text's, which is capped).
+    fn try_clone(&self) -> Result<Self, DataError> {
+        Ok(match self {
+            Payload::Text(s) => Payload::Text(alloc::try_string(s, "a text copy")?),
+            Payload::Audio(b) => Payload::Audio(AudioBuffer {
+                samples: b.samples.try_clone()?,
+                ..b.clone_layout()
+            }),
+            Payload::Video(v) => Payload::Video(VideoFrame {
+                pixels: alloc::try_copy(&v.pixels, "a video frame copy")?,
+                ..*v
+            }),
+            Payload::Json(..) => self.clone(),
+            Payload::Binary(b) => Payload::Binary(alloc::try_copy(b, "a binary copy")?),
+            Payload::Tensor(t) => Payload::Tensor(Tensor {
+                shape: t.shape.clone(),
+                data: t.data.try_clone()?,
+            }),
+        })
+    }
+
+    /// Same type and layout (rate, channels and format; frame size and format; shape and dtype).
+    fn same_layout(&self, other: &Payload) -> bool {
+        match (self, other) {
+            (Payload::Text(_), Payload::Text(_))
+            | (Payload::Binary(_), Payload::Binary(_))
+            | (Payload::Json(..), Payload::Json(..)) => true,
+            (Payload::Audio(a), Payload::Audio(b)) => {
+                a.sample_rate == b.sample_rate
+                    && a.channels == b.channels
+                    && a.samples.format() == b.samples.format()
+            }
+            (Payload::Video(a), Payload::Video(b)) => {
+                a.width == b.width && a.height == b.height && a.format == b.format
+            }
+            (Payload::Tensor(a), Payload::Tensor(b)) => {
+                a.shape == b.shape && a.dtype() == b.dtype()
+            }
+            _ => false,
         }
     }
 }
 
 /// Equality of values: same type, layout and attributes, and bit-identical payloads (so a tensor
-/// holding NaN equals its copy, unlike an element-wise float comparison).
+/// holding NaN equals its copy, unlike an element-wise float comparison); JSON compares as values.
 impl PartialEq for RuntimeData {
     fn eq(&self, other: &Self) -> bool {
-        let layout_eq = match (self, other) {
-            (RuntimeData::Text(..), RuntimeData::Text(..))
-            | (RuntimeData::Binary(..), RuntimeData::Binary(..)) => true,
-            (RuntimeData::Json(a, ..), RuntimeData::Json(b, ..)) => {
-                return a == b && self.attributes() == other.attributes()
-            }
-            (RuntimeData::Audio(a), RuntimeData::Audio(b)) => {
-                a.sample_rate == b.sample_rate
-                    && a.channels == b.channels
-                    && a.samples.format() == b.samples.format()
-            }
-            (RuntimeData::Video(a, _), RuntimeData::Video(b, _)) => {
-                a.width == b.width && a.height == b.height && a.format == b.format
-            }
-            (RuntimeData::Tensor(a, _), RuntimeData::Tensor(b, _)) => {
-                a.shape == b.shape && a.dtype() == b.dtype()
-            }
-            _ => false,
+        let payload_eq = match (&self.payload, &other.payload) {
+            (Payload::Json(a, _), Payload::Json(b, _)) => a == b,
+            (a, b) => a.same_layout(b) && a.bytes() == b.bytes(),
         };
-        layout_eq
-            && self.attributes() == other.attributes()
-            && self.payload_bytes() == other.payload_bytes()
+        payload_eq && self.attributes == other.attributes
+    }
+}
+
+impl From<Payload> for RuntimeData {
+    fn from(payload: Payload) -> Self {
+        RuntimeData::new(payload)
     }
 }
 
 impl RuntimeData {
+    /// A value without attributes.
+    pub fn new(payload: Payload) -> Self {
+        RuntimeData {
+            payload,
+            attributes: Attributes::default(),
+        }
+    }
+
+    /// A new value with `payload` and the attributes of this one: what a node emits for an input.
+    pub fn with_payload(&self, payload: Payload) -> Self {
+        RuntimeData {
+            payload,
+            attributes: self.attributes.clone(),
+        }
+    }
+
+    /// A new audio value with the attributes of this one: what a node emits for an audio input.
+    pub fn with_audio(&self, buffer: AudioBuffer) -> Self {
+        self.with_payload(Payload::Audio(buffer))
+    }
+
+    /// This value with `attributes` instead of its own.
+    pub fn with_attributes(self, attributes: Attributes) -> Self {
+        RuntimeData { attributes, ..self }
+    }
+
     /// Text without attributes.
     pub fn text(s: impl Into<String>) -> Self {
-        RuntimeData::Text(s.into(), Attributes::default())
+        RuntimeData::new(Payload::Text(s.into()))
+    }
+
+    /// Audio without attributes.
+    pub fn audio(buffer: AudioBuffer) -> Self {
+        RuntimeData::new(Payload::Audio(buffer))
+    }
+
+    /// A video frame without attributes.
+    pub fn video(frame: VideoFrame) -> Self {
+        RuntimeData::new(Payload::Video(frame))
     }
 
     /// JSON without attributes.
     pub fn json(value: Value) -> Self {
-        RuntimeData::Json(value, OnceLock::new(), Attributes::default())
+        RuntimeData::new(Payload::Json(value, OnceLock::new()))
+    }
+
+    /// A tensor without attributes.
+    pub fn tensor(tensor: Tensor) -> Self {
+        RuntimeData::new(Payload::Tensor(tensor))
     }
 
     /// Parses JSON text (at most [`MAX_PAYLOAD_BYTES`] of it).
@@ -485,7 +595,7 @@ impl RuntimeData {
 
     /// Binary without attributes.
     pub fn binary(bytes: Vec<u8>) -> Self {
-        RuntimeData::Binary(bytes, Attributes::default())
+        RuntimeData::new(Payload::Binary(bytes))
     }
 
     /// Text copied from `text` (at most [`MAX_PAYLOAD_BYTES`] of it); an error instead of an abort when
@@ -507,90 +617,38 @@ impl RuntimeData {
         Ok(RuntimeData::binary(alloc::try_zeroed(len, "binary data")?))
     }
 
-    /// A deep copy, or an out-of-memory error instead of an abort (JSON values are copied with the
-    /// infallible allocator: their size is bounded by the JSON text's, which is capped).
+    /// A deep copy, or an out-of-memory error instead of an abort.
     pub fn try_clone(&self) -> Result<Self, DataError> {
-        Ok(match self {
-            RuntimeData::Text(s, a) => {
-                RuntimeData::Text(alloc::try_string(s, "a text copy")?, a.clone())
-            }
-            RuntimeData::Audio(b) => RuntimeData::Audio(AudioBuffer {
-                samples: b.samples.try_clone()?,
-                ..b.clone_layout()
-            }),
-            RuntimeData::Video(v, a) => RuntimeData::Video(
-                VideoFrame {
-                    pixels: alloc::try_copy(&v.pixels, "a video frame copy")?,
-                    ..*v
-                },
-                a.clone(),
-            ),
-            RuntimeData::Json(..) => self.clone(),
-            RuntimeData::Binary(b, a) => {
-                RuntimeData::Binary(alloc::try_copy(b, "a binary copy")?, a.clone())
-            }
-            RuntimeData::Tensor(t, a) => RuntimeData::Tensor(
-                Tensor {
-                    shape: t.shape.clone(),
-                    data: t.data.try_clone()?,
-                },
-                a.clone(),
-            ),
+        Ok(RuntimeData {
+            payload: self.payload.try_clone()?,
+            attributes: self.attributes.clone(),
         })
     }
 
-    /// The variant's type.
+    /// The payload's type.
     pub fn data_type(&self) -> DataType {
-        match self {
-            RuntimeData::Text(..) => DataType::Text,
-            RuntimeData::Audio(_) => DataType::Audio,
-            RuntimeData::Video(..) => DataType::Video,
-            RuntimeData::Json(..) => DataType::Json,
-            RuntimeData::Binary(..) => DataType::Binary,
-            RuntimeData::Tensor(..) => DataType::Tensor,
-        }
+        self.payload.data_type()
     }
 
     /// The payload as bytes: UTF-8 for text and JSON, samples for audio, pixels, raw bytes, tensor elements.
     pub fn payload_bytes(&self) -> &[u8] {
-        match self {
-            RuntimeData::Text(s, _) => s.as_bytes(),
-            RuntimeData::Audio(a) => a.samples.as_bytes(),
-            RuntimeData::Video(v, _) => &v.pixels,
-            RuntimeData::Json(v, cache, _) => cache.get_or_init(|| v.to_string()).as_bytes(),
-            RuntimeData::Binary(b, _) => b,
-            RuntimeData::Tensor(t, _) => t.bytes(),
-        }
+        self.payload.bytes()
     }
 
     /// The optional attributes.
     pub fn attributes(&self) -> &Attributes {
-        match self {
-            RuntimeData::Text(_, a)
-            | RuntimeData::Video(_, a)
-            | RuntimeData::Json(_, _, a)
-            | RuntimeData::Binary(_, a)
-            | RuntimeData::Tensor(_, a) => a,
-            RuntimeData::Audio(b) => &b.attributes,
-        }
+        &self.attributes
     }
 
     /// Mutable attributes.
     pub fn attributes_mut(&mut self) -> &mut Attributes {
-        match self {
-            RuntimeData::Text(_, a)
-            | RuntimeData::Video(_, a)
-            | RuntimeData::Json(_, _, a)
-            | RuntimeData::Binary(_, a)
-            | RuntimeData::Tensor(_, a) => a,
-            RuntimeData::Audio(b) => &mut b.attributes,
-        }
+        &mut self.attributes
     }
 
     /// Borrows the audio buffer or says what the value was instead.
     pub fn as_audio(&self) -> Result<&AudioBuffer, DataError> {
-        match self {
-            RuntimeData::Audio(a) => Ok(a),
+        match &self.payload {
+            Payload::Audio(a) => Ok(a),
             other => Err(DataError::WrongType {
                 expected: DataType::Audio,
                 actual: other.data_type(),
@@ -600,12 +658,20 @@ impl RuntimeData {
 
     /// Borrows the text or says what the value was instead.
     pub fn as_text(&self) -> Result<&str, DataError> {
-        match self {
-            RuntimeData::Text(s, _) => Ok(s),
+        match &self.payload {
+            Payload::Text(s) => Ok(s),
             other => Err(DataError::WrongType {
                 expected: DataType::Text,
                 actual: other.data_type(),
             }),
+        }
+    }
+
+    /// The JSON value, if the payload is JSON.
+    pub fn as_json(&self) -> Option<&Value> {
+        match &self.payload {
+            Payload::Json(v, _) => Some(v),
+            _ => None,
         }
     }
 }
@@ -755,17 +821,11 @@ mod tests {
         text.attributes_mut().stream_id = Some("s".into());
         let values = [
             text,
-            RuntimeData::Audio(AudioBuffer::new(Samples::I16(vec![1, 2]), 8000, 2).unwrap()),
-            RuntimeData::Video(
-                VideoFrame::new(1, 1, PixelFormat::Rgb24, vec![1, 2, 3]).unwrap(),
-                Attributes::default(),
-            ),
+            RuntimeData::audio(AudioBuffer::new(Samples::I16(vec![1, 2]), 8000, 2).unwrap()),
+            RuntimeData::video(VideoFrame::new(1, 1, PixelFormat::Rgb24, vec![1, 2, 3]).unwrap()),
             RuntimeData::json(serde_json::json!({"a": 1})),
             RuntimeData::binary(vec![9; 3]),
-            RuntimeData::Tensor(
-                Tensor::from_bytes(vec![2], TensorDtype::F32, &[0; 8]).unwrap(),
-                Attributes::default(),
-            ),
+            RuntimeData::tensor(Tensor::from_bytes(vec![2], TensorDtype::F32, &[0; 8]).unwrap()),
         ];
         for v in values {
             let copy = v.try_clone().unwrap();
@@ -779,15 +839,10 @@ mod tests {
     #[test]
     fn equality_is_bitwise_so_nan_payloads_equal_their_copies() {
         let nan = f32::NAN.to_ne_bytes();
-        let t = RuntimeData::Tensor(
-            Tensor::from_bytes(vec![1], TensorDtype::F32, &nan).unwrap(),
-            Attributes::default(),
-        );
+        let t = RuntimeData::tensor(Tensor::from_bytes(vec![1], TensorDtype::F32, &nan).unwrap());
         assert_eq!(t, t.clone());
-        let other = RuntimeData::Tensor(
-            Tensor::from_bytes(vec![1], TensorDtype::F32, &[0; 4]).unwrap(),
-            Attributes::default(),
-        );
+        let other =
+            RuntimeData::tensor(Tensor::from_bytes(vec![1], TensorDtype::F32, &[0; 4]).unwrap());
         assert_ne!(t, other);
     }
 

@@ -55,7 +55,7 @@ impl Node for AudioFormat {
             out.push(input);
             return Ok(());
         }
-        out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+        out.push(Arc::new(input.with_audio(AudioBuffer {
             samples: audio.samples.convert(self.format),
             ..audio.clone_layout()
         })));

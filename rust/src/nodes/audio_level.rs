@@ -77,7 +77,7 @@ impl Node for AudioLevel {
         };
         let rms_db = dbfs(rms);
         let frames = audio.num_frames() as u64;
-        let start_us = audio
+        let start_us = input
             .attributes
             .timestamp_us
             .unwrap_or((self.position as i128 * 1_000_000 / audio.sample_rate as i128) as i64);
@@ -104,10 +104,7 @@ mod tests {
     use serde_json::json;
 
     fn event(out: &[std::sync::Arc<crate::data::RuntimeData>]) -> serde_json::Value {
-        match &*out[0] {
-            crate::data::RuntimeData::Json(v, ..) => v.clone(),
-            _ => panic!("json expected"),
-        }
+        out[0].as_json().expect("json expected").clone()
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl Node for ChannelMix {
                         )
                     }
                 };
-                out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+                out.push(Arc::new(input.with_audio(AudioBuffer {
                     samples,
                     channels: 1,
                     ..audio.clone_layout()
@@ -144,7 +144,7 @@ impl Node for ChannelMix {
             }
         };
         let format = audio.samples.format();
-        out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+        out.push(Arc::new(input.with_audio(AudioBuffer {
             samples: Samples::F32(samples).convert(format),
             channels,
             ..audio.clone_layout()
@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn integer_downmix_stays_integer() {
         use crate::data::{AudioBuffer, RuntimeData, Samples};
-        let input = std::sync::Arc::new(RuntimeData::Audio(
+        let input = std::sync::Arc::new(RuntimeData::audio(
             AudioBuffer::new(
                 Samples::I16(vec![100, 300, -32768, -32768, 32767, 32767]),
                 8000,

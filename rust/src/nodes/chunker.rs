@@ -2,7 +2,9 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{alloc, AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use crate::data::{
+    alloc, Attributes, AudioBuffer, DataType, Payload, RuntimeData, SampleFormat, Samples,
+};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ struct Layout {
     /// Timestamp of the first buffered frame, when the input carries timestamps.
     next_timestamp_us: Option<i64>,
     template: AudioBuffer,
+    /// Attributes of the stream's first item, which every chunk carries (with its own timestamp).
+    attributes: Attributes,
 }
 
 struct Chunker {
@@ -61,7 +65,11 @@ struct Chunker {
 
 impl Layout {
     /// The layout of the stream that `audio` starts.
-    fn first(audio: &AudioBuffer, params: &ChunkerParams) -> Result<Layout, NodeError> {
+    fn first(
+        audio: &AudioBuffer,
+        attributes: &Attributes,
+        params: &ChunkerParams,
+    ) -> Result<Layout, NodeError> {
         let frame = if params.frames > 0 {
             params.frames
         } else {
@@ -89,24 +97,29 @@ impl Layout {
             channels: audio.channels,
             frame,
             buffer: Samples::empty(format),
-            next_timestamp_us: audio.attributes.timestamp_us,
+            next_timestamp_us: attributes.timestamp_us,
             template: audio.clone_layout(),
+            attributes: attributes.clone(),
         })
     }
 
     fn emit(&mut self, frames: usize, out: &mut Outputs) {
         let samples = self.buffer.drain_front(frames * self.channels as usize);
-        let mut chunk = AudioBuffer {
+        let chunk = AudioBuffer {
             samples,
             ..self.template.clone_layout()
         };
+        let mut attributes = self.attributes.clone();
         if let Some(ts) = self.next_timestamp_us {
-            chunk.attributes.timestamp_us = Some(ts);
+            attributes.timestamp_us = Some(ts);
             let duration_us = frames as u128 * 1_000_000 / self.sample_rate as u128;
             self.next_timestamp_us =
                 Some(ts.saturating_add(i64::try_from(duration_us).unwrap_or(i64::MAX)));
         }
-        out.push(Arc::new(RuntimeData::Audio(chunk)));
+        out.push(Arc::new(RuntimeData {
+            payload: Payload::Audio(chunk),
+            attributes,
+        }));
     }
 }
 
@@ -120,7 +133,7 @@ impl Node for Chunker {
         let audio = expect_audio(&input)?;
         let state = match self.state.take() {
             Some(state) => state,
-            None => Layout::first(audio, &self.params)?,
+            None => Layout::first(audio, &input.attributes, &self.params)?,
         };
         let state = self.state.insert(state);
         if state.format != audio.samples.format()
@@ -251,14 +264,11 @@ mod tests {
 
     #[test]
     fn timestamps_saturate_instead_of_overflowing() {
-        use crate::data::RuntimeData;
-        let mut item = crate::nodes::expect_audio(&audio(vec![0.0; 8], 8000, 1))
-            .unwrap()
-            .clone();
+        let mut item = (*audio(vec![0.0; 8], 8000, 1)).clone();
         item.attributes.timestamp_us = Some(i64::MAX - 10);
         let out = run(
             build("Chunker", json!({"frames": 4})).as_mut(),
-            vec![std::sync::Arc::new(RuntimeData::Audio(item))],
+            vec![std::sync::Arc::new(item)],
         );
         let stamps: Vec<_> = out.iter().map(|d| d.attributes().timestamp_us).collect();
         assert_eq!(stamps, vec![Some(i64::MAX - 10), Some(i64::MAX)]);

@@ -4,7 +4,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use crate::data::{AudioBuffer, DataType, Payload, RuntimeData, Samples};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -96,25 +96,28 @@ impl Node for Gain {
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
         expect_audio(&input)?;
+        let mut input = input;
         // Sole owner of f32 audio (the usual case mid-graph): scale in place, no allocation.
-        let input = match Arc::try_unwrap(input) {
-            Ok(RuntimeData::Audio(mut audio)) if audio.samples.format() == SampleFormat::F32 => {
-                if let Samples::F32(v) = &mut audio.samples {
-                    v.iter_mut().for_each(|s| *s = self.apply(*s));
-                }
-                out.push(Arc::new(RuntimeData::Audio(audio)));
-                return Ok(());
-            }
-            Ok(data) => Arc::new(data),
-            Err(shared) => shared,
-        };
+        if let Some(RuntimeData {
+            payload:
+                Payload::Audio(AudioBuffer {
+                    samples: Samples::F32(v),
+                    ..
+                }),
+            ..
+        }) = Arc::get_mut(&mut input)
+        {
+            v.iter_mut().for_each(|s| *s = self.apply(*s));
+            out.push(input);
+            return Ok(());
+        }
         let audio = expect_audio(&input)?;
         let samples = match &audio.samples {
             Samples::F32(v) => Samples::F32(v.iter().map(|&s| self.apply(s)).collect()),
             other => Samples::F32(other.to_f32().into_iter().map(|s| self.apply(s)).collect())
                 .convert(other.format()),
         };
-        out.push(Arc::new(RuntimeData::Audio(AudioBuffer {
+        out.push(Arc::new(input.with_audio(AudioBuffer {
             samples,
             ..audio.clone_layout()
         })));
@@ -168,7 +171,7 @@ mod tests {
     #[test]
     fn keeps_i16_format_and_saturates() {
         use crate::data::{AudioBuffer, RuntimeData, Samples};
-        let input = std::sync::Arc::new(RuntimeData::Audio(
+        let input = std::sync::Arc::new(RuntimeData::audio(
             AudioBuffer::new(Samples::I16(vec![1000, -30000]), 16000, 1).unwrap(),
         ));
         let out = run(build("Gain", json!({"gain": 2.0})).as_mut(), vec![input]);

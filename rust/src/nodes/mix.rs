@@ -170,16 +170,17 @@ impl Mix {
         for v in &mut sum {
             *v = v.clamp(-1.0, 1.0);
         }
-        let mut buffer = AudioBuffer::new(Samples::F32(sum), layout.rate, layout.channels as u32)
+        let buffer = AudioBuffer::new(Samples::F32(sum), layout.rate, layout.channels as u32)
             .map_err(|e| NodeError::BadInput(e.to_string()))?;
-        buffer.attributes.timestamp_us = self
+        let mut mixed = RuntimeData::audio(buffer);
+        mixed.attributes.timestamp_us = self
             .start_us
             .map(|t| t + (self.emitted_frames as i128 * 1_000_000 / layout.rate as i128) as i64);
         if !late.is_empty() {
-            buffer.attributes.metadata = Some(serde_json::json!({ "lateFrames": late }));
+            mixed.attributes.metadata = Some(serde_json::json!({ "lateFrames": late }));
         }
         self.emitted_frames += frames as u64;
-        out.push(Arc::new(RuntimeData::Audio(buffer)));
+        out.push(Arc::new(mixed));
         Ok(())
     }
 }
@@ -200,7 +201,7 @@ impl Node for Mix {
                     channels: audio.channels,
                     port,
                 });
-                self.start_us = audio.attributes.timestamp_us;
+                self.start_us = input.attributes.timestamp_us;
             }
             Some(l) if l.rate != audio.sample_rate || l.channels != audio.channels => {
                 return Err(NodeError::BadInput(format!(
@@ -318,10 +319,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(samples_f32(&out[0]), vec![0.75; 100]);
-        let meta = match &*out[0] {
-            crate::data::RuntimeData::Audio(a) => a.attributes.metadata.clone(),
-            _ => None,
-        };
+        let meta = out[0].attributes.metadata.clone();
         assert_eq!(meta, Some(json!({"lateFrames": {"b": 1500}})));
         assert_eq!(flush(&mut node), vec![0.25; 400]);
     }

@@ -18,7 +18,7 @@ mod utterance;
 mod vad;
 mod wav;
 
-use crate::data::{DataError, DataType, RuntimeData};
+use crate::data::{DataError, DataType, Payload, RuntimeData};
 pub use event::NodeEvent;
 use schema::{NodeSchema, Params};
 use std::sync::Arc;
@@ -216,8 +216,8 @@ pub fn single_input(types: &[DataType]) -> Vec<schema::PortSchema> {
 
 /// The audio buffer of an item, or a `WrongInput` error.
 pub fn expect_audio(data: &RuntimeData) -> Result<&crate::data::AudioBuffer, NodeError> {
-    match data {
-        RuntimeData::Audio(a) => Ok(a),
+    match &data.payload {
+        Payload::Audio(a) => Ok(a),
         other => Err(NodeError::WrongInput {
             expected: "audio",
             actual: other.data_type(),
@@ -227,8 +227,8 @@ pub fn expect_audio(data: &RuntimeData) -> Result<&crate::data::AudioBuffer, Nod
 
 /// The text of an item, or a `WrongInput` error.
 pub fn expect_text(data: &RuntimeData) -> Result<&str, NodeError> {
-    match data {
-        RuntimeData::Text(s, _) => Ok(s),
+    match &data.payload {
+        Payload::Text(s) => Ok(s),
         other => Err(NodeError::WrongInput {
             expected: "text",
             actual: other.data_type(),
@@ -254,7 +254,7 @@ pub(crate) mod testing {
 
     /// Wraps f32 samples as audio data.
     pub fn audio(samples: Vec<f32>, rate: u32, channels: u32) -> Arc<RuntimeData> {
-        Arc::new(RuntimeData::Audio(
+        Arc::new(RuntimeData::audio(
             AudioBuffer::new(Samples::F32(samples), rate, channels).unwrap(),
         ))
     }

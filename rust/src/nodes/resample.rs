@@ -10,7 +10,9 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{alloc, AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use crate::data::{
+    alloc, Attributes, AudioBuffer, DataType, Payload, RuntimeData, SampleFormat, Samples,
+};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
     Async, Fft, FixedAsync, FixedSync, Indexing, Resampler, SincInterpolationParameters,
@@ -69,6 +71,8 @@ struct Stream {
     channels: usize,
     format: SampleFormat,
     template: AudioBuffer,
+    /// Attributes of the stream's first item, which every output carries (with its own timestamp).
+    attributes: Attributes,
     fifo: Vec<f32>,
     out_buf: Vec<f32>,
     /// Output frames still to discard (the resampler's delay).
@@ -404,21 +408,26 @@ impl Resample {
             return;
         }
         let frames = samples.len() / stream.channels;
-        let mut buffer = AudioBuffer {
+        let buffer = AudioBuffer {
             samples: Samples::F32(samples).convert(stream.format),
             ..stream.template.clone_layout()
         };
+        let mut attributes = stream.attributes.clone();
         if let Some(base) = stream.base_timestamp_us {
             let offset_us = stream.frames_out as u128 * 1_000_000 / buffer.sample_rate as u128;
-            buffer.attributes.timestamp_us =
+            attributes.timestamp_us =
                 Some(base.saturating_add(i64::try_from(offset_us).unwrap_or(i64::MAX)));
         }
         stream.frames_out += frames as u64;
-        out.push(Arc::new(RuntimeData::Audio(buffer)));
+        out.push(Arc::new(RuntimeData {
+            payload: Payload::Audio(buffer),
+            attributes,
+        }));
     }
 
-    /// Feeds one audio buffer.
-    pub fn push(&mut self, audio: &AudioBuffer, out: &mut Outputs) -> Result<(), NodeError> {
+    /// Feeds one audio item.
+    pub fn push(&mut self, input: &RuntimeData, out: &mut Outputs) -> Result<(), NodeError> {
+        let audio = expect_audio(input)?;
         if self.stream.is_none() {
             // Before anything is built: the resampler's buffers and delay measurement scale with the
             // rates (a 4294967291 Hz input would take gigabytes and minutes).
@@ -444,11 +453,12 @@ impl Resample {
                 channels,
                 format: audio.samples.format(),
                 template,
+                attributes: input.attributes.clone(),
                 fifo: vec![0.0; pad * channels],
                 out_buf: Vec::new(),
                 frames_in: 0,
                 frames_out: 0,
-                base_timestamp_us: audio.attributes.timestamp_us,
+                base_timestamp_us: input.attributes.timestamp_us,
             });
         }
         let Some(stream) = self.stream.as_mut() else {
@@ -541,7 +551,7 @@ impl Node for Resample {
             out.push(input);
             return Ok(());
         }
-        self.push(audio, out)
+        self.push(&input, out)
     }
 
     fn flush(&mut self, out: &mut Outputs) -> Result<(), NodeError> {
@@ -786,13 +796,11 @@ mod tests {
 
     #[test]
     fn timestamps_saturate_instead_of_overflowing() {
-        let mut item = crate::nodes::expect_audio(&audio(vec![0.0; 4800], 48000, 1))
-            .unwrap()
-            .clone();
+        let mut item = (*audio(vec![0.0; 4800], 48000, 1)).clone();
         item.attributes.timestamp_us = Some(i64::MAX - 10);
         let out = run(
             build("Resample", json!({"targetRate": 16000})).as_mut(),
-            vec![std::sync::Arc::new(crate::data::RuntimeData::Audio(item))],
+            vec![std::sync::Arc::new(item)],
         );
         let last = out.last().unwrap().attributes().timestamp_us;
         assert_eq!(last, Some(i64::MAX));

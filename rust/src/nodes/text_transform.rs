@@ -2,7 +2,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_text, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{DataType, RuntimeData};
+use crate::data::{DataType, Payload, RuntimeData};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -70,9 +70,8 @@ impl Node for TextTransform {
             "trim" => text.trim().to_string(),
             _ => text.to_string(),
         };
-        let mut result = RuntimeData::text(format!("{}{body}{}", self.0.prefix, self.0.suffix));
-        *result.attributes_mut() = input.attributes().clone();
-        out.push(Arc::new(result));
+        let result = format!("{}{body}{}", self.0.prefix, self.0.suffix);
+        out.push(Arc::new(input.with_payload(Payload::Text(result))));
         Ok(())
     }
 }

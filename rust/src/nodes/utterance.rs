@@ -2,7 +2,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData, MAX_PAYLOAD_BYTES};
+use crate::data::{Attributes, AudioBuffer, DataType, Payload, RuntimeData, MAX_PAYLOAD_BYTES};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ pub const TYPE: NodeType = NodeType {
         Ok(Box::new(Utterance {
             params: p.parse()?,
             current: None,
+            attributes: Attributes::default(),
             max_bytes: MAX_PAYLOAD_BYTES,
         }))
     },
@@ -45,6 +46,8 @@ struct UtteranceParams {
 struct Utterance {
     params: UtteranceParams,
     current: Option<AudioBuffer>,
+    /// Attributes of the utterance's first item (the utterance carries them).
+    attributes: Attributes,
     /// Largest utterance in bytes: [`MAX_PAYLOAD_BYTES`] (lower in tests).
     max_bytes: u64,
 }
@@ -53,7 +56,10 @@ impl Utterance {
     fn emit(&mut self, out: &mut Outputs) {
         if let Some(buffer) = self.current.take() {
             if buffer.duration_secs() * 1000.0 >= self.params.min_ms as f64 {
-                out.push(Arc::new(RuntimeData::Audio(buffer)));
+                out.push(Arc::new(RuntimeData {
+                    payload: Payload::Audio(buffer),
+                    attributes: std::mem::take(&mut self.attributes),
+                }));
             }
         }
     }
@@ -66,14 +72,14 @@ impl Node for Utterance {
         input: Arc<RuntimeData>,
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
-        match &*input {
-            RuntimeData::Json(v, ..) => {
+        match &input.payload {
+            Payload::Json(v, _) => {
                 if v["type"] == "speech_end" {
                     self.emit(out);
                 }
                 Ok(())
             }
-            RuntimeData::Audio(audio) => {
+            Payload::Audio(audio) => {
                 if let Some(cur) = &self.current {
                     if cur.sample_rate != audio.sample_rate || cur.channels != audio.channels {
                         return Err(NodeError::BadInput(format!(
@@ -95,6 +101,7 @@ impl Node for Utterance {
                             samples: audio.samples.try_clone()?,
                             ..audio.clone_layout()
                         });
+                        self.attributes = input.attributes.clone();
                     }
                     Some(cur) => {
                         if cur.samples.format() == audio.samples.format() {
@@ -167,6 +174,7 @@ mod tests {
                 max_ms: 3_600_000,
             },
             current: None,
+            attributes: crate::data::Attributes::default(),
             max_bytes: 1000,
         };
         let small = || audio(vec![0.1; 100], 16000, 1);

@@ -164,7 +164,7 @@ impl Node for Vad {
                     )));
                 }
                 self.rate = Some(audio.sample_rate);
-                self.base_us = audio.attributes.timestamp_us.unwrap_or(0);
+                self.base_us = input.attributes.timestamp_us.unwrap_or(0);
                 if audio.sample_rate != 16000 {
                     self.resampler = Some(Resample::new(ResampleParams {
                         target_rate: 16000,
@@ -184,10 +184,10 @@ impl Node for Vad {
         let mut events = Vec::new();
         if let Some(resampler) = self.resampler.as_mut() {
             let mut converted = Outputs::default();
-            resampler.push(audio, &mut converted)?;
+            resampler.push(&input, &mut converted)?;
             // Clamped like 16 kHz input: resampling overshoots full scale, and earshot expects [-1, 1].
             for item in converted.into_items() {
-                if let RuntimeData::Audio(a) = &*item {
+                if let Ok(a) = item.as_audio() {
                     self.pending
                         .extend(a.samples.to_f32().iter().map(|s| s.clamp(-1.0, 1.0)));
                 }
@@ -240,7 +240,7 @@ impl Node for Vad {
             let mut tail = Outputs::default();
             resampler.finish(&mut tail)?;
             for item in tail.into_items() {
-                if let RuntimeData::Audio(a) = &*item {
+                if let Ok(a) = item.as_audio() {
                     self.pending
                         .extend(a.samples.to_f32().iter().map(|s| s.clamp(-1.0, 1.0)));
                 }
@@ -279,10 +279,8 @@ fn as_item(event: &NodeEvent) -> Arc<RuntimeData> {
 }
 
 fn duration_us(item: &RuntimeData) -> i64 {
-    match item {
-        RuntimeData::Audio(a) => (a.duration_secs() * 1e6) as i64,
-        _ => 0,
-    }
+    item.as_audio()
+        .map_or(0, |a| (a.duration_secs() * 1e6) as i64)
 }
 
 #[cfg(test)]
@@ -293,12 +291,7 @@ mod tests {
     use serde_json::json;
 
     fn events(out: &[std::sync::Arc<RuntimeData>]) -> Vec<serde_json::Value> {
-        out.iter()
-            .filter_map(|d| match &**d {
-                RuntimeData::Json(v, ..) => Some(v.clone()),
-                _ => None,
-            })
-            .collect()
+        out.iter().filter_map(|d| d.as_json().cloned()).collect()
     }
 
     /// Deterministic white noise in [-amp, amp].
@@ -426,14 +419,11 @@ mod tests {
     #[test]
     fn timestamps_near_the_ends_of_i64_do_not_overflow() {
         for start in [i64::MAX - 1000, i64::MIN + 1000] {
-            let mut item =
-                crate::nodes::expect_audio(&audio(speech_48k_mono()[..48000].to_vec(), 48000, 1))
-                    .unwrap()
-                    .clone();
+            let mut item = (*audio(speech_48k_mono()[..48000].to_vec(), 48000, 1)).clone();
             item.attributes.timestamp_us = Some(start);
             let out = run(
                 build("Vad", json!({"minSpeechMs": 0, "minSilenceMs": 0})).as_mut(),
-                vec![std::sync::Arc::new(RuntimeData::Audio(item))],
+                vec![std::sync::Arc::new(item)],
             );
             for e in events(&out) {
                 assert!(e.to_string().len() < 200, "{e}");

@@ -7,7 +7,7 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params, PortSchema};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
-use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat, Samples};
+use crate::data::{DataType, Payload, RuntimeData, SampleFormat, Samples};
 use crate::wav::WavParser;
 use serde::Deserialize;
 use serde_json::json;
@@ -112,7 +112,7 @@ fn io_error(path: &str, e: impl std::fmt::Display) -> NodeError {
 
 impl OpenFile {
     /// The next item, reading more of the file as needed; `None` at the end.
-    fn next_item(&mut self) -> Result<Option<AudioBuffer>, NodeError> {
+    fn next_item(&mut self) -> Result<Option<RuntimeData>, NodeError> {
         loop {
             if let Some(item) = self.parser.take() {
                 return Ok(Some(item));
@@ -177,8 +177,8 @@ impl Node for WavReader {
         input: Arc<RuntimeData>,
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
-        let path = match &*input {
-            RuntimeData::Text(p, _) => p.clone(),
+        let path = match &input.payload {
+            Payload::Text(p) => p.clone(),
             other => {
                 return Err(NodeError::WrongInput {
                     expected: "text (the path of a WAV file)",
@@ -200,7 +200,7 @@ impl Node for WavReader {
         };
         for _ in 0..BATCH {
             match file.next_item() {
-                Ok(Some(buffer)) => out.push(Arc::new(RuntimeData::Audio(buffer))),
+                Ok(Some(item)) => out.push(Arc::new(item)),
                 Ok(None) => {
                     self.open = None;
                     break;
@@ -357,9 +357,7 @@ mod tests {
             to_i16.clone(),
         );
         assert_eq!(written.len(), 1);
-        let RuntimeData::Json(summary, ..) = &*written[0] else {
-            panic!()
-        };
+        let summary = written[0].as_json().unwrap();
         assert_eq!(summary["frames"], json!(1600));
         let read = run(
             build("WavReader", json!({"chunkMs": 20})).as_mut(),
@@ -368,7 +366,7 @@ mod tests {
         assert_eq!(read.len(), 5, "100 ms in 20 ms frames");
         let a = crate::nodes::expect_audio(&read[1]).unwrap();
         assert_eq!((a.sample_rate, a.channels, a.num_frames()), (16000, 2, 320));
-        assert_eq!(a.attributes.timestamp_us, Some(20_000));
+        assert_eq!(read[1].attributes.timestamp_us, Some(20_000));
         let all: Vec<f32> = read.iter().flat_map(|d| samples_f32(d)).collect();
         assert_eq!(all, samples_f32(&to_i16[0]));
         std::fs::remove_dir_all(dir).unwrap();

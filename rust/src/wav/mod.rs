@@ -30,7 +30,7 @@
 //! number of items ready while there are some, and return the error when the queue is empty. So a
 //! consumer always gets the good prefix first, then the error, whatever the chunking.
 
-use crate::data::{AudioBuffer, SampleFormat, Samples};
+use crate::data::{AudioBuffer, RuntimeData, SampleFormat, Samples};
 use std::collections::VecDeque;
 
 /// Bytes of the `RIFF <size> WAVE` header.
@@ -235,7 +235,8 @@ pub struct WavParser {
     carry_len: usize,
     /// The item being filled.
     current: Samples,
-    ready: VecDeque<AudioBuffer>,
+    /// Audio items with their timestamps.
+    ready: VecDeque<RuntimeData>,
     ready_bytes: u64,
     frames_emitted: u64,
     data_bytes: u64,
@@ -304,10 +305,10 @@ impl WavParser {
         self.report()
     }
 
-    /// The next item, oldest first.
-    pub fn take(&mut self) -> Option<AudioBuffer> {
+    /// The next item (audio, with its timestamp), oldest first.
+    pub fn take(&mut self) -> Option<RuntimeData> {
         let item = self.ready.pop_front()?;
-        self.ready_bytes -= item.samples.as_bytes().len() as u64;
+        self.ready_bytes -= item.payload_bytes().len() as u64;
         self.stats.held_bytes = self.held();
         Some(item)
     }
@@ -586,14 +587,15 @@ impl WavParser {
                 )));
             }
         }
-        let mut buffer = AudioBuffer::new(samples, layout.sample_rate, layout.channels as u32)
+        let buffer = AudioBuffer::new(samples, layout.sample_rate, layout.channels as u32)
             .map_err(|e| WavError::BadData(e.to_string()))?;
         let rate = layout.sample_rate as u128;
         let micros = (self.frames_emitted as u128 * 1_000_000 + rate / 2) / rate;
-        buffer.attributes.timestamp_us = Some(i64::try_from(micros).unwrap_or(i64::MAX));
         self.frames_emitted += buffer.num_frames() as u64;
         self.ready_bytes += buffer.samples.as_bytes().len() as u64;
-        self.ready.push_back(buffer);
+        let mut item = RuntimeData::audio(buffer);
+        item.attributes.timestamp_us = Some(i64::try_from(micros).unwrap_or(i64::MAX));
+        self.ready.push_back(item);
         self.note_held();
         Ok(())
     }

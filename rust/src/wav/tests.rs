@@ -56,15 +56,38 @@ fn wav(fmt_body: Vec<u8>, data: &[u8]) -> Vec<u8> {
     riff(&[chunk(b"fmt ", &fmt_body), chunk(b"data", data)])
 }
 
+/// A parsed item: its audio (derefs to it) and timestamp.
+#[derive(Debug, PartialEq)]
+struct Item {
+    audio: AudioBuffer,
+    timestamp_us: Option<i64>,
+}
+
+impl std::ops::Deref for Item {
+    type Target = AudioBuffer;
+    fn deref(&self) -> &AudioBuffer {
+        &self.audio
+    }
+}
+
+/// Takes the next ready item of `parser`.
+fn take(parser: &mut WavParser) -> Option<Item> {
+    let item = parser.take()?;
+    Some(Item {
+        audio: item.as_audio().expect("audio").clone(),
+        timestamp_us: item.attributes.timestamp_us,
+    })
+}
+
 /// Pushes `bytes` in pieces of `step`, taking items as they become ready, then finishes.
-fn parse_in(bytes: &[u8], frame_ms: f64, step: usize) -> (Vec<AudioBuffer>, Result<(), WavError>) {
+fn parse_in(bytes: &[u8], frame_ms: f64, step: usize) -> (Vec<Item>, Result<(), WavError>) {
     let mut parser = WavParser::new(frame_ms).unwrap();
     let mut items = Vec::new();
     for piece in bytes.chunks(step.max(1)) {
         match parser.push(piece) {
             Ok(n) => {
                 assert_eq!(n, parser.ready());
-                items.extend(std::iter::from_fn(|| parser.take()));
+                items.extend(std::iter::from_fn(|| take(&mut parser)));
             }
             Err(e) => return (items, Err(e)),
         }
@@ -73,13 +96,13 @@ fn parse_in(bytes: &[u8], frame_ms: f64, step: usize) -> (Vec<AudioBuffer>, Resu
     loop {
         match parser.finish() {
             Ok(0) => return (items, Ok(())),
-            Ok(_) => items.extend(std::iter::from_fn(|| parser.take())),
+            Ok(_) => items.extend(std::iter::from_fn(|| take(&mut parser))),
             Err(e) => return (items, Err(e)),
         }
     }
 }
 
-fn parse(bytes: &[u8], frame_ms: f64) -> (Vec<AudioBuffer>, Result<(), WavError>) {
+fn parse(bytes: &[u8], frame_ms: f64) -> (Vec<Item>, Result<(), WavError>) {
     parse_in(bytes, frame_ms, usize::MAX)
 }
 
@@ -87,7 +110,7 @@ fn message(bytes: &[u8]) -> String {
     parse(bytes, 20.0).1.unwrap_err().to_string()
 }
 
-fn samples(items: &[AudioBuffer]) -> Samples {
+fn samples(items: &[Item]) -> Samples {
     let mut all = Samples::empty(items[0].samples.format());
     for i in items {
         all.extend_from(&i.samples).unwrap();
@@ -220,11 +243,11 @@ fn items_have_the_frame_duration_whole_frames_and_rounded_timestamps() {
         [882, 882, 100],
         "20 ms at 44.1 kHz, the last one shorter"
     );
-    let stamps: Vec<_> = items.iter().map(|i| i.attributes.timestamp_us).collect();
+    let stamps: Vec<_> = items.iter().map(|i| i.timestamp_us).collect();
     assert_eq!(stamps, [Some(0), Some(20_000), Some(40_000)]);
     // 1 ms at 22.05 kHz is 22.05 frames: 22 per item, timestamps rounded to the microsecond.
     let (items, _) = parse(&wav(fmt(1, 1, 22050, 16), &[0; 132]), 1.0);
-    let stamps: Vec<_> = items.iter().map(|i| i.attributes.timestamp_us).collect();
+    let stamps: Vec<_> = items.iter().map(|i| i.timestamp_us).collect();
     assert_eq!(stamps, [Some(0), Some(998), Some(1995)]);
     // 0 ms: the whole stream in one item.
     let (items, r) = parse_in(&wav(fmt(1, 2, 44100, 16), &pcm), 0.0, 1000);
@@ -514,6 +537,6 @@ fn a_declared_data_size_ends_the_data_and_the_parser_stops_needing_input() {
     );
     assert_eq!(parser.phase(), Phase::Complete);
     assert_eq!(parser.push(b"anything after the data is ignored"), Ok(1));
-    assert_eq!(parser.take().unwrap().samples, Samples::I16(vec![1, 2]));
+    assert_eq!(take(&mut parser).unwrap().samples, Samples::I16(vec![1, 2]));
     assert_eq!(parser.finish(), Ok(0));
 }

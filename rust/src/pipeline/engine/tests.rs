@@ -119,7 +119,7 @@ fn a_native_flush_is_one_more_call_with_the_same_accounting() {
     let samples = crate::data::Samples::F32(vec![0.0; 150]);
     let audio = crate::data::AudioBuffer::new(samples, 16000, 1).unwrap();
     e.accept(
-        Arc::new(RuntimeData::Audio(audio)),
+        Arc::new(RuntimeData::audio(audio)),
         Route::ByType(DataType::Audio),
     );
     e.close_input();

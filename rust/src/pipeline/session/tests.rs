@@ -6,7 +6,7 @@ use serde_json::json;
 use std::time::Duration;
 
 fn audio(n: usize, value: f32) -> Arc<RuntimeData> {
-    Arc::new(RuntimeData::Audio(
+    Arc::new(RuntimeData::audio(
         AudioBuffer::new(Samples::F32(vec![value; n]), 16000, 1).unwrap(),
     ))
 }
@@ -103,7 +103,7 @@ fn a_slow_consumer_fills_queues_and_push_reports_full() {
 }
 
 fn stereo() -> Arc<RuntimeData> {
-    Arc::new(RuntimeData::Audio(
+    Arc::new(RuntimeData::audio(
         AudioBuffer::new(Samples::F32(vec![0.0; 4]), 16000, 2).unwrap(),
     ))
 }
