@@ -1,3 +1,7 @@
+//! The WAV parser's tests: every accepted encoding, every rejection with its message, and the same
+//! results whatever the chunking (one long file: the cases share the byte builders at the top).
+
+use super::format::{EXTENSIBLE, GUID_TAIL};
 use super::*;
 
 /// A 16-byte fmt body (block align from the container size).
