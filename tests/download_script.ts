@@ -4,7 +4,7 @@
  * another process (tests/loader.test.ts).
  */
 import process from "node:process";
-import { downloadLibrarySync } from "../ffi/load.ts";
+import { downloadLibrarySync } from "../ffi/download.ts";
 
 const [url, sha256, destination] = process.argv.slice(2);
 try {

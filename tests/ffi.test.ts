@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import {
   cacheDirectory,
   candidatePaths,
-  extractedPath,
   LIBRARY_VERSION,
   libraryFileName,
   prebuiltFileName,
 } from "../ffi/load.ts";
+import { extractedPath } from "../ffi/download.ts";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { ABI_VERSION } from "../ffi/symbols.ts";
