@@ -89,7 +89,7 @@ export const EmitOutcome = {
 /** One of the values of {@link EmitOutcome}. */
 export type EmitOutcome = (typeof EmitOutcome)[keyof typeof EmitOutcome];
 
-/** Where a session (or one sink's output queue) stands (`rm_session_phase`, `RM_POLL_SLOT_PHASE`). */
+/** Where a session (or one sink's output queue) stands: `rm_session_phase`, `RM_POLL_SLOT_PHASE`. */
 export const SessionPhase = {
   /** Accepting input. */
   Running: 0,
@@ -97,7 +97,7 @@ export const SessionPhase = {
   Closing: 1,
   /** Every node flushed and cleaned up. */
   Ended: 2,
-  /** A node failed; every node cleaned up (`rm_session_failure` says which). */
+  /** A node failed; every node cleaned up. */
   Failed: 3,
   /** Aborted by the caller; every node cleaned up. */
   Aborted: 4,
@@ -226,15 +226,15 @@ export const WavInfoSlot = {
 /** One of the values of {@link WavInfoSlot}. */
 export type WavInfoSlot = (typeof WavInfoSlot)[keyof typeof WavInfoSlot];
 
-/** Phase of a WAV parser (`RM_WAV_INFO_SLOT_PHASE`). */
+/** Coarse state, as `rm_wav_parser_info` reports it. */
 export const WavPhase = {
-  /** Reading the header. */
+  /** Still in the header. */
   Header: 0,
-  /** Reading samples. */
+  /** In the data chunk. */
   Data: 1,
-  /** The data chunk is complete: no more input is needed. */
+  /** The data ended: no more input is needed. */
   Complete: 2,
-  /** The stream was invalid. */
+  /** Failed (the error is returned once the items before it were taken). */
   Failed: 3,
 } as const;
 /** One of the values of {@link WavPhase}. */

@@ -109,7 +109,7 @@ typedef int32_t RmEmitOutcome;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Where a session (or one sink's output queue) stands (`rm_session_phase`, `RM_POLL_SLOT_PHASE`).
+// Where a session (or one sink's output queue) stands: `rm_session_phase`, `RM_POLL_SLOT_PHASE`.
 enum RmSessionPhase
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
@@ -121,7 +121,7 @@ enum RmSessionPhase
   RM_SESSION_PHASE_CLOSING = 1,
   // Every node flushed and cleaned up.
   RM_SESSION_PHASE_ENDED = 2,
-  // A node failed; every node cleaned up (`rm_session_failure` says which).
+  // A node failed; every node cleaned up.
   RM_SESSION_PHASE_FAILED = 3,
   // Aborted by the caller; every node cleaned up.
   RM_SESSION_PHASE_ABORTED = 4,
@@ -325,19 +325,19 @@ typedef int32_t RmWavInfoSlot;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Phase of a WAV parser (`RM_WAV_INFO_SLOT_PHASE`).
+// Coarse state, as `rm_wav_parser_info` reports it.
 enum RmWavPhase
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Reading the header.
+  // Still in the header.
   RM_WAV_PHASE_HEADER = 0,
-  // Reading samples.
+  // In the data chunk.
   RM_WAV_PHASE_DATA = 1,
-  // The data chunk is complete: no more input is needed.
+  // The data ended: no more input is needed.
   RM_WAV_PHASE_COMPLETE = 2,
-  // The stream was invalid.
+  // Failed (the error is returned once the items before it were taken).
   RM_WAV_PHASE_FAILED = 3,
 };
 #ifndef __cplusplus

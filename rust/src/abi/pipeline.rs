@@ -1,6 +1,6 @@
 //! C ABI for node types, manifests, sessions and the event wait used by threaded sessions.
 
-use super::contract::{EmitOutcome, HostTaskKind, PollSlot, PushOutcome, SessionPhase, TaskSlot};
+use super::contract::{EmitOutcome, PollSlot, PushOutcome, TaskSlot};
 use super::contract::{RM_POLL_INFO_LEN, RM_TASK_HEADER_LEN};
 use super::error::{guard, guard_status, manifest_error, AbiError, ErrorDetail, Status};
 use super::handles::{self, Object};
@@ -205,7 +205,7 @@ unsafe fn poll(session: RmHandle, sink: Option<usize>, out: *mut f64) -> RmHandl
         let s = handles::get_session(session)?;
         let (item, phase, left) = s.poll_sink(sink);
         let mut values = [0.0; RM_POLL_INFO_LEN];
-        values[PollSlot::Phase as usize] = SessionPhase::from(phase) as i32 as f64;
+        values[PollSlot::Phase as usize] = phase as i32 as f64;
         values[PollSlot::Node as usize] = -1.0;
         let h = match item {
             Some((node, data, entered)) => {
@@ -267,7 +267,7 @@ pub unsafe extern "C" fn rm_session_take_task(session: RmHandle, out: *mut u64, 
         values[TaskSlot::Ticket as usize] = task.ticket;
         values[TaskSlot::Node as usize] = task.node as u64;
         values[TaskSlot::Port as usize] = task.port as u64;
-        values[TaskSlot::Kind as usize] = HostTaskKind::from(task.kind) as u64;
+        values[TaskSlot::Kind as usize] = task.kind as u64;
         values[TaskSlot::Count as usize] = task.items.len() as u64;
         for item in task.items {
             values.push(handles::insert(Object::Data(item))?);
@@ -433,7 +433,7 @@ pub unsafe extern "C" fn rm_session_interrupt_branch(
 /// Current `RmSessionPhase`, or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_phase(session: RmHandle) -> i32 {
-    guard_status(|| Ok(SessionPhase::from(handles::get_session(session)?.phase().0) as i32))
+    guard_status(|| Ok(handles::get_session(session)?.phase().0 as i32))
 }
 
 /// The failure that ended the session as JSON `{nodeId, nodeType, message}` (a data handle), or 0 when

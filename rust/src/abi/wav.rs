@@ -1,7 +1,7 @@
 //! C ABI of the incremental WAV parser (`crate::wav`), which `wavFrames` in TypeScript is built on:
 //! create, push bytes as they arrive, take ready audio items, finish at end of input, free.
 
-use super::contract::{WavInfoSlot, WavPhase, RM_WAV_INFO_LEN};
+use super::contract::{WavInfoSlot, RM_WAV_INFO_LEN};
 use super::error::{guard, guard_status, AbiError, Status};
 use super::handles::{self, Object};
 use super::{count_copy, input_bytes, store, RmHandle};
@@ -119,7 +119,7 @@ pub unsafe extern "C" fn rm_wav_parser_info(parser: RmHandle, out: *mut f64, cap
         let mut set = |slot: WavInfoSlot, value: f64| info[slot as usize] = value;
         set(
             WavInfoSlot::Phase,
-            WavPhase::from(parser.phase()) as i32 as f64,
+            parser.phase() as i32 as f64,
         );
         set(
             WavInfoSlot::SampleRate,

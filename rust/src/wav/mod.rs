@@ -145,7 +145,8 @@ enum Stage {
 
 /// Coarse state, as `rm_wav_parser_info` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+#[repr(i32)]
+pub enum ParserPhase {
     /// Still in the header.
     Header = 0,
     /// In the data chunk.
@@ -266,12 +267,12 @@ impl WavParser {
     }
 
     /// Coarse state.
-    pub fn phase(&self) -> Phase {
+    pub fn phase(&self) -> ParserPhase {
         match (self.failure.is_some(), self.stage) {
-            (true, _) => Phase::Failed,
-            (_, Stage::Complete) => Phase::Complete,
-            (_, Stage::Data { .. }) => Phase::Data,
-            _ => Phase::Header,
+            (true, _) => ParserPhase::Failed,
+            (_, Stage::Complete) => ParserPhase::Complete,
+            (_, Stage::Data { .. }) => ParserPhase::Data,
+            _ => ParserPhase::Header,
         }
     }
 

@@ -437,7 +437,7 @@ fn a_non_wav_stream_is_rejected_on_its_first_bytes() {
     let mut parser = WavParser::new(20.0).unwrap();
     let e = parser.push(b"{\"").unwrap_err();
     assert!(e.to_string().starts_with("not a WAV stream"), "{e}");
-    assert_eq!(parser.phase(), Phase::Failed);
+    assert_eq!(parser.phase(), ParserPhase::Failed);
     assert!(parser.is_complete());
 }
 
@@ -531,15 +531,15 @@ fn a_declared_data_size_ends_the_data_and_the_parser_stops_needing_input() {
         chunk(b"data", &[1, 0, 2, 0]),
     ]);
     let mut parser = WavParser::new(20.0).unwrap();
-    assert_eq!(parser.phase(), Phase::Header);
+    assert_eq!(parser.phase(), ParserPhase::Header);
     parser.push(&file[..46]).unwrap();
-    assert_eq!(parser.phase(), Phase::Data);
+    assert_eq!(parser.phase(), ParserPhase::Data);
     assert_eq!(
         parser.push(&file[46..]),
         Ok(1),
         "the last item is ready without finish()"
     );
-    assert_eq!(parser.phase(), Phase::Complete);
+    assert_eq!(parser.phase(), ParserPhase::Complete);
     assert_eq!(parser.push(b"anything after the data is ignored"), Ok(1));
     assert_eq!(take(&mut parser).unwrap().samples, Samples::I16(vec![1, 2]));
     assert_eq!(parser.finish(), Ok(0));

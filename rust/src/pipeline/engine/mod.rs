@@ -31,7 +31,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Where a session stands.
+/// Where a session (or one sink's output queue) stands: `rm_session_phase`, `RM_POLL_SLOT_PHASE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum Phase {

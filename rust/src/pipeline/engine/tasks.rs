@@ -9,7 +9,7 @@ use crate::pipeline::entries::bit;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// What a host node is asked to do.
+/// What a host (TypeScript) node is asked to do (`RM_TASK_SLOT_KIND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub enum TaskKind {
