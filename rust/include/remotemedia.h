@@ -476,6 +476,9 @@ size_t rm_last_error_detail(uint8_t *buf,
 // Number of live handles of any kind (0 after everything was freed: leak checks).
 uint32_t rm_live_handles(void);
 
+// Deliberately panics inside the boundary; for tests proving that no panic escapes (returns `-RM_STATUS_PANIC` always).
+int32_t rm_debug_panic(void);
+
 // Creates text from `len` bytes of UTF-8 (copied). `attrs`/`attrs_len`: optional JSON attributes
 // `{"timestampUs","streamId","metadata"}` (pass null and 0 for none). Returns 0 on error.
 // Free the result with `rm_data_free`.
@@ -596,9 +599,6 @@ int32_t rm_data_equal(RmHandle a, RmHandle b);
 // Frees a data handle. The payload is released when its last handle is freed. Returns 0 or a negative
 // status (freeing twice reports `-RM_STATUS_INVALID_HANDLE`, never a crash).
 int32_t rm_data_free(RmHandle handle);
-
-// Deliberately panics inside the boundary; for tests proving that no panic escapes (returns `-RM_STATUS_PANIC` always).
-int32_t rm_debug_panic(void);
 
 // Every node type's schema as a JSON array (a data handle; free with `rm_data_free`).
 RmHandle rm_node_types(void);
