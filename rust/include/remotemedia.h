@@ -662,49 +662,6 @@ RmHandle rm_session_poll_sink(RmHandle session,
                               uint32_t sink,
                               double *out);
 
-// Takes the next task for a host (TypeScript) node. Writes the `RmTaskSlot` header (ticket, node, port,
-// `RmHostTaskKind`, count), then `count` item handles, then the input port of each item, into `out`
-// (`cap` `uint64_t`s; a join whose wait was cut short lists only the ports that had an item) and
-// returns the number of slots written: 0 when no task is ready, negative on error. When the task needs
-// more than `cap` slots
-// (a node with many input ports) nothing is written, the task stays first in line, and the return
-// value is the number of slots needed (greater than `cap`): call again with a buffer that large.
-// The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
-// `rm_session_task_done` or `rm_session_task_fail`.
-//
-// # Safety
-// `out` must point to `cap` writable `uint64_t`s.
-int32_t rm_session_take_task(RmHandle session,
-                             uint64_t *out,
-                             size_t cap);
-
-// Emits one output of host task `ticket` (the session shares the data; the caller still frees its
-// handle). Returns an `RmEmitOutcome` (routed; downstream full: emit again after progress; the task
-// was cancelled by an interrupt, abort or failure: stop producing), or a negative status.
-int32_t rm_session_emit(RmHandle session, uint64_t ticket, RmHandle data);
-
-// Marks host task `ticket` finished. Returns `RM_EMIT_OUTCOME_ACCEPTED`, `RM_EMIT_OUTCOME_CANCELLED`
-// when it had been cancelled, or a negative status.
-int32_t rm_session_task_done(RmHandle session,
-                             uint64_t ticket);
-
-// Host task `ticket` failed with a UTF-8 message: the session fails with that node's id (unless the
-// node skips errors). Returns 0 or a negative status.
-//
-// # Safety
-// `msg`/`len` must be null with 0 or readable for the call.
-int32_t rm_session_task_fail(RmHandle session, uint64_t ticket, const uint8_t *msg, size_t len);
-
-// Host node `node` (manifest index) failed outside a task, e.g. in its initialize: the session fails
-// with that node's id. Returns 0 or a negative status.
-//
-// # Safety
-// `msg`/`len` must be null with 0 or readable for the call.
-int32_t rm_session_fail_node(RmHandle session,
-                             uint32_t node,
-                             const uint8_t *msg,
-                             size_t len);
-
 // Ends the input: queued items drain, nodes flush in order, then every node is cleaned up. Calling it
 // again is harmless. Returns 0 or a negative status.
 int32_t rm_session_close(RmHandle session);
@@ -767,6 +724,49 @@ double rm_events_current(void);
 // Blocks until the event counter differs from `last` or `timeout_ms` passes; returns the counter.
 // Meant to be called off the JS thread (Deno `nonblocking`, a Bun worker).
 double rm_events_wait(double last, uint32_t timeout_ms);
+
+// Takes the next task for a host (TypeScript) node. Writes the `RmTaskSlot` header (ticket, node, port,
+// `RmHostTaskKind`, count), then `count` item handles, then the input port of each item, into `out`
+// (`cap` `uint64_t`s; a join whose wait was cut short lists only the ports that had an item) and
+// returns the number of slots written: 0 when no task is ready, negative on error. When the task needs
+// more than `cap` slots
+// (a node with many input ports) nothing is written, the task stays first in line, and the return
+// value is the number of slots needed (greater than `cap`): call again with a buffer that large.
+// The item handles are new: free each with `rm_data_free`. Answer with `rm_session_emit`, then
+// `rm_session_task_done` or `rm_session_task_fail`.
+//
+// # Safety
+// `out` must point to `cap` writable `uint64_t`s.
+int32_t rm_session_take_task(RmHandle session,
+                             uint64_t *out,
+                             size_t cap);
+
+// Emits one output of host task `ticket` (the session shares the data; the caller still frees its
+// handle). Returns an `RmEmitOutcome` (routed; downstream full: emit again after progress; the task
+// was cancelled by an interrupt, abort or failure: stop producing), or a negative status.
+int32_t rm_session_emit(RmHandle session, uint64_t ticket, RmHandle data);
+
+// Marks host task `ticket` finished. Returns `RM_EMIT_OUTCOME_ACCEPTED`, `RM_EMIT_OUTCOME_CANCELLED`
+// when it had been cancelled, or a negative status.
+int32_t rm_session_task_done(RmHandle session,
+                             uint64_t ticket);
+
+// Host task `ticket` failed with a UTF-8 message: the session fails with that node's id (unless the
+// node skips errors). Returns 0 or a negative status.
+//
+// # Safety
+// `msg`/`len` must be null with 0 or readable for the call.
+int32_t rm_session_task_fail(RmHandle session, uint64_t ticket, const uint8_t *msg, size_t len);
+
+// Host node `node` (manifest index) failed outside a task, e.g. in its initialize: the session fails
+// with that node's id. Returns 0 or a negative status.
+//
+// # Safety
+// `msg`/`len` must be null with 0 or readable for the call.
+int32_t rm_session_fail_node(RmHandle session,
+                             uint32_t node,
+                             const uint8_t *msg,
+                             size_t len);
 
 // Takes one reference to the payload of `handle` for a view and returns it as an opaque context, to be
 // released exactly once by [`rm_view_release`] (the deallocator of the view's backing store), and

@@ -1,6 +1,7 @@
 //! The C ABI used as C would use it: handles, the error model and caught panics.
 
 use remotemedia::abi::pipeline::*;
+use remotemedia::abi::tasks::*;
 use remotemedia::abi::*;
 
 fn last_message() -> String {

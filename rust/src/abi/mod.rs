@@ -14,6 +14,7 @@ pub mod data;
 pub mod error;
 pub mod handles;
 pub mod pipeline;
+pub mod tasks;
 pub mod view;
 pub mod wav;
 

@@ -117,10 +117,7 @@ pub unsafe extern "C" fn rm_wav_parser_info(parser: RmHandle, out: *mut f64, cap
         let stats = parser.stats();
         let mut info = [0f64; RM_WAV_INFO_LEN];
         let mut set = |slot: WavInfoSlot, value: f64| info[slot as usize] = value;
-        set(
-            WavInfoSlot::Phase,
-            parser.phase() as i32 as f64,
-        );
+        set(WavInfoSlot::Phase, parser.phase() as i32 as f64);
         set(
             WavInfoSlot::SampleRate,
             layout.map_or(0.0, |l| l.sample_rate as f64),
