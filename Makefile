@@ -23,6 +23,7 @@ lint: deps
 	cc -fsyntax-only -Wall -Werror -x c rust/include/remotemedia.h
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo check --quiet --manifest-path rust/fuzz/Cargo.toml  # the fuzz targets keep compiling
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check mod.ts tests/ examples/ ffi/ src/ tools/
