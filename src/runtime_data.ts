@@ -517,8 +517,7 @@ export class RuntimeData<F extends SampleFormat = SampleFormat> implements Dispo
     registry.unregister(this);
     if (this.#buffer && this.#buffer.byteLength > 0) this.#buffer.transfer(0);
     this.#buffer = undefined;
-    const status = this.#native.symbols.rm_data_free(handle);
-    if (status !== 0) throw lastError(this.#native);
+    checkStatus(this.#native.symbols.rm_data_free(handle), this.#native);
   }
 
   /** Same as {@link RuntimeData.dispose}, for `using`. */

@@ -18,7 +18,7 @@ import {
   manifestText,
   parsedManifest,
 } from "./manifest.ts";
-import { checkHandle, encoder, lastError, lib } from "./native.ts";
+import { checkHandle, checkStatus, encoder, lastError, lib } from "./native.ts";
 import { hostTypes, isHostNode } from "./node.ts";
 import type { SessionEvent } from "../ffi/contract.ts";
 import { Observer, type SessionStats, type Tracer } from "./observability.ts";
@@ -358,8 +358,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   /** Ends the input: queued items finish, nodes flush, then the iteration ends. Harmless twice. */
   close(): void {
     const s = this.#s;
-    const status = s.native.symbols.rm_session_close(s.h());
-    if (status !== 0) throw lastError(s.native);
+    checkStatus(s.native.symbols.rm_session_close(s.h()), s.native);
     s.progress.notify();
   }
 
