@@ -2,6 +2,8 @@
  * The benchmark suite, run once per runtime (`make bench` runs it under Deno and Bun, then
  * `bench/report.ts` merges the results into one table and `bench/results.json`). Every figure is a
  * median of several repetitions, measured side by side with its comparison in the same run.
+ * One file (~600 lines) on purpose: the figures are numbered in the order of the README's table, and
+ * each benchmark sits next to the comparison it is measured against.
  *
  * @module
  */
@@ -330,7 +332,7 @@ function add(f: Figure): void {
   const nativeSnr = snrDb(nativeOut, 16000);
   const nativeHighMs = time(() => resampleNative("high"), 3);
   const nativeHighSnr = snrDb(nativeOut, 16000);
-  let tsOut = new Float32Array(0);
+  let tsOut: Float32Array = new Float32Array(0);
   const tsMs = time(() => void (tsOut = decimate(tenMin, 3)), 3);
   const tsSnr = snrDb(tsOut, 16000);
   let maxDiff = 0;
