@@ -15,4 +15,5 @@ pub mod data;
 pub mod nodes;
 pub mod panic;
 pub mod pipeline;
+pub mod silero;
 pub mod wav;
