@@ -1,9 +1,15 @@
 //! Native node throughput without any FFI: `cargo run --release --example node_bench`.
-//! Prints one JSON line per node: microseconds per 20 ms item and the real-time factor.
+//! Prints one JSON line per node: microseconds per 20 ms item and the real-time factor. Then Silero VAD
+//! (`remotemedia::silero`) alone and, side by side on the same audio, onnxruntime's Silero at one thread
+//! through silero-vad's Python wrapper (tools/silero_reference.py --bench; skipped with a message when
+//! no Python with onnxruntime and silero-vad is found: `SILERO_PYTHON`, target/silero-venv, python3).
 
 use remotemedia::data::{AudioBuffer, RuntimeData, Samples};
 use remotemedia::nodes::{find, schema::validate_params, Outputs};
+use remotemedia::silero::SileroStream;
 use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -95,4 +101,109 @@ fn main() {
         &mono_f32,
         0.02,
     );
+    silero_bench(60);
+}
+
+/// Best of three passes of `run` in seconds.
+fn best_of_three(mut run: impl FnMut()) -> f64 {
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Silero VAD on `seconds` of the speech test file (16 kHz mono, repeated), one thread, fed in 20 ms
+/// items (320 samples, so windows straddle items as in a pipeline), then onnxruntime on the same audio.
+fn silero_bench(seconds: usize) {
+    let wav = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/silero/speech.wav");
+    let speech: Vec<f32> = hound::WavReader::open(&wav)
+        .expect("speech.wav")
+        .samples::<i16>()
+        .map(|s| f32::from(s.unwrap()) / 32768.0)
+        .collect();
+    let audio: Vec<f32> = speech
+        .iter()
+        .copied()
+        .cycle()
+        .take(seconds * 16000)
+        .collect();
+    let mut stream = SileroStream::new(16000).expect("model");
+    let mut windows = 0usize;
+    let secs = best_of_three(|| {
+        stream.reset();
+        windows = 0;
+        for item in audio.chunks(320) {
+            stream.push(item, |_| windows += 1);
+        }
+    });
+    let line = |engine: &str, windows_per_second: f64, real_time: f64| {
+        println!(
+            "{}",
+            json!({
+                "node": "Silero VAD",
+                "params": {"engine": engine},
+                "input": "16k mono f32, speech.wav",
+                "usPerItem": (0.02 / real_time * 1e6 * 100.0).round() / 100.0,
+                "realTimeFactor": real_time.round(),
+                "windowsPerSecond": windows_per_second.round(),
+            })
+        );
+    };
+    line(
+        "remotemedia (Rust, 1 thread)",
+        windows as f64 / secs,
+        seconds as f64 / secs,
+    );
+    match onnxruntime_figures(&wav, seconds) {
+        Ok(figures) => {
+            let version = figures["onnxruntime"].as_str().unwrap_or("?").to_owned();
+            for (key, how) in [("session", "session.run"), ("wrapper", "OnnxWrapper")] {
+                line(
+                    &format!("onnxruntime {version} (Python {how}, 1 thread)"),
+                    figures[key]["windowsPerSecond"].as_f64().unwrap_or(0.0),
+                    figures[key]["realTimeFactor"].as_f64().unwrap_or(0.0),
+                );
+            }
+        }
+        Err(why) => eprintln!("node_bench: onnxruntime's Silero skipped: {why}"),
+    }
+}
+
+/// Runs tools/silero_reference.py --bench with the first Python that can (one with onnxruntime, numpy
+/// and silero-vad installed).
+fn onnxruntime_figures(wav: &Path, seconds: usize) -> Result<serde_json::Value, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut pythons: Vec<PathBuf> = std::env::var_os("SILERO_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    pythons.push(root.join("target/silero-venv/bin/python"));
+    pythons.push("python3".into());
+    let mut failures = Vec::new();
+    for python in pythons {
+        let output = Command::new(&python)
+            .arg(root.join("tools/silero_reference.py"))
+            .arg("--bench")
+            .arg(wav)
+            .arg(seconds.to_string())
+            .output();
+        match output {
+            Ok(output) if output.status.success() => {
+                return serde_json::from_slice(&output.stdout).map_err(|e| e.to_string());
+            }
+            Ok(output) => {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let last = stderr.trim().lines().last().unwrap_or("failed").to_owned();
+                failures.push(format!("{}: {last}", python.display()));
+            }
+            Err(e) => failures.push(format!("{}: {e}", python.display())),
+        }
+    }
+    Err(format!(
+        "no Python with onnxruntime, numpy and silero-vad (see tools/silero_reference.py); {}",
+        failures.join("; ")
+    ))
 }
