@@ -2,14 +2,24 @@
 //!
 //! Everything here is safe Rust. Payloads (audio samples, pixel bytes, binary, tensor data) are stored in
 //! contiguous vectors so the ABI layer can expose them to JavaScript as typed arrays without copying.
+//!
+//! This file owns [`RuntimeData`] (a [`Payload`] and its [`Attributes`]) and [`DataType`]; the payload
+//! types live in `audio`, `video` and `tensor`, the attributes in `attributes`, and the size checks
+//! and fallible allocations every payload goes through in `alloc`.
 
 pub mod alloc;
+mod attributes;
 mod audio;
 mod error;
+mod tensor;
+mod video;
 
 pub use alloc::MAX_PAYLOAD_BYTES;
+pub use attributes::Attributes;
 pub use audio::{AudioBuffer, SampleFormat, Samples};
 pub use error::DataError;
+pub use tensor::{Tensor, TensorData, TensorDtype};
+pub use video::{PixelFormat, VideoFrame};
 
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -77,322 +87,6 @@ impl std::fmt::Display for DataType {
     }
 }
 
-/// Optional attributes of every value, whatever its type: presentation timestamp, stream id, free-form
-/// metadata.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Attributes {
-    /// Presentation timestamp in microseconds.
-    pub timestamp_us: Option<i64>,
-    /// Stream the item belongs to (e.g. a participant or track).
-    pub stream_id: Option<String>,
-    /// Free-form JSON metadata.
-    pub metadata: Option<Value>,
-}
-
-impl Attributes {
-    /// True when no attribute is set.
-    pub fn is_empty(&self) -> bool {
-        self.timestamp_us.is_none() && self.stream_id.is_none() && self.metadata.is_none()
-    }
-
-    /// Parses `{"timestampUs"?: int, "streamId"?: string, "metadata"?: any}`; unknown keys are errors.
-    pub fn from_json(text: &str) -> Result<Self, DataError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| DataError::InvalidJson {
-            what: "attributes",
-            reason: e.to_string(),
-        })?;
-        let Value::Object(map) = value else {
-            return Err(DataError::InvalidAttributes(format!(
-                "expected a JSON object, got {}",
-                json_kind(&value)
-            )));
-        };
-        let mut attrs = Attributes::default();
-        for (key, value) in map {
-            match key.as_str() {
-                "timestampUs" => {
-                    attrs.timestamp_us = Some(value.as_i64().ok_or_else(|| {
-                        DataError::InvalidAttributes(format!(
-                            "timestampUs: expected an integer number of microseconds, got {value}"
-                        ))
-                    })?)
-                }
-                "streamId" => match value {
-                    Value::String(s) => attrs.stream_id = Some(s),
-                    other => {
-                        return Err(DataError::InvalidAttributes(format!(
-                            "streamId: expected a string, got {}",
-                            json_kind(&other)
-                        )))
-                    }
-                },
-                "metadata" => attrs.metadata = Some(value),
-                other => {
-                    return Err(DataError::InvalidAttributes(format!(
-                        "unknown key \"{other}\" (expected timestampUs, streamId or metadata)"
-                    )))
-                }
-            }
-        }
-        Ok(attrs)
-    }
-
-    /// Serialises to the same shape [`Attributes::from_json`] reads.
-    pub fn to_json(&self) -> String {
-        let mut map = serde_json::Map::new();
-        if let Some(ts) = self.timestamp_us {
-            map.insert("timestampUs".into(), ts.into());
-        }
-        if let Some(id) = &self.stream_id {
-            map.insert("streamId".into(), id.clone().into());
-        }
-        if let Some(meta) = &self.metadata {
-            map.insert("metadata".into(), meta.clone());
-        }
-        Value::Object(map).to_string()
-    }
-}
-
-/// Pixel layout of a raw video frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum PixelFormat {
-    /// 4 bytes per pixel.
-    Rgba = 0,
-    /// 3 bytes per pixel.
-    Rgb24 = 1,
-    /// Planar YUV 4:2:0 (Y plane, then U and V at half resolution).
-    I420 = 2,
-}
-
-impl PixelFormat {
-    /// From the ABI code.
-    pub fn from_code(code: i32) -> Result<Self, DataError> {
-        Ok(match code {
-            0 => PixelFormat::Rgba,
-            1 => PixelFormat::Rgb24,
-            2 => PixelFormat::I420,
-            other => {
-                return Err(DataError::InvalidArgument(format!(
-                    "pixel format code {other} (expected 0 = rgba, 1 = rgb24, 2 = i420)"
-                )))
-            }
-        })
-    }
-
-    /// Bytes a frame of this size must have; `None` when that overflows 64 bits (u32 dimensions can).
-    pub fn frame_len(self, width: u32, height: u32) -> Option<u64> {
-        let (w, h) = (width as u64, height as u64);
-        match self {
-            PixelFormat::Rgba => alloc::product(&[w, h, 4]),
-            PixelFormat::Rgb24 => alloc::product(&[w, h, 3]),
-            // A full-size Y plane, then U and V at half resolution (rounded up).
-            PixelFormat::I420 => {
-                let chroma = alloc::product(&[2, w.div_ceil(2), h.div_ceil(2)])?;
-                w.checked_mul(h)?.checked_add(chroma)
-            }
-        }
-    }
-
-    /// Name used in errors and in TypeScript.
-    pub fn name(self) -> &'static str {
-        match self {
-            PixelFormat::Rgba => "rgba",
-            PixelFormat::Rgb24 => "rgb24",
-            PixelFormat::I420 => "i420",
-        }
-    }
-}
-
-/// One raw video frame (no codecs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct VideoFrame {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Pixel layout.
-    pub format: PixelFormat,
-    /// `format.frame_len(width, height)` bytes.
-    pub pixels: Vec<u8>,
-}
-
-impl VideoFrame {
-    /// Validates the dimensions against the byte count.
-    pub fn new(
-        width: u32,
-        height: u32,
-        format: PixelFormat,
-        pixels: Vec<u8>,
-    ) -> Result<Self, DataError> {
-        Self::check(width, height, format, pixels.len())?;
-        Ok(VideoFrame {
-            width,
-            height,
-            format,
-            pixels,
-        })
-    }
-
-    /// Validates the dimensions against the byte count, then copies the pixels.
-    pub fn from_slice(
-        width: u32,
-        height: u32,
-        format: PixelFormat,
-        pixels: &[u8],
-    ) -> Result<Self, DataError> {
-        Self::check(width, height, format, pixels.len())?;
-        let pixels = alloc::try_copy(pixels, "video pixels")?;
-        Ok(VideoFrame {
-            width,
-            height,
-            format,
-            pixels,
-        })
-    }
-
-    /// Dimensions of at least 1, a frame size within the payload cap, and exactly `len` bytes.
-    fn check(width: u32, height: u32, format: PixelFormat, len: usize) -> Result<(), DataError> {
-        if width == 0 || height == 0 {
-            return Err(DataError::InvalidArgument(format!(
-                "video frame size {width}x{height}: width and height must be at least 1"
-            )));
-        }
-        let expected = alloc::check_payload(
-            || format!("{} video frame {width}x{height}", format.name()),
-            format.frame_len(width, height),
-        )?;
-        if len != expected {
-            return Err(DataError::ShapeMismatch(format!(
-                "{} frame {width}x{height} needs {expected} bytes, got {len}",
-                format.name(),
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Element type of a tensor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum TensorDtype {
-    /// 32-bit float.
-    F32 = 0,
-    /// 32-bit signed integer.
-    I32 = 1,
-    /// 8-bit unsigned integer.
-    U8 = 2,
-}
-
-impl TensorDtype {
-    /// From the ABI code.
-    pub fn from_code(code: i32) -> Result<Self, DataError> {
-        Ok(match code {
-            0 => TensorDtype::F32,
-            1 => TensorDtype::I32,
-            2 => TensorDtype::U8,
-            other => {
-                return Err(DataError::InvalidArgument(format!(
-                    "tensor dtype code {other} (expected 0 = f32, 1 = i32, 2 = u8)"
-                )))
-            }
-        })
-    }
-
-    /// Name used in errors and in TypeScript.
-    pub fn name(self) -> &'static str {
-        match self {
-            TensorDtype::F32 => "f32",
-            TensorDtype::I32 => "i32",
-            TensorDtype::U8 => "u8",
-        }
-    }
-
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            TensorDtype::F32 | TensorDtype::I32 => 4,
-            TensorDtype::U8 => 1,
-        }
-    }
-}
-
-/// Tensor elements, typed so that views over them are aligned for their element type.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TensorData {
-    /// 32-bit floats.
-    F32(Vec<f32>),
-    /// 32-bit signed integers.
-    I32(Vec<i32>),
-    /// Bytes.
-    U8(Vec<u8>),
-}
-
-/// An n-dimensional array.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tensor {
-    /// Dimensions, outermost first.
-    pub shape: Vec<usize>,
-    /// Elements in row-major order.
-    pub data: TensorData,
-}
-
-impl Tensor {
-    /// Validates that `bytes` holds exactly `product(shape)` elements of `dtype` (native byte order),
-    /// within the payload cap, and copies them.
-    pub fn from_bytes(
-        shape: Vec<usize>,
-        dtype: TensorDtype,
-        bytes: &[u8],
-    ) -> Result<Self, DataError> {
-        // A zero dimension makes the product 0 whatever the others are (and however large).
-        let elements = if shape.contains(&0) {
-            Some(0)
-        } else {
-            shape
-                .iter()
-                .try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))
-        };
-        let expected = alloc::check_payload(
-            || format!("tensor shape {shape:?} of {}", dtype.name()),
-            elements.and_then(|n| n.checked_mul(dtype.size() as u64)),
-        )?;
-        if bytes.len() != expected {
-            return Err(DataError::ShapeMismatch(format!(
-                "tensor shape {shape:?} of {} needs {expected} bytes ({} elements), got {}",
-                dtype.name(),
-                expected / dtype.size(),
-                bytes.len()
-            )));
-        }
-        let what = "tensor data";
-        let data = match dtype {
-            TensorDtype::F32 => TensorData::F32(alloc::try_pod_from_bytes(bytes, what)?),
-            TensorDtype::I32 => TensorData::I32(alloc::try_pod_from_bytes(bytes, what)?),
-            TensorDtype::U8 => TensorData::U8(alloc::try_copy(bytes, what)?),
-        };
-        Ok(Tensor { shape, data })
-    }
-
-    /// Element type.
-    pub fn dtype(&self) -> TensorDtype {
-        match self.data {
-            TensorData::F32(_) => TensorDtype::F32,
-            TensorData::I32(_) => TensorDtype::I32,
-            TensorData::U8(_) => TensorDtype::U8,
-        }
-    }
-
-    /// The element bytes.
-    pub fn bytes(&self) -> &[u8] {
-        match &self.data {
-            TensorData::F32(v) => bytemuck::cast_slice(v),
-            TensorData::I32(v) => bytemuck::cast_slice(v),
-            TensorData::U8(v) => v,
-        }
-    }
-}
-
 /// A value flowing between nodes: a payload of one of six types, and attributes (timestamp, stream
 /// id, metadata) that every type has in the same place.
 #[derive(Debug, Clone)]
@@ -418,17 +112,6 @@ pub enum Payload {
     Binary(Vec<u8>),
     /// An n-dimensional array.
     Tensor(Tensor),
-}
-
-impl TensorData {
-    fn try_clone(&self) -> Result<Self, DataError> {
-        let what = "a tensor copy";
-        Ok(match self {
-            TensorData::F32(v) => TensorData::F32(alloc::try_copy(v, what)?),
-            TensorData::I32(v) => TensorData::I32(alloc::try_copy(v, what)?),
-            TensorData::U8(v) => TensorData::U8(alloc::try_copy(v, what)?),
-        })
-    }
 }
 
 impl Clone for Payload {
@@ -533,6 +216,7 @@ impl From<Payload> for RuntimeData {
 
 impl RuntimeData {
     /// A value without attributes.
+    #[inline]
     pub fn new(payload: Payload) -> Self {
         RuntimeData {
             payload,
@@ -541,6 +225,7 @@ impl RuntimeData {
     }
 
     /// A new value with `payload` and the attributes of this one: what a node emits for an input.
+    #[inline]
     pub fn with_payload(&self, payload: Payload) -> Self {
         RuntimeData {
             payload,
@@ -549,11 +234,13 @@ impl RuntimeData {
     }
 
     /// A new audio value with the attributes of this one: what a node emits for an audio input.
+    #[inline]
     pub fn with_audio(&self, buffer: AudioBuffer) -> Self {
         self.with_payload(Payload::Audio(buffer))
     }
 
     /// This value with `attributes` instead of its own.
+    #[inline]
     pub fn with_attributes(self, attributes: Attributes) -> Self {
         RuntimeData { attributes, ..self }
     }
@@ -715,86 +402,6 @@ mod tests {
     }
 
     #[test]
-    fn video_frame_size_is_checked_against_format() {
-        assert!(VideoFrame::new(2, 2, PixelFormat::Rgba, vec![0; 16]).is_ok());
-        assert!(VideoFrame::new(3, 3, PixelFormat::I420, vec![0; 9 + 2 * 4]).is_ok());
-        let err = VideoFrame::new(2, 2, PixelFormat::Rgb24, vec![0; 16])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs 12 bytes, got 16"), "{err}");
-        assert!(VideoFrame::new(0, 2, PixelFormat::Rgba, vec![]).is_err());
-    }
-
-    #[test]
-    fn video_sizes_that_overflow_or_exceed_the_cap_are_refused() {
-        // 1380655685 × 3340214413 × 4 wraps to exactly 4 in 64 bits: release builds accepted 4 bytes.
-        let err = VideoFrame::new(1380655685, 3340214413, PixelFormat::Rgba, vec![0; 4])
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "payload too large: rgba video frame 1380655685x3340214413 overflows 64 bits; the \
-             maximum payload size is 4294967296 bytes (RM_MAX_PAYLOAD_BYTES)"
-        );
-        for format in [PixelFormat::Rgba, PixelFormat::Rgb24, PixelFormat::I420] {
-            // u32::MAX × u32::MAX fits in 64 bits; times 3 or 4, or plus the chroma planes, it does not.
-            assert_eq!(format.frame_len(u32::MAX, u32::MAX), None, "{format:?}");
-            let err = VideoFrame::from_slice(u32::MAX, u32::MAX, format, &[0; 4])
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains("overflows 64 bits"), "{err}");
-            // Fits in 64 bits but over the cap.
-            let err = VideoFrame::from_slice(65536, 65536, format, &[])
-                .unwrap_err()
-                .to_string();
-            assert!(err.starts_with("payload too large"), "{err}");
-        }
-        assert_eq!(
-            PixelFormat::I420.frame_len(u32::MAX, 1),
-            Some(u32::MAX as u64 + 2 * (1u64 << 31))
-        );
-        // At the cap exactly: 32768 × 32768 rgba is 4 GiB (checked without allocating it).
-        assert_eq!(
-            alloc::check_payload(String::new, PixelFormat::Rgba.frame_len(32768, 32768)).unwrap()
-                as u64,
-            MAX_PAYLOAD_BYTES
-        );
-        let err = VideoFrame::from_slice(32768, 32768, PixelFormat::Rgba, &[0; 4])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs 4294967296 bytes, got 4"), "{err}");
-    }
-
-    #[test]
-    fn tensor_shapes_that_overflow_or_exceed_the_cap_are_refused() {
-        let err = Tensor::from_bytes(vec![usize::MAX, 2], TensorDtype::U8, &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("tensor shape [18446744073709551615, 2] of u8 overflows 64 bits"),
-            "{err}"
-        );
-        // The product fits, times the element size it does not.
-        let err = Tensor::from_bytes(vec![1 << 31, 1 << 31, 4], TensorDtype::F32, &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("overflows 64 bits"), "{err}");
-        let err = Tensor::from_bytes(vec![1 << 16, 1 << 15], TensorDtype::F32, &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("= 8589934592 bytes; the maximum payload size"),
-            "{err}"
-        );
-        // A zero dimension makes an empty tensor however large the others are, in any order.
-        let m = u32::MAX as usize;
-        for shape in [vec![0, m, m, m], vec![m, m, m, 0], vec![m, 0, m, m]] {
-            let t = Tensor::from_bytes(shape.clone(), TensorDtype::I32, &[]).unwrap();
-            assert_eq!(t.bytes().len(), 0, "{shape:?}");
-        }
-    }
-
-    #[test]
     fn binary_text_and_json_sizes_are_capped() {
         let err = RuntimeData::try_binary_zeroed(1 << 40).unwrap_err();
         assert_eq!(
@@ -844,38 +451,5 @@ mod tests {
         let other =
             RuntimeData::tensor(Tensor::from_bytes(vec![1], TensorDtype::F32, &[0; 4]).unwrap());
         assert_ne!(t, other);
-    }
-
-    #[test]
-    fn tensor_shape_must_match_data() {
-        let t = Tensor::from_bytes(vec![2, 3], TensorDtype::F32, &[0u8; 24]).unwrap();
-        assert_eq!(t.bytes().len(), 24);
-        assert_eq!(t.bytes().as_ptr() as usize % 4, 0);
-        let err = Tensor::from_bytes(vec![2, 3], TensorDtype::I32, &[0u8; 20])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("needs 24 bytes (6 elements), got 20"), "{err}");
-        assert!(Tensor::from_bytes(vec![usize::MAX, 2], TensorDtype::U8, &[]).is_err());
-    }
-
-    #[test]
-    fn attributes_round_trip_and_reject_unknown_keys() {
-        let a = Attributes::from_json(
-            r#"{"timestampUs": 20000, "streamId": "mic", "metadata": {"x": 1}}"#,
-        )
-        .unwrap();
-        assert_eq!(a.timestamp_us, Some(20000));
-        assert_eq!(Attributes::from_json(&a.to_json()).unwrap(), a);
-        let err = Attributes::from_json(r#"{"ts": 1}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unknown key \"ts\""), "{err}");
-        let err = Attributes::from_json(r#"{"streamId": 3}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("streamId: expected a string, got a number"),
-            "{err}"
-        );
     }
 }

@@ -88,6 +88,24 @@ impl Gain {
     }
 }
 
+impl Gain {
+    /// Scales `samples` in place: one loop per clip mode, each vectorized. Kept out of line: inlined
+    /// into `process`, its speed varied with unrelated code there (0.07–0.11 µs per 960 samples).
+    #[inline(never)]
+    fn apply_in_place(&self, samples: &mut [f32]) {
+        let factor = self.factor;
+        if self.clip {
+            samples
+                .iter_mut()
+                .for_each(|s| *s = (*s * factor).clamp(-1.0, 1.0));
+        } else {
+            samples
+                .iter_mut()
+                .for_each(|s| *s = (*s * factor).clamp(-f32::MAX, f32::MAX));
+        }
+    }
+}
+
 impl Node for Gain {
     fn process(
         &mut self,
@@ -97,19 +115,22 @@ impl Node for Gain {
     ) -> Result<(), NodeError> {
         expect_audio(&input)?;
         let mut input = input;
-        // Sole owner of f32 audio (the usual case mid-graph): scale in place, no allocation.
-        if let Some(RuntimeData {
-            payload:
-                Payload::Audio(AudioBuffer {
-                    samples: Samples::F32(v),
-                    ..
-                }),
-            ..
-        }) = Arc::get_mut(&mut input)
-        {
-            v.iter_mut().for_each(|s| *s = self.apply(*s));
-            out.push(input);
-            return Ok(());
+        // Sole owner of f32 audio (the usual case mid-graph): scale in place, no allocation. A shared
+        // item (a fan-out) skips `get_mut`, whose atomic writes cost more than the check.
+        if Arc::strong_count(&input) == 1 {
+            if let Some(RuntimeData {
+                payload:
+                    Payload::Audio(AudioBuffer {
+                        samples: Samples::F32(v),
+                        ..
+                    }),
+                ..
+            }) = Arc::get_mut(&mut input)
+            {
+                self.apply_in_place(v);
+                out.push(input);
+                return Ok(());
+            }
         }
         let audio = expect_audio(&input)?;
         let samples = match &audio.samples {
