@@ -104,3 +104,17 @@ export {
   runNode,
   unregisterNode,
 } from "./src/node.ts";
+export { type RemoteMediaServer, serve, type ServeOptions } from "./src/serve/server.ts";
+export {
+  type ClientMessage,
+  CloseCode,
+  type ConnectionCounts,
+  decodeOutputFrame,
+  encodeOutputFrame,
+  OUTPUT_HEADER_BYTES,
+  type OutputFrame,
+  outputSamples,
+  type ServerMessage,
+  type StartMessage,
+  type WireFormat,
+} from "./src/serve/protocol.ts";

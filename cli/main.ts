@@ -23,6 +23,7 @@ import {
 } from "../mod.ts";
 import { LIBRARY_VERSION } from "../ffi/platform.ts";
 import { args as processArgs, exit as processExit, runtime } from "../ffi/runtime.ts";
+import { serveUntilSignal } from "../src/serve/command.ts";
 
 /** The package version (that of deno.json and package.json; `tools/dist.ts` and a test check it). */
 export const VERSION: string = LIBRARY_VERSION;
@@ -53,6 +54,7 @@ const HELP: Record<string, string> = {
 Usage:
   remotemedia run <manifest.json> [--input in.wav] [--output out.wav] [--param node.key=value]...
   remotemedia validate <manifest.json>
+  remotemedia serve <manifest.json> [--port 8080] [--host 127.0.0.1] [--param node.key=value]...
   remotemedia nodes [--json]
   remotemedia <command> --help
   remotemedia --version
@@ -76,6 +78,22 @@ Sources (a WavReader with a path) start by themselves; entry nodes (no incoming 
   validate: `remotemedia validate <manifest.json>
 
 Checks a manifest and lists every problem with its path. Exit code 0 when valid, 3 when not.`,
+  serve: `remotemedia serve <manifest.json> [options]
+
+Serves the pipeline over WebSocket, one session per connection: the native protocol on /, Twilio
+Media Streams on /twilio (docs/PROTOCOL.md), /healthz and /metrics (Prometheus). Prints
+"listening on <url>". SIGINT/SIGTERM drain the open sessions (outputs sent, close 1001), then exit 0.
+
+  --port <n>                  port (default 8080; 0 picks a free one)
+  --host <address>            interface (default 127.0.0.1; 0.0.0.0 for every interface)
+  --param <node.key=value>    override a node param for every session; repeatable
+  --max-sessions <n>          sessions at once (default 100); more are refused with close code 1013
+  --max-message-bytes <n>     largest client message (default 1048576); larger closes with 1009
+  --max-queued-frames <n>     input frames queued per connection before dropping the oldest (default 50)
+  --idle-timeout-ms <n>       close a silent connection with 4408 (default 30000; 0: never)
+  --drain-timeout-ms <n>      abort sessions still draining after this long at shutdown (default 10000)
+  --barge-in-from <node>      on a speech_start output, interrupt this node's branch; repeatable
+  --name <name>               this server's name in "ready" messages (default remotemedia-<pid>)`,
   nodes: `remotemedia nodes [--json]
 
 Lists the built-in node types with their params and port types (--json: machine-readable).`,
@@ -89,7 +107,13 @@ interface Parsed {
   flags: Map<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(["--input", "--output", "--param"]);
+const VALUE_FLAGS = new Set([
+  "--input",
+  "--output",
+  "--param",
+  ...["--port", "--host", "--max-sessions", "--max-message-bytes", "--max-queued-frames"],
+  ...["--idle-timeout-ms", "--drain-timeout-ms", "--barge-in-from", "--name"],
+]);
 const BOOL_FLAGS = new Set([
   "--help",
   "-h",
@@ -444,6 +468,41 @@ function asObject(value: unknown): Record<string, unknown> {
     : { value };
 }
 
+async function serveCommand(parsed: Parsed, io: CliIo): Promise<number> {
+  const [path, ...extra] = parsed.positional;
+  if (!path) {
+    throw new UsageError("serve needs a manifest file (remotemedia serve <manifest.json>)");
+  }
+  if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
+  const manifest = applyParams(loadManifest(path), parsed.flags.get("--param") ?? []);
+  const issues = validateManifest(manifest);
+  if (issues.length) throw new ManifestError(issues);
+  const int = (flag: string): number | undefined => {
+    const raw = parsed.flags.get(flag)?.at(-1);
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw)) throw new UsageError(`${flag} expects a whole number, got "${raw}"`);
+    return Number(raw);
+  };
+  const from = parsed.flags.get("--barge-in-from");
+  await serveUntilSignal(
+    {
+      manifest,
+      port: int("--port"),
+      hostname: parsed.flags.get("--host")?.at(-1),
+      name: parsed.flags.get("--name")?.at(-1),
+      maxSessions: int("--max-sessions"),
+      maxMessageBytes: int("--max-message-bytes"),
+      maxQueuedFrames: int("--max-queued-frames"),
+      idleTimeoutMs: int("--idle-timeout-ms"),
+      drainTimeoutMs: int("--drain-timeout-ms"),
+      bargeIn: from ? { from } : undefined,
+    },
+    io.out,
+    io.err,
+  );
+  return EXIT.ok;
+}
+
 function validate(parsed: Parsed, io: CliIo): number {
   const [path, ...extra] = parsed.positional;
   if (!path) throw new UsageError("validate needs a manifest file");
@@ -500,7 +559,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       return command ? EXIT.ok : help ? EXIT.ok : EXIT.usage;
     }
     if (!(command in HELP) || command === "main") {
-      throw new UsageError(`unknown command "${command}" (commands: run, validate, nodes)`);
+      throw new UsageError(`unknown command "${command}" (commands: run, validate, serve, nodes)`);
     }
     if (help) {
       io.out(HELP[command]);
@@ -508,6 +567,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (command === "run") return await run(parsed, io);
     if (command === "validate") return validate(parsed, io);
+    if (command === "serve") return await serveCommand(parsed, io);
     return nodes(parsed, io);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

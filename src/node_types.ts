@@ -117,6 +117,17 @@ export interface NodeParams {
     /** Data types to keep: text, audio, video, json, binary, tensor. Required. */
     types: string[];
   };
+  /** G.711 μ-law / A-law (telephony): `encode` turns audio into binary (one byte per sample, channels interleaved); `decode` turns such bytes into i16 audio at `sampleRate` with `channels`. Bit-exact with sox. */
+  G711: {
+    /** encode: audio → bytes; decode: bytes → i16 audio. Required. */
+    mode: "encode" | "decode";
+    /** μ-law (North America, Japan; Twilio) or A-law (Europe). Default "mulaw". */
+    law?: "mulaw" | "alaw";
+    /** decode: sample rate of the decoded audio (the bytes carry none). Range 1000..384000. Default 8000. */
+    sampleRate?: number;
+    /** decode: channels interleaved in the bytes. Range 1..64. Default 1. */
+    channels?: number;
+  };
 }
 
 /** Names of the built-in node types. */

@@ -8,6 +8,7 @@ mod audio_level;
 mod channel_mix;
 mod chunker;
 mod filter;
+mod g711;
 mod gain;
 mod mix;
 mod pass_through;
@@ -195,6 +196,7 @@ pub fn registry() -> &'static [NodeType] {
         audio_level::TYPE,
         mix::TYPE,
         filter::TYPE,
+        g711::TYPE,
     ];
     REGISTRY
 }
