@@ -4,7 +4,8 @@
 //! - [`wav`]: the incremental WAV parser behind the `WavReader` node and `wavFrames`.
 //! - [`nodes`]: the native node types and their declarative schemas.
 //! - [`pipeline`]: manifests, the engine that runs a graph of nodes, and sessions.
-//! - [`panic`]: messages of caught panics.
+//! - [`panic`](mod@panic): messages of caught panics.
+//! - [`silero`]: Silero VAD, its embedded model and forward pass in safe Rust.
 //! - [`abi`]: the `extern "C"` surface (the only `unsafe` code), described by `include/remotemedia.h`;
 //!   `abi::contract` holds every code and slot layout that crosses it.
 
