@@ -43,6 +43,8 @@ export interface NodeTypeSchema {
   joinsInputs: boolean;
   /** True for nodes with blocking I/O (files): sessions containing one run on a worker thread. */
   heavy: boolean;
+  /** Kinds of the events the node reports to `Session.events()` (e.g. `speech_start`). */
+  events: string[];
 }
 
 /**

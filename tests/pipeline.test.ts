@@ -55,6 +55,9 @@ describe("node types and validation", () => {
     // Mix aligns its ports by sample position, not by item count: it takes items as they come.
     assert.equal(types.find((t) => t.type === "Mix")!.joinsInputs, false);
     assert.equal(types.find((t) => t.type === "WavReader")!.heavy, true);
+    // Nodes declare the events they report to Session.events().
+    assert.ok(types.find((t) => t.type === "Vad")!.events.includes("speech_start"));
+    assert.deepEqual(types.find((t) => t.type === "Gain")!.events, []);
   });
 
   test("validation reports every problem with its path", () => {
