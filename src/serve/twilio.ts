@@ -51,6 +51,8 @@ export class TwilioConnection extends Connection {
   #marks = new Set<string>();
   #markNumber = 0;
   #acceptsJson = false;
+  /** The encoder's last job: audio outputs are encoded one at a time. */
+  #encoding: Promise<void> = Promise.resolve();
 
   /** A connection on `peer` waiting for Twilio's `start`. */
   constructor(peer: WebSocketPeer, settings: ConnectionSettings) {
@@ -164,10 +166,15 @@ export class TwilioConnection extends Connection {
   protected async sendOutput(sink: string, _index: number, out: RuntimeData): Promise<void> {
     const type = out.dataType();
     if (type === "audio") {
-      this.#media(await this.#encoder.encode(out), false);
-      const name = `${sink}:${this.#markNumber++}`;
-      this.#marks.add(name);
-      this.#twilio({ event: "mark", mark: { name } });
+      // One encoder for the call: outputs of several audio sinks take turns (their order is kept).
+      const turn = this.#encoding.then(async () => {
+        this.#media(await this.#encoder.encode(out), false);
+        const name = `${sink}:${this.#markNumber++}`;
+        this.#marks.add(name);
+        this.#twilio({ event: "mark", mark: { name } });
+      });
+      this.#encoding = turn.catch(() => {});
+      await turn;
     } else if (type === "json") {
       const bargeIn = this.settings.bargeIn ?? { event: "speech_start" };
       if ((out.asJson() as { type?: unknown })?.type === bargeIn.event) this.#bargeIn(bargeIn.from);
@@ -211,6 +218,7 @@ export class TwilioConnection extends Connection {
   }
 
   protected override async finish(_reason: EndReason): Promise<void> {
+    await this.#encoding;
     const tail = await this.#encoder.flush();
     if (tail.length > 0 || this.#pending.length > 0) {
       this.#media(tail, true);
