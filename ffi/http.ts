@@ -111,9 +111,9 @@ interface BunServe {
 
 const OPEN = 1;
 
-/** Starts listening; resolves once the port is bound. */
-export function listen(options: ListenOptions): Promise<HttpListener> {
-  return runtime === "bun" ? listenBun(options) : listenDeno(options);
+/** Starts listening; resolves once the port is bound, rejects when it cannot be (a taken port). */
+export async function listen(options: ListenOptions): Promise<HttpListener> {
+  return await (runtime === "bun" ? listenBun(options) : listenDeno(options));
 }
 
 function listenDeno(options: ListenOptions): Promise<HttpListener> {

@@ -13,6 +13,7 @@ import {
   type Manifest,
   outputSamples,
   PipelineBuilder,
+  RemoteMediaError,
   RuntimeData,
   serve,
   type ServeOptions,
@@ -215,6 +216,33 @@ describe("serve: the native protocol", () => {
   });
 });
 
+describe("serve: its own errors", () => {
+  test("bad options, a bad manifest and a taken port are RemoteMediaErrors with codes", async () => {
+    await assert.rejects(serve({ manifest: gainManifest, maxSessions: 0 }), {
+      name: "ArgumentError",
+      code: "invalid_argument",
+    });
+    await assert.rejects(serve({ manifest: gainManifest, port: 70000 }), {
+      code: "invalid_argument",
+    });
+    await assert.rejects(
+      serve({ manifest: { version: 1, nodes: [{ id: "x", type: "Nope" }] }, port: 0 }),
+      { name: "ManifestError", code: "invalid_manifest" },
+    );
+    const server = await serve({ manifest: gainManifest, port: 0 });
+    try {
+      await assert.rejects(serve({ manifest: gainManifest, port: server.port }), (error) => {
+        assert.ok(error instanceof RemoteMediaError);
+        assert.equal(error.code, "invalid_argument");
+        assert.match(error.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}`));
+        return true;
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("serve: limits", () => {
   test("a full server refuses with 1013; a large message closes with 1009; silence with 4408", async () => {
     await withServer(
@@ -288,6 +316,22 @@ describe("serve: every way a session ends releases it", () => {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       assert.match(metrics, /remotemedia_sessions_ended_total\{reason="client_gone"\} 1/);
       assert.match(metrics, /remotemedia_sessions_active 0/);
+    });
+  });
+
+  test("a client that closes its socket mid-stream (no close message) ends its session", async () => {
+    await withServer({ manifest: vadManifest }, async (url, port) => {
+      const client = await WsClient.open(url);
+      client.sendJson({ type: "start", sampleRate: 48000, channels: 2 });
+      await client.waitFor((m) => m.type === "ready");
+      for (const frame of frames.slice(0, 20)) client.ws.send(frame);
+      client.ws.close(1000, "bye");
+      await client.closed;
+      for (;;) {
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        if (metrics.includes('remotemedia_sessions_ended_total{reason="client_gone"} 1')) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
     });
   });
 

@@ -15,7 +15,7 @@ import {
   type UpgradeResult,
   type WebSocketPeer,
 } from "../../ffi/http.ts";
-import { ArgumentError, ManifestError } from "../errors.ts";
+import { ArgumentError, ManifestError, RemoteMediaError } from "../errors.ts";
 import { type Manifest, validateManifest } from "../manifest.ts";
 import type { SessionOptions } from "../session.ts";
 import type { Connection, ConnectionSettings } from "./connection.ts";
@@ -151,9 +151,14 @@ export async function serve(options: ServeOptions): Promise<RemoteMediaServer> {
     });
   };
 
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ArgumentError(`serve: port must be an integer in 0..65535, got ${port}`);
+  }
   const listener = await listen({
-    hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 8080,
+    hostname,
+    port,
     // The runtime's own cap sits above ours, so that ours answers first with 1009 and a reason.
     maxMessageBytes: settings.maxMessageBytes * 2 + 1024,
     async handle(request, upgrade): Promise<UpgradeResult> {
@@ -192,6 +197,12 @@ export async function serve(options: ServeOptions): Promise<RemoteMediaServer> {
       }
       return new Response("not found\n", { status: 404 });
     },
+  }).catch((error) => {
+    throw new RemoteMediaError(
+      "invalid_argument",
+      `serve: cannot listen on ${hostname}:${port}: ${(error as Error)?.message ?? error}`,
+      { cause: error },
+    );
   });
 
   const close = (): Promise<void> => {
