@@ -412,7 +412,48 @@ endUs: number,
 /**
  * `endUs - startUs`.
  */
-durationUs: number, };
+durationUs: number, } | { "type": "turn_start", 
+/**
+ * Start of the turn's first speech in audio time, µs.
+ */
+timeUs: number, } | { "type": "turn_end", 
+/**
+ * Start of the turn's first speech in audio time, µs.
+ */
+startUs: number, 
+/**
+ * End of its last speech in audio time, µs.
+ */
+endUs: number, 
+/**
+ * `endUs - startUs`.
+ */
+durationUs: number, 
+/**
+ * Speech in the turn (its pauses left out), µs.
+ */
+speechUs: number, 
+/**
+ * Speech segments (`Vad` speech_start…speech_end) in the turn.
+ */
+segments: number, 
+/**
+ * Why it ended.
+ */
+reason: "silence" | "max_length" | "end_of_stream", 
+/**
+ * The silence that ended it (the timeout applied), µs; 0 unless the reason is `silence`.
+ */
+silenceUs: number, 
+/**
+ * Why that silence: `fixed`, or with `adaptive`: `falling_pitch`, `long_turn`,
+ * `short_fragment`, `default`.
+ */
+cue: "fixed" | "falling_pitch" | "long_turn" | "short_fragment" | "default", 
+/**
+ * Audio time at which the end was decided (the end of the audio processed then), µs.
+ */
+decidedUs: number, };
 
 /**
  * A node event with the node that reported it: `{type, ...event fields, node, atUs}`.
@@ -441,7 +482,48 @@ endUs: number,
 /**
  * `endUs - startUs`.
  */
-durationUs: number, });
+durationUs: number, } | { "type": "turn_start", 
+/**
+ * Start of the turn's first speech in audio time, µs.
+ */
+timeUs: number, } | { "type": "turn_end", 
+/**
+ * Start of the turn's first speech in audio time, µs.
+ */
+startUs: number, 
+/**
+ * End of its last speech in audio time, µs.
+ */
+endUs: number, 
+/**
+ * `endUs - startUs`.
+ */
+durationUs: number, 
+/**
+ * Speech in the turn (its pauses left out), µs.
+ */
+speechUs: number, 
+/**
+ * Speech segments (`Vad` speech_start…speech_end) in the turn.
+ */
+segments: number, 
+/**
+ * Why it ended.
+ */
+reason: "silence" | "max_length" | "end_of_stream", 
+/**
+ * The silence that ended it (the timeout applied), µs; 0 unless the reason is `silence`.
+ */
+silenceUs: number, 
+/**
+ * Why that silence: `fixed`, or with `adaptive`: `falling_pitch`, `long_turn`,
+ * `short_fragment`, `default`.
+ */
+cue: "fixed" | "falling_pitch" | "long_turn" | "short_fragment" | "default", 
+/**
+ * Audio time at which the end was decided (the end of the audio processed then), µs.
+ */
+decidedUs: number, });
 
 /**
  * Something that happened in a session (JSON: `{type: "<snake_case kind>", ...camelCase fields}`).

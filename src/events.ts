@@ -76,5 +76,58 @@ export interface MixMetadata {
   lateFrames: Record<string, number>;
 }
 
+/** `TurnDetector`: the user began a turn (their first speech since the previous turn ended). */
+export interface TurnStartEvent {
+  /** Event kind. */
+  type: "turn_start";
+  /** Start of the turn's first speech in audio time, µs. */
+  timeUs: number;
+}
+
+/** `TurnDetector`: the user's turn ended. All times are audio time, µs. */
+export interface TurnEndEvent {
+  /** Event kind. */
+  type: "turn_end";
+  /** Start of the turn's first speech. */
+  startUs: number;
+  /** End of its last speech. */
+  endUs: number;
+  /** `endUs - startUs`. */
+  durationUs: number;
+  /** Speech in the turn, its pauses left out. */
+  speechUs: number;
+  /** Speech segments (`Vad` speech_start…speech_end) in the turn. */
+  segments: number;
+  /** Why it ended: enough silence, `maxTurnMs`, or the end of the input. */
+  reason: "silence" | "max_length" | "end_of_stream";
+  /** The silence that ended it (the timeout applied); 0 unless `reason` is `silence`. */
+  silenceUs: number;
+  /** Why that silence: `fixed`, or with `adaptive`: the cue that chose it. */
+  cue: "fixed" | "falling_pitch" | "long_turn" | "short_fragment" | "default";
+  /** When the end was decided (the end of the audio processed then). */
+  decidedUs: number;
+}
+
+/** `TurnDetector`: the user is speaking (emitted at most every `progressMs` of audio while they do). */
+export interface SpeakingEvent {
+  /** Event kind. */
+  type: "speaking";
+  /** Start of the current speech segment in audio time, µs. */
+  startUs: number;
+  /** How long it has lasted so far (until the end of the audio processed), µs. */
+  durationUs: number;
+  /** The Vad's speech probability, when its model gives one. */
+  probability?: number;
+}
+
+/** What a `TurnDetector` emits: the Vad's events it passes on, and its own. */
+export type TurnDetectorEvent = VadEvent | TurnStartEvent | SpeakingEvent | TurnEndEvent;
+
 /** Any JSON event a built-in node emits; narrow it by `type`. */
-export type NodeEvent = VadEvent | LevelEvent | WavWriterSummary;
+export type NodeEvent =
+  | VadEvent
+  | LevelEvent
+  | WavWriterSummary
+  | TurnStartEvent
+  | SpeakingEvent
+  | TurnEndEvent;

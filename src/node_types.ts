@@ -117,6 +117,21 @@ export interface NodeParams {
     /** Data types to keep: text, audio, video, json, binary, tensor. Required. */
     types: string[];
   };
+  /** User turns from a Vad's speech events, in audio time (feed it a Vad in `pass` mode: the audio keeps the clock). Emits the Vad's events unchanged, {type:"turn_start", timeUs}, {type:"speaking", startUs, durationUs, probability?} while the user speaks, and {type:"turn_end", startUs, endUs, durationUs, speechUs, segments, reason, silenceUs, cue, decidedUs}. */
+  TurnDetector: {
+    /** Silence after the user's last speech (from its end) that ends the turn. Decided once the Vad would have reported speech inside it (it reports speech minSpeechMs late; the node measures that delay). Range 0..30000. Default 500. */
+    silenceMs?: number;
+    /** Adapt the silence to the turn: shortSilenceMs after a falling pitch or a long turn (4 s of speech), longSilenceMs after a short fragment (under 2 s, pitch not falling), silenceMs otherwise. Default false. */
+    adaptive?: boolean;
+    /** adaptive: the silence after a falling pitch or a long turn. Range 0..30000. Default 300. */
+    shortSilenceMs?: number;
+    /** adaptive: the silence after a short fragment. Range 0..30000. Default 1200. */
+    longSilenceMs?: number;
+    /** A turn this long ends even while the user speaks (a new one starts if they go on). Range 100..3600000. Default 30000. */
+    maxTurnMs?: number;
+    /** While the user speaks, a `speaking` event at most every this much audio (0: one per audio item). Range 0..60000. Default 0. */
+    progressMs?: number;
+  };
   /** G.711 μ-law / A-law (telephony): `encode` turns audio into binary (one byte per sample, channels interleaved); `decode` turns such bytes into i16 audio at `sampleRate` with `channels`. Bit-exact with sox. */
   G711: {
     /** encode: audio → bytes; decode: bytes → i16 audio. Required. */

@@ -33,6 +33,47 @@ pub enum NodeEvent {
         #[cfg_attr(test, ts(type = "number"))]
         duration_us: i64,
     },
+    /// `TurnDetector`: the user began a turn (their first speech since the previous turn ended).
+    TurnStart {
+        /// Start of the turn's first speech in audio time, µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        time_us: i64,
+    },
+    /// `TurnDetector`: the user's turn ended (silence, maximum length, or end of stream).
+    TurnEnd {
+        /// Start of the turn's first speech in audio time, µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        start_us: i64,
+        /// End of its last speech in audio time, µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        end_us: i64,
+        /// `endUs - startUs`.
+        #[cfg_attr(test, ts(type = "number"))]
+        duration_us: i64,
+        /// Speech in the turn (its pauses left out), µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        speech_us: i64,
+        /// Speech segments (`Vad` speech_start…speech_end) in the turn.
+        segments: u32,
+        /// Why it ended.
+        #[cfg_attr(test, ts(type = "\"silence\" | \"max_length\" | \"end_of_stream\""))]
+        reason: String,
+        /// The silence that ended it (the timeout applied), µs; 0 unless the reason is `silence`.
+        #[cfg_attr(test, ts(type = "number"))]
+        silence_us: i64,
+        /// Why that silence: `fixed`, or with `adaptive`: `falling_pitch`, `long_turn`,
+        /// `short_fragment`, `default`.
+        #[cfg_attr(
+            test,
+            ts(
+                type = "\"fixed\" | \"falling_pitch\" | \"long_turn\" | \"short_fragment\" | \"default\""
+            )
+        )]
+        cue: String,
+        /// Audio time at which the end was decided (the end of the audio processed then), µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        decided_us: i64,
+    },
 }
 
 impl NodeEvent {
@@ -41,6 +82,8 @@ impl NodeEvent {
         match self {
             NodeEvent::SpeechStart { .. } => "speech_start",
             NodeEvent::SpeechEnd { .. } => "speech_end",
+            NodeEvent::TurnStart { .. } => "turn_start",
+            NodeEvent::TurnEnd { .. } => "turn_end",
         }
     }
 

@@ -15,6 +15,7 @@ mod pass_through;
 mod resample;
 mod text_collector;
 mod text_transform;
+mod turn;
 mod utterance;
 mod vad;
 mod wav;
@@ -196,6 +197,7 @@ pub fn registry() -> &'static [NodeType] {
         audio_level::TYPE,
         mix::TYPE,
         filter::TYPE,
+        turn::TYPE,
         g711::TYPE,
     ];
     REGISTRY
