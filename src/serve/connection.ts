@@ -204,7 +204,12 @@ export abstract class Connection {
   #add(item: QueueItem): void {
     this.counts.framesIn++;
     this.settings.metrics.framesIn++;
-    if (this.#closeRequested) return this.#release(item); // after close: nothing more is taken
+    if (this.#closeRequested) { // after close (or during a drain) nothing more is taken
+      this.#release(item);
+      this.counts.dropped++;
+      this.settings.metrics.dropped++;
+      return;
+    }
     const frame = item.kind === "encoded" || (item.kind === "data" && item.audio);
     if (frame && this.#queuedFrames >= this.settings.maxQueuedFrames) {
       const oldest = this.#queue.findIndex((q) =>
