@@ -26,7 +26,7 @@ lint: deps
 	cargo check --quiet --manifest-path rust/fuzz/Cargo.toml  # the fuzz targets keep compiling
 	$(DENO) fmt --check
 	$(DENO) lint
-	$(DENO) check mod.ts tests/ examples/ ffi/ src/ tools/ bench/ cli/
+	$(DENO) check mod.ts tests/ examples/ ffi/ src/ tools/ bench/ cli/main.ts
 	$(DENO) doc --lint mod.ts cli/main.ts
 	$(DENO) publish --dry-run --allow-dirty
 
