@@ -25,7 +25,7 @@ add() { echo "$1 + $2" | bc -l | sed 's/^\./0./'; }
 
 say bot en-us "Our opening hours are from nine in the morning to six in the evening, and on Saturdays we open at ten."
 say stop en-us+m3 "Wait, stop. How much does a table for two cost?"
-say mmhm en-us+m3 "mm hmm"
+say uhhuh en-us+m3 "uh huh"
 say part1 en-us+m3 "I would like to book a table,"
 say part2 en-us+m3 "for two people tomorrow."
 say dog en-us+m3 "And can I bring my dog?"
@@ -42,7 +42,7 @@ sox n0.wav n1.wav n2.wav n3.wav n4.wav n5.wav n6.wav n7.wav n8.wav n9.wav n10.wa
 sox arp.wav arp.wav arp2.wav
 sox -n -r 16000 -c 1 -b 16 pad.wav synth 9.6 sine C3 tremolo 3 40
 sox -m pad.wav arp2.wav music_full.wav
-sox music_full.wav music_bed.wav trim 0 8.0 gain -n -20
+sox music_full.wav music_bed.wav trim 0 8.5 gain -n -20
 
 cp bot.wav "$out/bot.wav"
 
@@ -51,17 +51,17 @@ quiet lead 1.5; quiet tail 1.2
 sox lead.wav stop.wav tail.wav "$out/interrupt.wav"
 stop_end=$(add 1.5 "$(len stop)")
 
-# 2. The user coughs (1.0 s) and says "mm hmm" (2.5 s) while the bot speaks.
+# 2. The user coughs (1.0 s) and says "uh huh" (2.5 s) while the bot speaks.
 quiet lead 1.0; quiet gap 1.25
-sox lead.wav cough.wav gap.wav mmhm.wav body.wav
+sox lead.wav cough.wav gap.wav uhhuh.wav body.wav
 quiet tail "$(echo "6.0 - $(len body)" | bc -l)"
 sox body.wav tail.wav "$out/cough.wav"
-mmhm_end=$(add 2.5 "$(len mmhm)")
+uhhuh_end=$(add 2.5 "$(len uhhuh)")
 
 # 3. Music in the background all along; the bot speaks over it, then the user speaks (5.8 s).
 quiet lead 5.8
 sox lead.wav dog.wav voice.wav
-quiet tail "$(echo "8.0 - $(len voice)" | bc -l)"
+quiet tail "$(echo "8.5 - $(len voice)" | bc -l)"
 sox voice.wav tail.wav voice_full.wav
 sox -m voice_full.wav music_bed.wav "$out/music.wav"
 dog_end=$(add 5.8 "$(len dog)")
@@ -84,7 +84,7 @@ cat > "$out/scenarios.json" <<EOF
       "user": [{ "what": "Wait, stop. How much does a table for two cost?", "start": 1.5, "end": $stop_end }] },
     "cough": { "file": "cough.wav", "seconds": $(len "$out/cough"), "botStartsAt": 0,
       "user": [{ "what": "(cough)", "start": 1.0, "end": 1.25 },
-               { "what": "mm hmm", "start": 2.5, "end": $mmhm_end }] },
+               { "what": "uh huh", "start": 2.5, "end": $uhhuh_end }] },
     "music": { "file": "music.wav", "seconds": $(len "$out/music"), "botStartsAt": 0,
       "user": [{ "what": "And can I bring my dog?", "start": 5.8, "end": $dog_end }] },
     "pause": { "file": "pause.wav", "seconds": $(len "$out/pause"), "botStartsAt": null,
