@@ -9,7 +9,7 @@
  * @module
  */
 import { Pipeline, PipelineBuilder, type RuntimeData, wavFrames, wavStream } from "../mod.ts";
-import { runtime } from "../ffi/runtime.ts";
+import { listen } from "../ffi/http.ts";
 
 const pipeline = Pipeline.from(
   new PipelineBuilder()
@@ -86,25 +86,21 @@ export interface Server {
   close(): Promise<void>;
 }
 
-/** Serves `handler` on 127.0.0.1 (`port` 0 picks a free one) with the runtime's own HTTP server. */
-export function serve(port = 0): Server {
-  if (runtime === "bun") {
-    const bun = (globalThis as {
-      Bun?: {
-        serve(o: { port: number; hostname: string; fetch: typeof handler }): {
-          port: number;
-          stop(force?: boolean): Promise<void> | void;
-        };
-      };
-    }).Bun!;
-    const server = bun.serve({ port, hostname: "127.0.0.1", fetch: handler });
-    return { port: server.port, close: async () => void (await server.stop(true)) };
-  }
-  const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, handler);
-  return { port: server.addr.port, close: () => server.shutdown() };
+/**
+ * Serves `handler` on 127.0.0.1 (`port` 0 picks a free one) with the runtime's own HTTP server
+ * (`Deno.serve` or `Bun.serve`, through the library's one HTTP adapter).
+ */
+export async function serve(port = 0): Promise<Server> {
+  const server = await listen({
+    hostname: "127.0.0.1",
+    port,
+    maxMessageBytes: 1 << 20,
+    handle: (request) => handler(request),
+  });
+  return { port: server.port, close: () => server.stop() };
 }
 
 if (import.meta.main) {
-  const server = serve(8787);
+  const server = await serve(8787);
   console.log(`POST a WAV to http://127.0.0.1:${server.port}/`);
 }

@@ -17,7 +17,7 @@ import {
   ShapeError,
   wavFrames,
 } from "../mod.ts";
-import { runtime } from "./helpers.ts";
+import { listen } from "../ffi/http.ts";
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 const text = (s: string) => RuntimeData.text(s);
@@ -135,7 +135,7 @@ describe("errors of an input stream propagate", () => {
 
   test("the HTTP example answers a bad upload with 415 and the reason, a good one with 200", async () => {
     const { serve } = await import("../examples/http_server.ts");
-    const server = serve(0);
+    const server = await serve(0);
     try {
       const bad = await fetch(`http://127.0.0.1:${server.port}/`, {
         method: "POST",
@@ -265,7 +265,7 @@ describe("TS nodes can be cancelled (ctx.signal)", () => {
   });
 
   test("a fetch inside a node is cancelled by barge-in, and the next item starts at once", async () => {
-    const server = serveNeverAnswering();
+    const server = await serveNeverAnswering();
     const fetches: string[] = [];
     try {
       await using session = Session.create(
@@ -337,23 +337,16 @@ async function waitingForItsSignal(): Promise<{ session: Session; signal: AbortS
 }
 
 /** An HTTP server on 127.0.0.1 that answers only when the client goes away. */
-function serveNeverAnswering(): { port: number; close(): Promise<void> } {
-  const handler = (request: Request) =>
-    new Promise<Response>((resolve) =>
-      request.signal.addEventListener("abort", () => resolve(new Response("too late")))
-    );
-  if (runtime === "bun") {
-    const bun = (globalThis as {
-      Bun?: {
-        serve(o: { port: number; hostname: string; fetch: typeof handler }): {
-          port: number;
-          stop(force?: boolean): Promise<void> | void;
-        };
-      };
-    }).Bun!;
-    const server = bun.serve({ port: 0, hostname: "127.0.0.1", fetch: handler });
-    return { port: server.port, close: async () => void (await server.stop(true)) };
-  }
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, handler);
-  return { port: server.addr.port, close: () => server.shutdown() };
+/** A loopback HTTP server that never answers until its request is aborted. */
+async function serveNeverAnswering(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = await listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxMessageBytes: 1 << 20,
+    handle: (request) =>
+      new Promise<Response>((resolve) =>
+        request.signal.addEventListener("abort", () => resolve(new Response("too late")))
+      ),
+  });
+  return { port: server.port, close: () => server.stop() };
 }

@@ -133,7 +133,7 @@ describe("Web Streams", () => {
 
   test("an HTTP handler streams a processed WAV back over a real loopback request", async () => {
     const { serve } = await import("../examples/http_server.ts");
-    const server = serve(0);
+    const server = await serve(0);
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/`, {
         method: "POST",
