@@ -77,8 +77,12 @@ export type {
   LevelEvent,
   MixMetadata,
   NodeEvent,
+  SpeakingEvent,
   SpeechEndEvent,
   SpeechStartEvent,
+  TurnDetectorEvent,
+  TurnEndEvent,
+  TurnStartEvent,
   VadEvent,
   WavWriterSummary,
 } from "./src/events.ts";
@@ -118,3 +122,32 @@ export {
   type StartMessage,
   type WireFormat,
 } from "./src/serve/protocol.ts";
+export { type Clock, systemClock, VirtualClock } from "./src/turn_taking/clock.ts";
+export type { Listener } from "./src/turn_taking/listeners.ts";
+export { Playout } from "./src/turn_taking/playout.ts";
+export type {
+  FrameInfo,
+  InterruptedEvent,
+  InterruptReport,
+  PlayoutEvent,
+  PlayoutOptions,
+  PlayoutSink,
+  ResumedEvent,
+  ResumeReport,
+  SinkErrorEvent,
+  StaleDroppedEvent,
+  UtteranceFinishedEvent,
+  UtteranceProgress,
+  UtteranceStartedEvent,
+  UtteranceState,
+} from "./src/turn_taking/playout_types.ts";
+export {
+  BargeIn,
+  type BargeInEvent,
+  type BargeInOptions,
+  type BargeInResumedEvent,
+  type FalseInterruptionEvent,
+  type InterruptionEvent,
+  type InterruptionIgnoredEvent,
+  type UserTurnEvent,
+} from "./src/turn_taking/barge_in.ts";
