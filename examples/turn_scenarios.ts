@@ -293,7 +293,7 @@ export async function runScenario(
 /** A timeline as text, one event a line. */
 export function formatTimeline(result: ScenarioResult): string[] {
   const s = (us: unknown) => (Number(us) / 1e6).toFixed(3);
-  return result.timeline.map(({ atMs, source, event: e }) => {
+  return result.timeline.flatMap(({ atMs, source, event: e }) => {
     let what: string;
     switch (e.type) {
       case "user_speech":
@@ -317,19 +317,37 @@ export function formatTimeline(result: ScenarioResult): string[] {
         } ms of speech (${e.reason}, ${e.cue})`;
         break;
       case "interruption":
-        what = `INTERRUPTION: bot quiet; heard ${
+        what = `INTERRUPTION: the bot is quiet; the listener heard ${
           Number(e.playedMs).toFixed(0)
-        } ms of "${e.utteranceId}", ${Number(e.droppedMs).toFixed(0)} ms not heard (held)`;
+        } ms of "${e.utteranceId}", ${Number(e.droppedMs).toFixed(0)} ms not (held)`;
         break;
       case "interrupted":
-        what = `playout cut "${e.utteranceId}" at ${Number(e.playedMs).toFixed(0)} ms`;
+      case "resumed":
+        if (source === "playout") return []; // the policy's event says it
+        what = `RESUMED "${e.utteranceId}" from ${Number(e.fromMs).toFixed(0)} ms (${
+          Number(e.heldMs).toFixed(0)
+        } ms left)`;
+        break;
+      case "false_interruption":
+        what = `false interruption: ${e.turnSpeechMs} ms of speech is not a turn`;
+        break;
+      case "user_turn":
+        what = `user turn to answer${e.interrupted ? " (it interrupted the bot)" : ""}`;
+        break;
+      case "utterance_started":
+        what = `bot audio "${e.utteranceId}" starts playing`;
+        break;
+      case "utterance_finished":
+        what = `bot audio "${e.utteranceId}" played to its end (${
+          Number(e.playedMs).toFixed(0)
+        } ms)`;
         break;
       default: {
         const { type, ...rest } = e;
         what = `${type} ${JSON.stringify(rest)}`;
       }
     }
-    return `${(atMs / 1000).toFixed(3).padStart(7)} s  ${source.padEnd(7)} ${what}`;
+    return [`${(atMs / 1000).toFixed(3).padStart(7)} s  ${source.padEnd(7)} ${what}`];
   });
 }
 

@@ -90,26 +90,32 @@ test(
 );
 
 test(
-  "the voice agent: the user's speech interrupts the bot (outputs per sink, push to, ctx.signal)",
+  "the voice agent answers a turn, stops at once when interrupted, then answers the interruption",
   { skip: noEspeak ?? false },
   async () => {
     const { converse } = await import("../examples/voice_agent.ts");
-    const wav = decodeURIComponent(
-      new URL("../examples/data/speech.wav", import.meta.url).pathname,
+    const c = await converse();
+    const of = (type: string) => c.timeline.filter((e) => e.event.type === type);
+    const policy = c.timeline.filter((e) => e.source === "policy").map((e) => e.event.type);
+    assert.deepEqual(
+      policy,
+      ["user_turn", "interruption", "user_turn"],
+      JSON.stringify(c.timeline),
     );
-    const turn = await converse("what is the weather like", wav);
-    const start = turn.events.find((e) => e.type === "speech_start");
-    assert.ok(start, JSON.stringify(turn.events));
-    assert.ok(start.atSpokenSeconds > 0, "the bot was speaking when the user started");
-    assert.equal(turn.cancelledReplies, 1, "the LLM's ctx.signal stopped its reply");
-    // The whole reply is ~12 s of speech; after the barge-in only what was in flight reaches the
-    // speaker (queued sentences and audio were dropped).
-    assert.ok(turn.afterBargeInSeconds < 1, `${turn.afterBargeInSeconds} s after the barge-in`);
-    assert.ok(turn.spokenSeconds < 8, `${turn.spokenSeconds} s spoken`);
-    assert.equal(
-      turn.events.filter((e) => e.type === "speech_start").length,
-      3,
-      "every sentence heard",
+    assert.deepEqual(c.replies, ["reply-1", "reply-2"]);
+    const [interruption] = of("interruption");
+    assert.equal(interruption.event.utteranceId, "reply-1");
+    // "Wait, stop…" starts 8.4 s into the microphone; the bot is quiet ~300 ms later.
+    assert.ok(Math.abs(interruption.atMs - 8400 - 300) <= 50, `${interruption.atMs} ms`);
+    assert.equal(c.staleSamples, 0, "nothing of reply-1 after the interruption");
+    const finished = of("utterance_finished").map((e) => e.event.utteranceId);
+    assert.deepEqual(finished, ["reply-2"], "the answer to the interruption is spoken to its end");
+    // The listener heard reply-1 up to the interruption, then all of reply-2.
+    const reply2 = Number(of("utterance_finished")[0].event.playedMs);
+    const heardMs = (c.heard.length * 1000) / 22050;
+    assert.ok(
+      Math.abs(heardMs - (Number(interruption.event.playedMs) + reply2)) < 0.1,
+      `${heardMs}`,
     );
   },
 );
