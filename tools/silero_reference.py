@@ -16,6 +16,12 @@ torch, which silero-vad imports, is not installable here (its wheels come from o
 CUDA), and `OnnxWrapper` only uses it to hold arrays: a small numpy stand-in takes its place below. The
 model file is the one vendored in rust/models/, the same bytes the Rust library embeds.
 
+`--segments` writes rust/tests/data/silero/segments.json: silero-vad's own segmenter
+(`get_speech_timestamps_from_probs`, pure Python) run on the probabilities of reference.json with the
+parameter sets of SEGMENT_PARAMS, each segment as [start, end] in samples at the file's rate. The
+streamed segmenter (rust/tests/silero.rs) and the `Vad` node (rust/src/nodes/vad/tests.rs) are tested
+against it. Needs no onnxruntime.
+
 `--bench F [SECONDS]` times onnxruntime at one thread (the wrapper's own session options) on the WAV F
 repeated to SECONDS (default 60): every window through `OnnxWrapper.__call__`, best of 3 passes, and
 prints windows per second and the real-time factor, for rust/examples/node_bench.rs (which does the
@@ -34,6 +40,57 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "rust" / "tests" / "data" / "silero"
 MODEL = ROOT / "rust" / "models" / "silero_vad.onnx"
+
+
+# Parameter sets for --segments, as the `Vad` node names them. "default" is silero-vad's (and the
+# node's) defaults; "tight" has minSilenceMs < 2 x speechPadMs (ends wait for the next start) and keeps
+# every segment; "hysteresis" has a wide threshold band and long pads; "low" a low threshold.
+SEGMENT_PARAMS = {
+    "default": {"threshold": 0.5, "minSpeechMs": 250, "minSilenceMs": 100, "speechPadMs": 30},
+    "tight": {"threshold": 0.5, "minSpeechMs": 0, "minSilenceMs": 0, "speechPadMs": 100},
+    "hysteresis": {
+        "threshold": 0.6,
+        "negThreshold": 0.2,
+        "minSpeechMs": 100,
+        "minSilenceMs": 300,
+        "speechPadMs": 200,
+    },
+    "low": {"threshold": 0.3, "minSpeechMs": 60, "minSilenceMs": 50, "speechPadMs": 60},
+}
+
+
+def segments():
+    """Writes segments.json from reference.json with silero-vad's get_speech_timestamps_from_probs."""
+    install_torch_stand_in()
+    from silero_vad.utils_vad import get_speech_timestamps_from_probs
+    import silero_vad
+
+    reference = json.loads((DATA / "reference.json").read_text())
+    out = {
+        "made_by": "tools/silero_reference.py --segments",
+        "silero_vad": silero_vad.__version__,
+        "params": SEGMENT_PARAMS,
+        "files": {},
+    }
+    for name, entry in reference["files"].items():
+        rate = entry["sampleRate"]
+        per_set = {}
+        for set_name, params in SEGMENT_PARAMS.items():
+            speeches = get_speech_timestamps_from_probs(
+                entry["probabilities"],
+                sampling_rate=rate,
+                threshold=params["threshold"],
+                neg_threshold=params.get("negThreshold"),
+                min_speech_duration_ms=params["minSpeechMs"],
+                min_silence_duration_ms=params["minSilenceMs"],
+                speech_pad_ms=params["speechPadMs"],
+                audio_length_samples=entry["samples"],
+            )
+            per_set[set_name] = [[int(s["start"]), int(s["end"])] for s in speeches]
+        out["files"][name] = {"sampleRate": rate, "samples": entry["samples"], "segments": per_set}
+    target = DATA / "segments.json"
+    target.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {target.relative_to(ROOT)}")
 
 
 def install_torch_stand_in():
@@ -102,6 +159,9 @@ def probabilities(model, torch, audio, rate):
 
 
 def main():
+    if sys.argv[1:] == ["--segments"]:
+        segments()
+        return
     torch = install_torch_stand_in()
     import onnxruntime
     import silero_vad

@@ -1,9 +1,12 @@
 //! Silero VAD in Rust against onnxruntime: the per-window probabilities that silero-vad's own
 //! `OnnxWrapper` gets from onnxruntime for the WAVs of tests/data/silero/ (made by
 //! tools/silero_test_audio.sh; reference by tools/silero_reference.py) must be matched within 0.01,
-//! and the speech decisions at 0.5 must agree on at least 99 % of the windows of every file.
+//! and the speech decisions at 0.5 must agree on at least 99 % of the windows of every file. The
+//! streamed segmenter on those reference probabilities must give exactly the segments of silero-vad's
+//! own `get_speech_timestamps_from_probs` (tests/data/silero/segments.json, tools/silero_reference.py
+//! --segments) for every file and parameter set.
 
-use remotemedia::silero::SileroStream;
+use remotemedia::silero::{SegmentParams, Segmenter, SileroStream, SpeechEvent, WindowProbability};
 use serde_json::Value;
 use std::path::Path;
 
@@ -140,4 +143,54 @@ fn every_reference_file_is_tested() {
             "tones.wav"
         ]
     );
+}
+
+#[test]
+fn the_streamed_segmenter_on_onnxruntimes_probabilities_gives_silero_vads_segments() {
+    let read = |name| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(data(name)).expect(name)).expect("json")
+    };
+    let (reference, segments) = (read("reference.json"), read("segments.json"));
+    let sets = segments["params"].as_object().unwrap();
+    assert_eq!(sets.len(), 4);
+    for (file, entry) in reference["files"].as_object().unwrap() {
+        let rate = entry["sampleRate"].as_u64().unwrap() as u32;
+        let samples = entry["samples"].as_u64().unwrap();
+        let window = if rate == 16000 { 512 } else { 256 };
+        for (set, p) in sets {
+            let ms = |k: &str| p[k].as_u64().unwrap();
+            let params = SegmentParams::from_ms(
+                rate,
+                p["threshold"].as_f64().unwrap() as f32,
+                p["negThreshold"].as_f64().map(|v| v as f32),
+                ms("minSpeechMs"),
+                ms("minSilenceMs"),
+                ms("speechPadMs"),
+            );
+            let mut segmenter = Segmenter::new(params, window);
+            let mut got = Vec::new();
+            let mut collect = |e| {
+                if let SpeechEvent::End { start, end, .. } = e {
+                    got.push(vec![start, end]);
+                }
+            };
+            for (i, p) in entry["probabilities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                let w = WindowProbability {
+                    start_sample: (i * window) as u64,
+                    probability: p.as_f64().unwrap() as f32,
+                };
+                segmenter.window(w, samples, &mut collect);
+            }
+            segmenter.finish(samples, &mut collect);
+            let expected: Vec<Vec<u64>> =
+                serde_json::from_value(segments["files"][file]["segments"][set].clone()).unwrap();
+            eprintln!("{file}, {set}: {} segments", got.len());
+            assert_eq!(got, expected, "{file}, {set}");
+        }
+    }
 }

@@ -6,10 +6,13 @@
 //!   state and the 64 (32) samples of context from window to window exactly as silero-vad's own
 //!   `OnnxWrapper` does; [`SileroVad::reset`] clears both.
 //! - [`SileroStream`]: any chunk size in, one [`WindowProbability`] per complete window out.
+//! - [`Segmenter`]: silero-vad's own speech segmenter (thresholds with hysteresis, minimum speech and
+//!   silence, padding) over those probabilities, streamed: each segment reported as soon as it is
+//!   decided, the same segments as `get_speech_timestamps` gives for the whole file.
 //!
 //! Rooms: `onnx` reads the float tensors of the ONNX file (protobuf via `prost`), `model` turns them
 //! into the two networks' weights once per process, `network` is the forward pass, `stream` the
-//! buffering.
+//! buffering, `segments` the segmenter.
 //!
 //! ## Why a hand-written forward pass (measured 2026-11-29, 2-core AMD EPYC shared with other jobs)
 //!
@@ -36,8 +39,10 @@
 mod model;
 mod network;
 mod onnx;
+mod segments;
 mod stream;
 
+pub use segments::{SegmentParams, Segmenter, SpeechEvent};
 pub use stream::{SileroStream, WindowProbability};
 
 use model::Network;
