@@ -2,12 +2,14 @@
 # Makes the turn-taking scenarios in examples/data/turns/ (committed; rerun only to change them):
 # the bot's utterance and four "microphone" recordings of the user, 16 kHz mono 16-bit, made offline
 # with espeak-ng and sox, plus scenarios.json with where each sound starts and ends (from the sizes
-# of the pieces, not from a VAD). Needs espeak-ng and sox (`apt-get install -y espeak-ng sox`).
+# of the pieces, not from a VAD). Needs espeak-ng and sox (`apt-get install -y espeak-ng sox`), and
+# the repository's deno (`make deps`) to lay out the JSON.
 #
 # The microphone is assumed echo-cancelled: it carries the user (and the room), not the bot.
 set -eu
 export SOX_OPTS="-R" # repeatable: the same noise and dither on every run
-out="$(cd "$(dirname "$0")/.." && pwd)/examples/data/turns"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="$root/examples/data/turns"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -75,7 +77,7 @@ p2_end=$(add "$p2_start" "$(len part2)")
 dog2_start=$(add "$p2_end" 1.5)
 dog2_end=$(add "$dog2_start" "$(len dog)")
 
-cat > "$out/scenarios.json" <<EOF
+cat > scenarios.json <<EOF
 {
   "sampleRate": 16000,
   "bot": { "file": "bot.wav", "seconds": $(len bot) },
@@ -94,4 +96,6 @@ cat > "$out/scenarios.json" <<EOF
   }
 }
 EOF
+# In the layout `deno fmt` keeps (make lint checks it), with the repository's own deno (`make deps`).
+"$root/node_modules/.bin/deno" fmt --ext json - < scenarios.json > "$out/scenarios.json"
 ls -l "$out"
