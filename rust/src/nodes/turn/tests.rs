@@ -319,3 +319,27 @@ fn adaptive_silence_keeps_a_fragment_open_and_ends_a_falling_statement_sooner() 
         "the statement's end is decided 200 ms sooner than with the default 500 ms"
     );
 }
+
+#[test]
+fn extreme_samples_and_timestamps_do_not_panic() {
+    for start in [i64::MAX - 1000, i64::MIN + 1000, 0] {
+        let mut item = (*audio(vec![3.4e38; 16000], 16000, 1)).clone();
+        item.attributes.timestamp_us = Some(start);
+        let items = vec![
+            Arc::new(item),
+            Arc::new(RuntimeData::json(
+                json!({"type": "speech_start", "timeUs": start.saturating_add(100)}),
+            )),
+            Arc::new(RuntimeData::json(json!({
+                "type": "speech_end", "startUs": start.saturating_add(100),
+                "endUs": start.saturating_add(900), "durationUs": 800
+            }))),
+            audio(vec![-3.4e38; 16000], 16000, 1),
+        ];
+        let out = run(
+            build("TurnDetector", json!({"adaptive": true})).as_mut(),
+            items,
+        );
+        assert!(out.iter().all(|d| d.as_json().is_some()));
+    }
+}
