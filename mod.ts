@@ -109,6 +109,7 @@ export {
   unregisterNode,
 } from "./src/node.ts";
 export { type RemoteMediaServer, serve, type ServeOptions } from "./src/serve/server.ts";
+export { staticRoutes } from "./src/serve/static.ts";
 export {
   type ClientMessage,
   CloseCode,

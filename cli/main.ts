@@ -18,6 +18,7 @@ import {
 import { LIBRARY_VERSION } from "../ffi/platform.ts";
 import { args as processArgs, exit as processExit, runtime } from "../ffi/runtime.ts";
 import { serveUntilSignal } from "../src/serve/command.ts";
+import { staticRoutes } from "../src/serve/static.ts";
 import {
   applyParams,
   type CliIo,
@@ -43,6 +44,7 @@ Usage:
   remotemedia run <manifest.json> [--input in.wav] [--output out.wav] [--param node.key=value]...
   remotemedia validate <manifest.json>
   remotemedia serve <manifest.json> [--port 8080] [--host 127.0.0.1] [--param node.key=value]...
+                    [--static <dir>]
   remotemedia nodes [--json]
   remotemedia <command> --help
   remotemedia --version
@@ -81,7 +83,9 @@ Media Streams on /twilio (docs/PROTOCOL.md), /healthz and /metrics (Prometheus).
   --idle-timeout-ms <n>       close a silent connection with 4408 (default 30000; 0: never)
   --drain-timeout-ms <n>      abort sessions still draining after this long at shutdown (default 10000)
   --barge-in-from <node>      on a speech_start output, interrupt this node's branch; repeatable
-  --name <name>               this server's name in "ready" messages (default remotemedia-<pid>)`,
+  --name <name>               this server's name in "ready" messages (default remotemedia-<pid>)
+  --static <dir>              also serve the files of <dir> over HTTP, its index.html at /
+                              (examples/web: the browser client)`,
   nodes: `remotemedia nodes [--json]
 
 Lists the built-in node types with their params and port types (--json: machine-readable).`,
@@ -92,7 +96,7 @@ const VALUE_FLAGS = new Set([
   "--output",
   "--param",
   ...["--port", "--host", "--max-sessions", "--max-message-bytes", "--max-queued-frames"],
-  ...["--idle-timeout-ms", "--drain-timeout-ms", "--barge-in-from", "--name"],
+  ...["--idle-timeout-ms", "--drain-timeout-ms", "--barge-in-from", "--name", "--static"],
 ]);
 const BOOL_FLAGS = new Set([
   "--help",
@@ -144,6 +148,13 @@ async function serveCommand(parsed: Parsed, io: CliIo): Promise<number> {
     return Number(raw);
   };
   const from = parsed.flags.get("--barge-in-from");
+  const staticDir = parsed.flags.get("--static")?.at(-1);
+  let routes;
+  try {
+    routes = staticDir === undefined ? undefined : staticRoutes(staticDir);
+  } catch (error) {
+    throw new FileError((error as Error).message);
+  }
   await serveUntilSignal(
     {
       manifest,
@@ -156,6 +167,7 @@ async function serveCommand(parsed: Parsed, io: CliIo): Promise<number> {
       idleTimeoutMs: int("--idle-timeout-ms"),
       drainTimeoutMs: int("--drain-timeout-ms"),
       bargeIn: from ? { from } : undefined,
+      routes,
     },
     io.out,
     io.err,

@@ -39,9 +39,10 @@ export async function serveUntilSignal(
       log: (line) => err(`${line}\n`),
     });
     const ws = server.url.replace(/^http/, "ws");
+    const page = options.routes?.["/"] ? `, a page at ${server.url}/` : "";
     out(
       `listening on ${server.url} (native protocol ${ws}/, Twilio Media Streams ${ws}/twilio, ` +
-        `${server.url}/healthz, ${server.url}/metrics)`,
+        `${server.url}/healthz, ${server.url}/metrics${page})`,
     );
     await server.closed;
   } finally {
