@@ -13,15 +13,14 @@ import { toFloat32 } from "../audio.ts";
 import type { RuntimeData } from "../runtime_data.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Listener, Listeners } from "./listeners.ts";
-import {
-  type FrameInfo,
-  type InterruptReport,
-  type PlayoutEvent,
-  type PlayoutOptions,
-  type PlayoutSink,
-  type ResumeReport,
-  type UtteranceProgress,
-  type UtteranceState,
+import type {
+  InterruptReport,
+  PlayoutEvent,
+  PlayoutOptions,
+  PlayoutSink,
+  ResumeReport,
+  UtteranceProgress,
+  UtteranceState,
 } from "./playout_types.ts";
 
 interface Utterance {
