@@ -26,7 +26,7 @@ export async function speechSegments(path: string): Promise<Segment[]> {
     .node("read", "WavReader", { path, chunkMs: 20 })
     .node("mono", "ChannelMix", { mode: "mono" })
     .node("resample", "Resample", { targetRate: 16000 })
-    .node("vad", "Vad", { mode: "events", minSilenceMs: 320 })
+    .node("vad", "Vad", { mode: "events" })
     .chain("read", "mono", "resample", "vad")
     .build();
   // The reader is a source: it starts with the session, which ends once the file is read.

@@ -398,21 +398,31 @@ actual?: string, };
  */
 export type NodeEvent = { "type": "speech_start", 
 /**
- * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs.
+ * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs;
+ * with Silero, `speechPadMs` before the first speech window.
  */
-timeUs: number, } | { "type": "speech_end", 
+timeUs: number, 
 /**
- * Start of the segment in audio time, µs.
+ * The highest speech probability of the segment's windows so far (Silero: 32 ms windows;
+ * earshot: its 16 ms frame scores), rounded to 1e-4.
+ */
+probability: number, } | { "type": "speech_end", 
+/**
+ * Start of the segment in audio time, µs (as its `speech_start` reported it).
  */
 startUs: number, 
 /**
- * End of the segment in audio time, µs.
+ * End of the segment in audio time, µs; with Silero, padded by `speechPadMs`.
  */
 endUs: number, 
 /**
  * `endUs - startUs`.
  */
-durationUs: number, } | { "type": "turn_start", 
+durationUs: number, 
+/**
+ * The mean speech probability of the segment's windows (padding left out), rounded to 1e-4.
+ */
+probability: number, } | { "type": "turn_start", 
 /**
  * Start of the turn's first speech in audio time, µs.
  */
@@ -468,21 +478,31 @@ node: string,
  */
 atUs: number, } & ({ "type": "speech_start", 
 /**
- * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs.
+ * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs;
+ * with Silero, `speechPadMs` before the first speech window.
  */
-timeUs: number, } | { "type": "speech_end", 
+timeUs: number, 
 /**
- * Start of the segment in audio time, µs.
+ * The highest speech probability of the segment's windows so far (Silero: 32 ms windows;
+ * earshot: its 16 ms frame scores), rounded to 1e-4.
+ */
+probability: number, } | { "type": "speech_end", 
+/**
+ * Start of the segment in audio time, µs (as its `speech_start` reported it).
  */
 startUs: number, 
 /**
- * End of the segment in audio time, µs.
+ * End of the segment in audio time, µs; with Silero, padded by `speechPadMs`.
  */
 endUs: number, 
 /**
  * `endUs - startUs`.
  */
-durationUs: number, } | { "type": "turn_start", 
+durationUs: number, 
+/**
+ * The mean speech probability of the segment's windows (padding left out), rounded to 1e-4.
+ */
+probability: number, } | { "type": "turn_start", 
 /**
  * Start of the turn's first speech in audio time, µs.
  */

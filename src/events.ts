@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import { type NodeEvent, RuntimeData } from "./mod.ts";
- * using out = RuntimeData.json({ type: "speech_start", timeUs: 560000 });
+ * using out = RuntimeData.json({ type: "speech_start", timeUs: 560000, probability: 0.98 });
  * const event = out.asJson<NodeEvent>();
  * if (event.type === "speech_start") console.log(event.timeUs / 1e6); // 0.56
  * ```
@@ -13,24 +13,34 @@
  * @module
  */
 
-/** `Vad`: speech started (after `minSpeechMs` of voice). */
+/** `Vad`: speech started (reported once the segment is certain to last `minSpeechMs`). */
 export interface SpeechStartEvent {
   /** Event kind. */
   type: "speech_start";
-  /** Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs. */
+  /**
+   * Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs; with
+   * Silero, `speechPadMs` before the first speech window.
+   */
   timeUs: number;
+  /**
+   * The highest speech probability of the segment's windows so far (Silero: 32 ms windows; earshot:
+   * its 16 ms frame scores), rounded to 1e-4.
+   */
+  probability: number;
 }
 
 /** `Vad`: speech ended (after `minSilenceMs` of silence, or at end of stream). */
 export interface SpeechEndEvent {
   /** Event kind. */
   type: "speech_end";
-  /** Start of the segment in audio time, µs. */
+  /** Start of the segment in audio time, µs (as its `speech_start` reported it). */
   startUs: number;
-  /** End of the segment in audio time, µs. */
+  /** End of the segment in audio time, µs; with Silero, padded by `speechPadMs`. */
   endUs: number;
   /** `endUs - startUs`. */
   durationUs: number;
+  /** The mean speech probability of the segment's windows (padding left out), rounded to 1e-4. */
+  probability: number;
 }
 
 /** What a `Vad` node emits as JSON. */

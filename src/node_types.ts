@@ -44,17 +44,23 @@ export interface NodeParams {
     /** What to do with a final partial frame. Default "emit". */
     remainder?: "emit" | "pad" | "drop";
   };
-  /** Voice activity detection (earshot) on mono 8/16/32/48 kHz audio. Emits {type:"speech_start", timeUs} and {type:"speech_end", startUs, endUs, durationUs}; `gate` also emits the speech audio, `pass` every audio item. */
+  /** Voice activity detection on mono audio: Silero VAD v6 (the default; bundled, 32 ms windows, silero-vad's own segmenter) or earshot. 8 and 16 kHz go to Silero as they are; other rates (1000..384000 Hz) are resampled to 16 kHz inside. Emits {type:"speech_start", timeUs, probability} once a segment is certain to be kept and {type:"speech_end", startUs, endUs, durationUs, probability} (probability: the highest window probability so far at the start, the mean over the segment at the end); `gate` also emits the speech audio, `pass` every audio item. */
   Vad: {
+    /** silero: Silero VAD v6 (MIT, in the library), segments exactly as silero-vad's get_speech_timestamps; earshot: a smaller detector (16 ms frames, ~4x less CPU) with a run-length segmenter (no negThreshold, no padding). Default "silero". */
+    model?: "silero" | "earshot";
     /** events: only JSON events; gate: events + speech audio; pass: events + all audio. Default "events". */
     mode?: "events" | "gate" | "pass";
-    /** Score above which a 16 ms frame counts as voice. Range 0..1. Default 0.5. */
+    /** A window (Silero: 32 ms; earshot: 16 ms) with at least this speech probability is speech. Range 0..1. Default 0.5. */
     threshold?: number;
-    /** Voice must last this long before speech starts. Range 0..10000. Default 250. */
+    /** Silero: in speech, a window below this probability is silence (hysteresis); 0 means silero-vad's default, max(threshold - 0.15, 0.01). Range 0..1. Default 0. */
+    negThreshold?: number;
+    /** Silero: segments no longer than this are dropped, and speech_start comes once a segment is certain to be longer; earshot: voice must last this long before speech starts. Range 0..10000. Default 250. */
     minSpeechMs?: number;
-    /** Silence must last this long before speech ends. Range 0..10000. Default 320. */
+    /** Silence this long ends a segment (Silero: from its first window below negThreshold; silero-vad's default). Before Silero, earshot's default was 320. Range 0..10000. Default 100. */
     minSilenceMs?: number;
-    /** In gate mode, audio kept from before the detected start. Range 0..5000. Default 200. */
+    /** Silero: segments are padded by this on each side (two segments closer than twice this split the gap); with minSilenceMs below twice this, speech_end waits until the next start is known. Range 0..10000. Default 30. */
+    speechPadMs?: number;
+    /** In gate mode, audio emitted from before each segment's start. Range 0..5000. Default 200. */
     preRollMs?: number;
   };
   /** Reads a WAV file (8/16/24/32-bit PCM or 32-bit float) and emits its audio in frames of `chunkMs` (0 = one item), streaming with backpressure. With `path` it is a source: it starts when the session starts and takes no input. Without, each text input is the path of a file to read. */

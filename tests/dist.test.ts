@@ -70,7 +70,7 @@ import process from "node:process";
 const manifest = new PipelineBuilder()
   .node("mono", "ChannelMix", { mode: "mono" })
   .node("resample", "Resample", { targetRate: 16000 })
-  .node("vad", "Vad", { mode: "events", minSilenceMs: 320 })
+  .node("vad", "Vad", { mode: "events" })
   .chain("mono", "resample", "vad")
   .build();
 {

@@ -15,23 +15,29 @@ use serde::Serialize;
     rename_all_fields = "camelCase"
 )]
 pub enum NodeEvent {
-    /// `Vad`: speech started (after `minSpeechMs` of voice).
+    /// `Vad`: speech started (reported once the segment is certain to last `minSpeechMs`).
     SpeechStart {
-        /// Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs.
+        /// Start of the speech in audio time (the input's timestamps, or frames counted from 0), µs;
+        /// with Silero, `speechPadMs` before the first speech window.
         #[cfg_attr(test, ts(type = "number"))]
         time_us: i64,
+        /// The highest speech probability of the segment's windows so far (Silero: 32 ms windows;
+        /// earshot: its 16 ms frame scores), rounded to 1e-4.
+        probability: f64,
     },
     /// `Vad`: speech ended (after `minSilenceMs` of silence, or at end of stream).
     SpeechEnd {
-        /// Start of the segment in audio time, µs.
+        /// Start of the segment in audio time, µs (as its `speech_start` reported it).
         #[cfg_attr(test, ts(type = "number"))]
         start_us: i64,
-        /// End of the segment in audio time, µs.
+        /// End of the segment in audio time, µs; with Silero, padded by `speechPadMs`.
         #[cfg_attr(test, ts(type = "number"))]
         end_us: i64,
         /// `endUs - startUs`.
         #[cfg_attr(test, ts(type = "number"))]
         duration_us: i64,
+        /// The mean speech probability of the segment's windows (padding left out), rounded to 1e-4.
+        probability: f64,
     },
     /// `TurnDetector`: the user began a turn (their first speech since the previous turn ended).
     TurnStart {
@@ -101,11 +107,15 @@ mod tests {
     #[test]
     fn kinds_are_the_serialised_type() {
         let events = [
-            NodeEvent::SpeechStart { time_us: 1 },
+            NodeEvent::SpeechStart {
+                time_us: 1,
+                probability: 0.9,
+            },
             NodeEvent::SpeechEnd {
                 start_us: 1,
                 end_us: 3,
                 duration_us: 2,
+                probability: 0.75,
             },
         ];
         for e in &events {
@@ -113,11 +123,11 @@ mod tests {
         }
         assert_eq!(
             serde_json::to_string(&events[1]).unwrap(),
-            r#"{"type":"speech_end","startUs":1,"endUs":3,"durationUs":2}"#
+            r#"{"type":"speech_end","startUs":1,"endUs":3,"durationUs":2,"probability":0.75}"#
         );
         assert_eq!(
             events[0].to_json(),
-            json!({"type": "speech_start", "timeUs": 1})
+            json!({"type": "speech_start", "timeUs": 1, "probability": 0.9})
         );
     }
 }

@@ -200,7 +200,10 @@ impl Node for Talker {
         out: &mut Outputs,
     ) -> Result<(), NodeError> {
         if input.as_text().is_ok_and(|t| t == "report") {
-            out.event(crate::nodes::NodeEvent::SpeechStart { time_us: 5 });
+            out.event(crate::nodes::NodeEvent::SpeechStart {
+                time_us: 5,
+                probability: 0.9,
+            });
         } else {
             let lookalike = serde_json::json!({"type": "speech_start", "timeUs": 6});
             out.push(Arc::new(RuntimeData::json(lookalike)));
@@ -323,11 +326,14 @@ fn events_and_metrics_serialise_to_the_json_typescript_reads() {
         ),
         (
             SessionEvent::Node(NodeEventRecord {
-                event: NodeEvent::SpeechStart { time_us: 560000 },
+                event: NodeEvent::SpeechStart {
+                    time_us: 560000,
+                    probability: 0.9876,
+                },
                 node: "vad".into(),
                 at_us: 7.0,
             }),
-            r#"{"type":"speech_start","timeUs":560000,"node":"vad","atUs":7.0}"#,
+            r#"{"type":"speech_start","timeUs":560000,"probability":0.9876,"node":"vad","atUs":7.0}"#,
         ),
         (
             SessionEvent::Node(NodeEventRecord {
@@ -335,11 +341,12 @@ fn events_and_metrics_serialise_to_the_json_typescript_reads() {
                     start_us: 560000,
                     end_us: 4160000,
                     duration_us: 3600000,
+                    probability: 0.8125,
                 },
                 node: "vad".into(),
                 at_us: 8.0,
             }),
-            r#"{"type":"speech_end","startUs":560000,"endUs":4160000,"durationUs":3600000,"node":"vad","atUs":8.0}"#,
+            r#"{"type":"speech_end","startUs":560000,"endUs":4160000,"durationUs":3600000,"probability":0.8125,"node":"vad","atUs":8.0}"#,
         ),
     ];
     for (event, expected) in &cases {
