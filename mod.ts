@@ -59,6 +59,7 @@ export {
 export {
   type BuiltinNodeArgs,
   type Connection,
+  convertManifest,
   type Manifest,
   type ManifestIssue,
   type NodeSpec,
@@ -80,6 +81,10 @@ export type {
   SpeakingEvent,
   SpeechEndEvent,
   SpeechStartEvent,
+  StreamHealthAlert,
+  StreamHealthAlertEnd,
+  StreamHealthEvent,
+  StreamHealthKind,
   TurnDetectorEvent,
   TurnEndEvent,
   TurnStartEvent,

@@ -5,7 +5,13 @@
  * @module
  */
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { type Manifest, ManifestError, nodeTypes } from "../mod.ts";
+import {
+  convertManifest,
+  type Manifest,
+  ManifestError,
+  nodeTypes,
+  validateManifest,
+} from "../mod.ts";
 
 /** Suffix of the tap node `--output` adds after a sink that also emits events. */
 export const TAP_SUFFIX = ":events";
@@ -66,17 +72,18 @@ export function checkReadable(path: string): void {
   }
 }
 
-/** The manifest in a JSON file (a ManifestError when it is not JSON). */
+/**
+ * The manifest in a file, in our form: JSON or YAML, ours or a RemoteMedia SDK v1 manifest
+ * (translated). A manifest with issues is a ManifestError whose issues point at the file itself (its
+ * keys, and lines for YAML), checked before `--param`/`--output` change anything. Node types the library
+ * does not have are left for the session to report (a TypeScript node may be registered under the name).
+ */
 export function loadManifest(path: string): Manifest {
   const text = readText(path);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ManifestError([{
-      path: "",
-      message: `${path} is not valid JSON: ${(error as Error).message}`,
-    }]);
-  }
+  const manifest = convertManifest(text); // a ManifestError with the line when it does not parse
+  const issues = validateManifest(text).filter((i) => !i.message.startsWith("unknown node type"));
+  if (issues.length) throw new ManifestError(issues);
+  return manifest;
 }
 
 /** Applies `--param node.key=value` overrides. */

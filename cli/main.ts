@@ -9,7 +9,7 @@
  * @module
  */
 import {
-  type Manifest,
+  convertManifest,
   ManifestError,
   nodeTypes,
   PipelineError,
@@ -29,6 +29,7 @@ import {
   readText,
   UsageError,
 } from "./common.ts";
+import { convert, CONVERT_HELP } from "./convert.ts";
 import { run } from "./run.ts";
 
 export { applyParams, type CliIo, EXIT, withOutput } from "./common.ts";
@@ -43,6 +44,7 @@ const HELP: Record<string, string> = {
 Usage:
   remotemedia run <manifest.json> [--input in.wav] [--output out.wav] [--param node.key=value]...
   remotemedia validate <manifest.json>
+  remotemedia convert <old.yaml>          (a RemoteMedia SDK or YAML manifest → our JSON)
   remotemedia serve <manifest.json> [--port 8080] [--host 127.0.0.1] [--param node.key=value]...
                     [--static <dir>]
   remotemedia nodes [--json]
@@ -86,6 +88,7 @@ Media Streams on /twilio (docs/PROTOCOL.md), /healthz and /metrics (Prometheus).
   --name <name>               this server's name in "ready" messages (default remotemedia-<pid>)
   --static <dir>              also serve the files of <dir> over HTTP, its index.html at /
                               (examples/web: the browser client)`,
+  convert: CONVERT_HELP,
   nodes: `remotemedia nodes [--json]
 
 Lists the built-in node types with their params and port types (--json: machine-readable).`,
@@ -185,7 +188,7 @@ function validate(parsed: Parsed, io: CliIo): number {
     for (const i of issues) io.out(`${path}: ${i.path ? i.path + ": " : ""}${i.message}`);
     return EXIT.invalidManifest;
   }
-  const m = JSON.parse(text) as Manifest;
+  const m = convertManifest(text);
   io.out(`${path}: ok (${m.nodes.length} nodes, ${m.connections?.length ?? 0} connections)`);
   return EXIT.ok;
 }
@@ -231,7 +234,9 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       return command ? EXIT.ok : help ? EXIT.ok : EXIT.usage;
     }
     if (!(command in HELP) || command === "main") {
-      throw new UsageError(`unknown command "${command}" (commands: run, validate, serve, nodes)`);
+      throw new UsageError(
+        `unknown command "${command}" (commands: run, validate, convert, serve, nodes)`,
+      );
     }
     if (help) {
       io.out(HELP[command]);
@@ -239,6 +244,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     }
     if (command === "run") return await run(parsed, io);
     if (command === "validate") return validate(parsed, io);
+    if (command === "convert") return convert(parsed, io);
     if (command === "serve") return await serveCommand(parsed, io);
     return nodes(parsed, io);
   } catch (error) {

@@ -463,7 +463,40 @@ cue: "fixed" | "falling_pitch" | "long_turn" | "short_fragment" | "default",
 /**
  * Audio time at which the end was decided (the end of the audio processed then), µs.
  */
-decidedUs: number, };
+decidedUs: number, } | { "type": "alert", 
+/**
+ * The fault.
+ */
+kind: "silence" | "low_volume" | "clipping" | "channel_imbalance" | "dropouts" | "drift" | "cadence" | "freeze", 
+/**
+ * When the fault began, in audio time (the input's timestamps, or frames counted from 0), µs.
+ */
+startUs: number, 
+/**
+ * When it was confirmed (the audio time of the end of the audio judged then), µs; for a
+ * `freeze`, when the stream resumed.
+ */
+endUs: number, 
+/**
+ * What was measured, for people (`rms -78.1 dBFS below silenceDb -60 for 1.00 s`).
+ */
+detail: string, } | { "type": "alert_end", 
+/**
+ * The fault, as its `alert` said.
+ */
+kind: "silence" | "low_volume" | "clipping" | "channel_imbalance" | "dropouts" | "drift" | "cadence" | "freeze", 
+/**
+ * When the fault began (as its `alert` said), µs.
+ */
+startUs: number, 
+/**
+ * When it ended in audio time, µs.
+ */
+endUs: number, 
+/**
+ * Why it is over (`recovered`, `end of stream`), with the last measurement.
+ */
+detail: string, };
 
 /**
  * A node event with the node that reported it: `{type, ...event fields, node, atUs}`.
@@ -543,7 +576,40 @@ cue: "fixed" | "falling_pitch" | "long_turn" | "short_fragment" | "default",
 /**
  * Audio time at which the end was decided (the end of the audio processed then), µs.
  */
-decidedUs: number, });
+decidedUs: number, } | { "type": "alert", 
+/**
+ * The fault.
+ */
+kind: "silence" | "low_volume" | "clipping" | "channel_imbalance" | "dropouts" | "drift" | "cadence" | "freeze", 
+/**
+ * When the fault began, in audio time (the input's timestamps, or frames counted from 0), µs.
+ */
+startUs: number, 
+/**
+ * When it was confirmed (the audio time of the end of the audio judged then), µs; for a
+ * `freeze`, when the stream resumed.
+ */
+endUs: number, 
+/**
+ * What was measured, for people (`rms -78.1 dBFS below silenceDb -60 for 1.00 s`).
+ */
+detail: string, } | { "type": "alert_end", 
+/**
+ * The fault, as its `alert` said.
+ */
+kind: "silence" | "low_volume" | "clipping" | "channel_imbalance" | "dropouts" | "drift" | "cadence" | "freeze", 
+/**
+ * When the fault began (as its `alert` said), µs.
+ */
+startUs: number, 
+/**
+ * When it ended in audio time, µs.
+ */
+endUs: number, 
+/**
+ * Why it is over (`recovered`, `end of stream`), with the last measurement.
+ */
+detail: string, });
 
 /**
  * Something that happened in a session (JSON: `{type: "<snake_case kind>", ...camelCase fields}`).

@@ -176,16 +176,23 @@ export const symbols = {
   rm_node_types: { parameters: [], result: "u64" }, // JSON data handle
   rm_manifest_validate: {
     parameters: [
-      "buffer", // manifest JSON text
+      "buffer", // manifest text (JSON or YAML)
       "usize",
       "buffer", // host node types JSON or null
       "usize",
     ],
     result: "u64", // JSON data handle: [{path, message}]
   },
+  rm_manifest_convert: {
+    parameters: [
+      "buffer", // manifest text: JSON or YAML, ours or a RemoteMedia SDK v1 manifest
+      "usize",
+    ],
+    result: "u64", // JSON data handle: the manifest in our form, 0 on error
+  },
   rm_session_create: {
     parameters: [
-      "buffer", // const uint8_t *manifest: JSON text
+      "buffer", // const uint8_t *manifest: JSON or YAML text
       "usize", // size_t manifest_len
       "buffer", // const uint8_t *options: JSON or null
       "usize", // size_t options_len

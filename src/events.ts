@@ -133,6 +133,48 @@ export interface SpeakingEvent {
 /** What a `TurnDetector` emits: the Vad's events it passes on, and its own. */
 export type TurnDetectorEvent = VadEvent | TurnStartEvent | SpeakingEvent | TurnEndEvent;
 
+/** The faults a `StreamHealth` node watches (content faults first, then timing faults). */
+export type StreamHealthKind =
+  | "silence"
+  | "low_volume"
+  | "clipping"
+  | "channel_imbalance"
+  | "dropouts"
+  | "drift"
+  | "cadence"
+  | "freeze";
+
+/** `StreamHealth`: a fault began (raised once it lasted its onset time). */
+export interface StreamHealthAlert {
+  /** Event kind. */
+  type: "alert";
+  /** The fault. */
+  kind: StreamHealthKind;
+  /** When the fault began, in audio time (the input's timestamps, or frames counted from 0), µs. */
+  startUs: number;
+  /** When it was confirmed (for a `freeze`: when the stream resumed), µs. */
+  endUs: number;
+  /** What was measured, for people. */
+  detail: string;
+}
+
+/** `StreamHealth`: a raised fault is over (its release time passed without it, or the stream ended). */
+export interface StreamHealthAlertEnd {
+  /** Event kind. */
+  type: "alert_end";
+  /** The fault, as its `alert` said. */
+  kind: StreamHealthKind;
+  /** When the fault began (as its `alert` said), µs. */
+  startUs: number;
+  /** When it ended in audio time, µs. */
+  endUs: number;
+  /** Why it is over (`recovered: …`, `end of stream: …`). */
+  detail: string;
+}
+
+/** What a `StreamHealth` node emits. */
+export type StreamHealthEvent = StreamHealthAlert | StreamHealthAlertEnd;
+
 /** Any JSON event a built-in node emits; narrow it by `type`. */
 export type NodeEvent =
   | VadEvent
@@ -140,4 +182,6 @@ export type NodeEvent =
   | WavWriterSummary
   | TurnStartEvent
   | SpeakingEvent
-  | TurnEndEvent;
+  | TurnEndEvent
+  | StreamHealthAlert
+  | StreamHealthAlertEnd;

@@ -82,23 +82,55 @@ export function nodeTypes(): NodeTypeSchema[] {
   return structuredClone(nativeSchemas()) as NodeTypeSchema[];
 }
 
-/** The manifest as JSON text (an object is serialised). @internal */
+/** The manifest as text (an object is serialised as JSON; text is passed as it is). @internal */
 export function manifestText(manifest: Manifest | string): string {
   if (typeof manifest === "string") return manifest;
   if (manifest === null || typeof manifest !== "object") {
-    throw new ArgumentError(`manifest must be an object or JSON text, got ${typeof manifest}`);
+    throw new ArgumentError(
+      `manifest must be an object or JSON/YAML text, got ${typeof manifest}`,
+    );
   }
   return JSON.stringify(manifest);
 }
 
-/** The manifest as an object (JSON text is parsed; `undefined` when it does not parse). @internal */
+/**
+ * The manifest in our form: an object as it is; text (JSON or YAML, ours or a RemoteMedia SDK v1
+ * manifest) read by the native library, the one parser every runtime shares (`undefined` when it does
+ * not parse: validation then reports why, with the line). @internal
+ */
 export function parsedManifest(manifest: Manifest | string): Partial<Manifest> | undefined {
   if (typeof manifest !== "string") return manifest;
   try {
-    return JSON.parse(manifest);
+    return convertManifest(manifest);
   } catch {
     return undefined; // the native validation reports the parse error with line and column
   }
+}
+
+/**
+ * Reads manifest text — JSON or YAML, ours or a RemoteMedia SDK `version: "v1"` manifest (translated:
+ * `metadata`, `node_type`/`nodeType`, snake_case params, the SDK's node types such as `SileroVADNode`)
+ * — and returns it in our form, without validating it (see {@link validateManifest}, which reports
+ * issues against the text itself, with line numbers for YAML).
+ *
+ * @throws {ManifestError} when the text is not JSON or YAML (the issue gives the line).
+ * @throws {ArgumentError} when `text` is not a string.
+ * @example
+ * ```ts
+ * const manifest = convertManifest("version: v1\nnodes:\n  - id: p\n    node_type: PassThrough\n");
+ * manifest.nodes[0].type; // "PassThrough"
+ * ```
+ */
+export function convertManifest(text: string): Manifest {
+  if (typeof text !== "string") {
+    throw new ArgumentError(`convertManifest expects text, got ${typeof text}`);
+  }
+  const native = lib();
+  const bytes = encoder.encode(text);
+  return jsonFromHandle<Manifest>(
+    checkHandle(native.symbols.rm_manifest_convert(bytes, bytes.length), native),
+    native,
+  );
 }
 
 /** The node specs of an already parsed manifest (none when it did not parse). @internal */
@@ -134,7 +166,10 @@ function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
   return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used, local)));
 }
 
-/** Every problem of a manifest (an empty array when it is valid). */
+/**
+ * Every problem of a manifest (an empty array when it is valid). Text may be JSON or YAML, ours or a
+ * RemoteMedia SDK v1 manifest; issues name the user's own keys, with ` (line N)` for YAML.
+ */
 export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
   const native = lib();
   const bytes = encoder.encode(manifestText(manifest));

@@ -138,6 +138,43 @@ export interface NodeParams {
     /** While the user speaks, a `speaking` event at most every this much audio (0: one per audio item). Range 0..60000. Default 0. */
     progressMs?: number;
   };
+  /** Stream-health monitor: emits {type:"alert", kind, startUs, endUs, detail} when a fault begins and {type:"alert_end", kind, startUs, endUs, detail} when it is over (also as node events). Content faults on the audio: silence, low_volume, clipping, channel_imbalance, dropouts; timing faults from the items' timestamps (no clock is read): drift, cadence, freeze (judged when the stream resumes). Thresholds have hysteresis and a release time, so alerts do not flap. */
+  StreamHealth: {
+    /** Faults to watch (silence, low_volume, clipping, channel_imbalance, dropouts, drift, cadence, freeze). Default ["silence","low_volume","clipping","channel_imbalance","dropouts","drift","cadence","freeze"]. */
+    kinds?: string[];
+    /** Analysis window for the content faults. Range 5..1000. Default 20. */
+    windowMs?: number;
+    /** How long a fault's leaving condition must last before alert_end. Range 0..60000. Default 300. */
+    releaseMs?: number;
+    /** silence: window RMS below this (dBFS); it ends above silenceDb + 6. Range -200..0. Default -60. */
+    silenceDb?: number;
+    /** silence: how long before the alert. Range 0..600000. Default 1000. */
+    silenceMs?: number;
+    /** low_volume: the loudest window of the last second below this (dBFS) but above silenceDb; it ends at lowVolumeDb + 3. Range -200..0. Default -30. */
+    lowVolumeDb?: number;
+    /** low_volume: how long before the alert. Range 0..600000. Default 2000. */
+    lowVolumeMs?: number;
+    /** clipping: a sample at or above this magnitude is clipped (a window with two is a clipped window). Range 0..1. Default 0.99. */
+    clipLevel?: number;
+    /** clipping: clipped windows within a second to raise; it ends after a second without one (plus releaseMs). Range 1..1000. Default 3. */
+    clipWindows?: number;
+    /** channel_imbalance: loudest minus quietest channel RMS at least this (dB); it ends below imbalanceDb - 6. Range 0..200. Default 20. */
+    imbalanceDb?: number;
+    /** channel_imbalance: how long before the alert. Range 0..600000. Default 1000. */
+    imbalanceMs?: number;
+    /** dropouts: cuts of 5–500 ms of digital silence into loud audio needed within dropoutWindowMs. Range 1..1000. Default 3. */
+    dropoutCount?: number;
+    /** dropouts: the sliding window; the alert ends when it holds fewer. Range 10..600000. Default 5000. */
+    dropoutWindowMs?: number;
+    /** drift: timestamps ahead of or behind the audio by this much (mean over the last second); it ends under half. Range 1..600000. Default 50. */
+    driftMs?: number;
+    /** cadence: the standard deviation of the item intervals' deviations over the mean item duration (last 50 items) at least this; it ends under 0.6x. Range 0.01..100. Default 0.25. */
+    cadenceCv?: number;
+    /** freeze: an item that starts this long after the previous one ended. Range 1..600000. Default 500. */
+    freezeMs?: number;
+    /** Also emit the audio itself (before the alerts it raises). Default false. */
+    passAudio?: boolean;
+  };
   /** G.711 μ-law / A-law (telephony): `encode` turns audio into binary (one byte per sample, channels interleaved); `decode` turns such bytes into i16 audio at `sampleRate` with `channels`. Bit-exact with sox. */
   G711: {
     /** encode: audio → bytes; decode: bytes → i16 audio. Required. */

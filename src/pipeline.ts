@@ -6,7 +6,13 @@
  * @module
  */
 import { ManifestError } from "./errors.ts";
-import { attachInstances, localTypes, type Manifest, validateManifest } from "./manifest.ts";
+import {
+  attachInstances,
+  convertManifest,
+  localTypes,
+  type Manifest,
+  validateManifest,
+} from "./manifest.ts";
 import type { RuntimeData } from "./runtime_data.ts";
 import { Session, type SessionOptions } from "./session.ts";
 
@@ -28,13 +34,16 @@ export class Pipeline {
     this.manifest = manifest;
   }
 
-  /** Validates a manifest (object or JSON text); throws {@link ManifestError} listing every issue. */
+  /**
+   * Validates a manifest (an object, or JSON or YAML text, ours or a RemoteMedia SDK v1 manifest);
+   * throws {@link ManifestError} listing every issue. Text is kept in our form (`pipeline.manifest`).
+   */
   static from(manifest: Manifest | string): Pipeline {
     const issues = validateManifest(manifest);
     if (issues.length > 0) throw new ManifestError(issues);
     return new Pipeline(
       typeof manifest === "string"
-        ? JSON.parse(manifest)
+        ? convertManifest(manifest)
         : attachInstances(structuredClone(manifest), localTypes(manifest)),
     );
   }

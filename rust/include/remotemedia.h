@@ -603,7 +603,7 @@ int32_t rm_data_free(RmHandle handle);
 // Every node type's schema as a JSON array (a data handle; free with `rm_data_free`).
 RmHandle rm_node_types(void);
 
-// Validates manifest JSON text and returns the issues as a JSON array of `{path, message}` (empty when
+// Validates manifest text (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) and returns the issues as a JSON array of `{path, message}` (empty when
 // valid) in a data handle. `types`/`types_len`: optional JSON of host node types (as in the session
 // options' `nodeTypes`).
 //
@@ -613,6 +613,15 @@ RmHandle rm_manifest_validate(const uint8_t *ptr,
                               size_t len,
                               const uint8_t *types,
                               size_t types_len);
+
+// Reads manifest text (JSON or YAML; ours or a RemoteMedia SDK v1 manifest, which is translated) and
+// returns the manifest in our JSON form in a data handle, without validating it. Returns 0 with
+// `InvalidManifest` when the text does not parse (the issue gives the line).
+//
+// # Safety
+// `ptr`/`len` must be null with 0 or readable for the call.
+RmHandle rm_manifest_convert(const uint8_t *ptr,
+                             size_t len);
 
 // Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
 // or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:

@@ -49,7 +49,7 @@ pub extern "C" fn rm_node_types() -> RmHandle {
     })
 }
 
-/// Validates manifest JSON text and returns the issues as a JSON array of `{path, message}` (empty when
+/// Validates manifest text (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) and returns the issues as a JSON array of `{path, message}` (empty when
 /// valid) in a data handle. `types`/`types_len`: optional JSON of host node types (as in the session
 /// options' `nodeTypes`).
 ///
@@ -87,6 +87,23 @@ pub unsafe extern "C" fn rm_manifest_validate(
     })
 }
 
+/// Reads manifest text (JSON or YAML; ours or a RemoteMedia SDK v1 manifest, which is translated) and
+/// returns the manifest in our JSON form in a data handle, without validating it. Returns 0 with
+/// `InvalidManifest` when the text does not parse (the issue gives the line).
+///
+/// # Safety
+/// `ptr`/`len` must be null with 0 or readable for the call.
+#[no_mangle]
+pub unsafe extern "C" fn rm_manifest_convert(ptr: *const u8, len: usize) -> RmHandle {
+    guard(0, || {
+        // SAFETY: forwarded caller guarantees.
+        let text = unsafe { input_str(ptr, len, "manifest") }?;
+        let source =
+            crate::pipeline::manifest::source::load(text).map_err(|i| manifest_error(&i))?;
+        json_handle(source.value)
+    })
+}
+
 /// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
 /// or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:
 /// `InvalidManifest` lists every issue; `NodeFailed` names the node whose initialize failed.
@@ -113,12 +130,9 @@ pub unsafe extern "C" fn rm_session_create(
         }
         // SAFETY: forwarded caller guarantees.
         let text = unsafe { input_str(manifest, manifest_len, "manifest") }?;
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            manifest_error(&[Issue {
-                path: String::new(),
-                message: format!("manifest is not valid JSON: {e}"),
-            }])
-        })?;
+        // JSON or YAML, ours or a RemoteMedia SDK v1 manifest; issues point at the user's text.
+        let source =
+            crate::pipeline::manifest::source::load(text).map_err(|i| manifest_error(&i))?;
         let options = if options_len == 0 {
             SessionOptions::default()
         } else {
@@ -131,7 +145,10 @@ pub unsafe extern "C" fn rm_session_create(
                 )
             })?
         };
-        let session = Session::create(&value, options)?;
+        let session = Session::create(&source.value, options).map_err(|e| match e {
+            SessionError::Manifest(issues) => SessionError::Manifest(source.locate(issues)),
+            e => e,
+        })?;
         handles::insert(Object::Session(session))
     })
 }

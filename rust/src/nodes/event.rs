@@ -80,6 +80,46 @@ pub enum NodeEvent {
         #[cfg_attr(test, ts(type = "number"))]
         decided_us: i64,
     },
+    /// `StreamHealth`: a fault began (raised once it lasted its onset time; see the node's params).
+    Alert {
+        /// The fault.
+        #[cfg_attr(
+            test,
+            ts(
+                type = "\"silence\" | \"low_volume\" | \"clipping\" | \"channel_imbalance\" | \"dropouts\" | \"drift\" | \"cadence\" | \"freeze\""
+            )
+        )]
+        kind: String,
+        /// When the fault began, in audio time (the input's timestamps, or frames counted from 0), µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        start_us: i64,
+        /// When it was confirmed (the audio time of the end of the audio judged then), µs; for a
+        /// `freeze`, when the stream resumed.
+        #[cfg_attr(test, ts(type = "number"))]
+        end_us: i64,
+        /// What was measured, for people (`rms -78.1 dBFS below silenceDb -60 for 1.00 s`).
+        detail: String,
+    },
+    /// `StreamHealth`: a fault that was raised is over (its release time passed without it, or the
+    /// stream ended).
+    AlertEnd {
+        /// The fault, as its `alert` said.
+        #[cfg_attr(
+            test,
+            ts(
+                type = "\"silence\" | \"low_volume\" | \"clipping\" | \"channel_imbalance\" | \"dropouts\" | \"drift\" | \"cadence\" | \"freeze\""
+            )
+        )]
+        kind: String,
+        /// When the fault began (as its `alert` said), µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        start_us: i64,
+        /// When it ended in audio time, µs.
+        #[cfg_attr(test, ts(type = "number"))]
+        end_us: i64,
+        /// Why it is over (`recovered`, `end of stream`), with the last measurement.
+        detail: String,
+    },
 }
 
 impl NodeEvent {
@@ -90,6 +130,8 @@ impl NodeEvent {
             NodeEvent::SpeechEnd { .. } => "speech_end",
             NodeEvent::TurnStart { .. } => "turn_start",
             NodeEvent::TurnEnd { .. } => "turn_end",
+            NodeEvent::Alert { .. } => "alert",
+            NodeEvent::AlertEnd { .. } => "alert_end",
         }
     }
 

@@ -13,6 +13,7 @@ mod gain;
 mod mix;
 mod pass_through;
 mod resample;
+mod stream_health;
 mod text_collector;
 mod text_transform;
 mod turn;
@@ -198,6 +199,7 @@ pub fn registry() -> &'static [NodeType] {
         mix::TYPE,
         filter::TYPE,
         turn::TYPE,
+        stream_health::TYPE,
         g711::TYPE,
     ];
     REGISTRY

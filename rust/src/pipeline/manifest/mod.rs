@@ -1,9 +1,13 @@
 //! Manifests: parsing and full validation, reporting every problem with its path. The nodes and their
 //! params are checked here; the edges and the graph's order in `graph.rs`; the node types declared by the
-//! host (TypeScript nodes) are read in `external.rs`.
+//! host (TypeScript nodes) are read in `external.rs`. Text is read in `source.rs` (JSON or YAML, the
+//! latter parsed in `yaml.rs`); RemoteMedia SDK manifests are translated in `compat.rs`.
 
+pub mod compat;
 mod external;
 mod graph;
+pub mod source;
+pub mod yaml;
 
 pub use external::external_types;
 use graph::{plan_edge, topological_order};
@@ -136,24 +140,11 @@ fn check_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, issues: &m
     }
 }
 
-/// Parses and validates manifest text; returns the plan or every issue found.
+/// Parses (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) and validates manifest text; returns the
+/// plan or every issue found, pointing at the user's text (their key names; lines for YAML).
 pub fn plan_from_str(text: &str, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>> {
-    if text.len() > MAX_MANIFEST_BYTES {
-        return Err(vec![Issue {
-            path: String::new(),
-            message: format!(
-                "manifest is {} bytes; the limit is {MAX_MANIFEST_BYTES}",
-                text.len()
-            ),
-        }]);
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        vec![Issue {
-            path: String::new(),
-            message: format!("manifest is not valid JSON: {e}"),
-        }]
-    })?;
-    plan(&value, externals)
+    let source = source::load(text)?;
+    plan(&source.value, externals).map_err(|issues| source.locate(issues))
 }
 
 /// Validates a parsed manifest; `externals` are node types implemented by the host.
@@ -339,7 +330,12 @@ fn plan_node(
                 issue(
                     issues,
                     format!("{label}.type"),
-                    format!("unknown node type \"{t}\" (known: {})", known.join(", ")),
+                    format!(
+                        "unknown node type \"{t}\" (known: {}); to provide it, register a \
+                         TypeScript node under this name: registerNode(\"{t}\", factory, \
+                         {{ accepts, outputs }})",
+                        known.join(", ")
+                    ),
                 );
                 None
             }
