@@ -21,9 +21,11 @@
 //! low volume, half for drift and 0.6x for cadence) and a release time (`releaseMs`) the leaving
 //! condition must last before `alert_end`; in between nothing changes, so no alert flaps.
 
+mod content;
 mod detect;
 #[cfg(test)]
 mod tests;
+mod timing;
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{
@@ -34,6 +36,7 @@ use detect::{Change, Cond, Dropouts, Hysteresis};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use timing::Timing;
 
 /// Registration.
 pub const TYPE: NodeType = NodeType {
@@ -139,18 +142,6 @@ struct Window {
     clipped: usize,
 }
 
-/// The timing state (from timestamps).
-#[derive(Default)]
-struct Timing {
-    /// Timestamp the audio clock is counted from, and frames counted since.
-    base: Option<i64>,
-    counted_us: i64,
-    /// Where the previous item ended (its timestamp + duration) and its timestamp and duration.
-    last: Option<(i64, i64, i64)>,
-    offsets: VecDeque<(i64, i64)>,
-    deviations: VecDeque<(f64, f64)>,
-}
-
 struct StreamHealth {
     p: HealthParams,
     on: [bool; 8],
@@ -245,230 +236,6 @@ impl StreamHealth {
         }
         self.last_detail[kind] = detail;
     }
-
-    /// A full analysis window `[start, end)`.
-    fn window_done(&mut self, out: &mut Outputs, end: i64, rate: u32) {
-        let w = std::mem::take(&mut self.window);
-        let frames = w.frames.max(1) as f64;
-        let channel_db: Vec<f64> = w.power.iter().map(|p| db(p / frames)).collect();
-        let all = db(w.power.iter().sum::<f64>() / frames / w.power.len().max(1) as f64);
-        let (t0, t1) = (w.start, end);
-        let p = &self.p;
-        // silence
-        let cond = if all < p.silence_db {
-            Cond::Bad
-        } else if all >= p.silence_db + 6.0 {
-            Cond::Good
-        } else {
-            Cond::Neutral
-        };
-        let detail = format!("rms {all:.1} dBFS (silenceDb {})", p.silence_db);
-        self.judge(out, SILENCE, cond, t0, t1, detail);
-        // low volume: the loudest window of the last second
-        self.levels.push_back((t1, all));
-        while self.levels.front().is_some_and(|(t, _)| t1 - t > 1_000_000) {
-            self.levels.pop_front();
-        }
-        let level = self.levels.iter().map(|l| l.1).fold(f64::MIN, f64::max);
-        let p = &self.p;
-        let cond = if level < p.silence_db {
-            Cond::Neutral
-        } else if level < p.low_volume_db {
-            Cond::Bad
-        } else if level >= p.low_volume_db + 3.0 {
-            Cond::Good
-        } else {
-            Cond::Neutral
-        };
-        let detail = format!(
-            "loudest window of the last second {level:.1} dBFS (lowVolumeDb {})",
-            p.low_volume_db
-        );
-        self.judge(out, LOW, cond, t0, t1, detail);
-        // clipping
-        if w.clipped >= 2 {
-            self.clips.push_back(t1);
-        }
-        while self.clips.front().is_some_and(|t| t1 - t > 1_000_000) {
-            self.clips.pop_front();
-        }
-        let n = self.clips.len();
-        let cond = if n >= self.p.clip_windows {
-            Cond::Bad
-        } else if n == 0 {
-            Cond::Good
-        } else {
-            Cond::Neutral
-        };
-        let detail = format!(
-            "{n} clipped windows in the last second (clipWindows {})",
-            self.p.clip_windows
-        );
-        self.judge(out, CLIP, cond, t0, t1, detail);
-        // channel imbalance
-        if channel_db.len() >= 2 {
-            let loud = channel_db.iter().copied().fold(f64::MIN, f64::max);
-            let quiet = channel_db.iter().copied().fold(f64::MAX, f64::min);
-            let diff = loud - quiet;
-            let p = &self.p;
-            let cond = if loud < p.silence_db {
-                Cond::Neutral
-            } else if diff >= p.imbalance_db {
-                Cond::Bad
-            } else if diff < p.imbalance_db - 6.0 {
-                Cond::Good
-            } else {
-                Cond::Neutral
-            };
-            let q = channel_db.iter().position(|&d| d == quiet).unwrap_or(0);
-            let detail = format!(
-                "channel {q} is {diff:.1} dB below the loudest (imbalanceDb {})",
-                p.imbalance_db
-            );
-            self.judge(out, IMBALANCE, cond, t0, t1, detail);
-        }
-        // dropouts: the window slides on
-        self.dropouts_expire(out, t1);
-        let _ = rate;
-    }
-
-    fn dropouts_expire(&mut self, out: &mut Outputs, now: i64) {
-        let d = &mut self.dropouts;
-        while d.recent.front().is_some_and(|(_, e)| now - e > d.window_us) {
-            d.recent.pop_front();
-        }
-        if let Some(start) = d.active {
-            if d.recent.len() < d.count {
-                d.active = None;
-                let end = d.recent.back().map_or(now, |r| r.1);
-                let detail = format!(
-                    "recovered: {} dropouts in the last {} ms",
-                    d.recent.len(),
-                    d.window_us / 1000
-                );
-                self.emit(out, 4, Change::Clear { start, end }, detail);
-            }
-        }
-    }
-
-    fn dropout(&mut self, out: &mut Outputs, start: i64, end: i64) {
-        if !self.on[4] {
-            return;
-        }
-        let d = &mut self.dropouts;
-        d.recent.push_back((start, end));
-        if d.active.is_none() && d.recent.len() >= d.count {
-            let first = d.recent.front().map_or(start, |r| r.0);
-            d.active = Some(first);
-            let detail = format!(
-                "{} cuts to digital silence (5–500 ms) within {} ms, the last {} ms long",
-                d.recent.len(),
-                d.window_us / 1000,
-                (end - start) / 1000
-            );
-            self.emit(
-                out,
-                4,
-                Change::Raise {
-                    start: first,
-                    at: end,
-                },
-                detail,
-            );
-        }
-    }
-
-    /// Timing faults from one item's timestamp and duration.
-    fn timing(&mut self, out: &mut Outputs, ts: i64, dur: i64) {
-        let t = &mut self.timing;
-        let mut gap = None;
-        if let Some((end, last_ts, last_dur)) = t.last {
-            let late = ts - end;
-            if late >= us(self.p.freeze_ms) || late <= -us(self.p.freeze_ms) {
-                gap = Some((end, late));
-                t.base = None;
-                t.offsets.clear();
-                t.deviations.clear();
-            } else {
-                t.deviations
-                    .push_back(((ts - last_ts - last_dur) as f64, last_dur as f64));
-                if t.deviations.len() > 50 {
-                    t.deviations.pop_front();
-                }
-            }
-        }
-        let base = *t.base.get_or_insert_with(|| {
-            t.counted_us = 0;
-            ts
-        });
-        let offset = (ts - base) - t.counted_us;
-        t.counted_us += dur;
-        t.last = Some((ts + dur, ts, dur));
-        t.offsets.push_back((ts, offset));
-        while t.offsets.front().is_some_and(|(x, _)| ts - x > 1_000_000) {
-            t.offsets.pop_front();
-        }
-        if let Some((end, late)) = gap {
-            if late > 0 && self.on[7] {
-                let detail = format!(
-                    "no audio for {} ms (the stream stopped arriving)",
-                    late / 1000
-                );
-                self.emit(out, 7, Change::Raise { start: end, at: ts }, detail.clone());
-                self.emit(
-                    out,
-                    7,
-                    Change::Clear {
-                        start: end,
-                        end: ts,
-                    },
-                    format!("resumed: {detail}"),
-                );
-            }
-        }
-        let t = &self.timing;
-        let mean = t.offsets.iter().map(|o| o.1 as f64).sum::<f64>() / t.offsets.len() as f64;
-        let drift = us(self.p.drift_ms) as f64;
-        let cond = if mean.abs() >= drift {
-            Cond::Bad
-        } else if mean.abs() < drift / 2.0 {
-            Cond::Good
-        } else {
-            Cond::Neutral
-        };
-        let detail = format!(
-            "timestamps {} the audio by {:.1} ms (mean over the last second; driftMs {})",
-            if mean >= 0.0 { "ahead of" } else { "behind" },
-            mean.abs() / 1000.0,
-            self.p.drift_ms
-        );
-        self.judge(out, DRIFT, cond, ts, ts + dur, detail);
-        let t = &self.timing;
-        if t.deviations.len() >= 10 {
-            let n = t.deviations.len() as f64;
-            let mean_dev = t.deviations.iter().map(|d| d.0).sum::<f64>() / n;
-            let var = t
-                .deviations
-                .iter()
-                .map(|d| (d.0 - mean_dev).powi(2))
-                .sum::<f64>()
-                / n;
-            let mean_dur = t.deviations.iter().map(|d| d.1).sum::<f64>() / n;
-            let cv = var.sqrt() / mean_dur.max(1.0);
-            let cond = if cv >= self.p.cadence_cv {
-                Cond::Bad
-            } else if cv < self.p.cadence_cv * 0.6 {
-                Cond::Good
-            } else {
-                Cond::Neutral
-            };
-            let detail = format!(
-                "item intervals vary by {cv:.2} of an item's duration (cadenceCv {})",
-                self.p.cadence_cv
-            );
-            self.judge(out, CADENCE, cond, ts, ts + dur, detail);
-        }
-    }
 }
 
 impl Node for StreamHealth {
@@ -524,7 +291,7 @@ impl Node for StreamHealth {
                 self.dropout(out, s, e);
             }
             if self.window.frames >= window_frames {
-                self.window_done(out, t + frame_us(1), rate);
+                self.window_done(out, t + frame_us(1));
             }
         }
         self.now = start.saturating_add(frame_us(frames));
