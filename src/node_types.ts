@@ -46,7 +46,7 @@ export interface NodeParams {
   };
   /** Voice activity detection on mono audio: Silero VAD v6 (the default; bundled, 32 ms windows, silero-vad's own segmenter) or earshot. 8 and 16 kHz go to Silero as they are; other rates (1000..384000 Hz) are resampled to 16 kHz inside. Emits {type:"speech_start", timeUs, probability} once a segment is certain to be kept and {type:"speech_end", startUs, endUs, durationUs, probability} (probability: the highest window probability so far at the start, the mean over the segment at the end); `gate` also emits the speech audio, `pass` every audio item. */
   Vad: {
-    /** silero: Silero VAD v6 (MIT, in the library), segments exactly as silero-vad's get_speech_timestamps; earshot: a smaller detector (16 ms frames, ~4x less CPU) with a run-length segmenter (no negThreshold, no padding). Default "silero". */
+    /** silero: Silero VAD v6 (MIT, in the library), segments exactly as silero-vad's get_speech_timestamps; earshot: a smaller detector (16 ms frames, about a third of the CPU) with a run-length segmenter (no negThreshold, no padding). Default "silero". */
     model?: "silero" | "earshot";
     /** events: only JSON events; gate: events + speech audio; pass: events + all audio. Default "events". */
     mode?: "events" | "gate" | "pass";

@@ -94,6 +94,10 @@ fn main() {
     let high = json!({"targetRate": 16000, "quality": "high"});
     bench("Resample", high, "48k mono f32", &mono_f32, 0.02);
     bench("Vad", json!({}), "16k mono f32", &mono_16k_f32, 0.02);
+    let earshot = json!({"model": "earshot"});
+    bench("Vad", earshot.clone(), "16k mono f32", &mono_16k_f32, 0.02);
+    front_end_bench(json!({}), &stereo_i16);
+    front_end_bench(earshot, &stereo_i16);
     bench(
         "Gain",
         json!({"gain": 0.5}),
@@ -102,6 +106,50 @@ fn main() {
         0.02,
     );
     silero_bench(60);
+}
+
+/// The voice front end, ChannelMix → Resample (16 kHz) → Vad with `vad_params`, on 20 ms items of
+/// 48 kHz stereo i16: one thread, each node's output fed to the next as the engine would.
+fn front_end_bench(vad_params: serde_json::Value, items: &[Arc<RuntimeData>]) {
+    let build = |type_name: &str, params: serde_json::Value| {
+        let t = find(type_name).expect("node type");
+        let p = validate_params(&(t.schema)(), Some(&params)).expect("params");
+        let mut node = (t.build)(&p).expect("build");
+        node.initialize().expect("initialize");
+        node
+    };
+    let mut chain = [
+        build("ChannelMix", json!({"mode": "mono"})),
+        build("Resample", json!({"targetRate": 16000})),
+        build("Vad", vad_params.clone()),
+    ];
+    let start = Instant::now();
+    let (mut here, mut next) = (Outputs::default(), Outputs::default());
+    for item in items.iter().map(Some).chain([None]) {
+        here.clear();
+        here.extend(item.cloned());
+        for node in chain.iter_mut() {
+            next.clear();
+            for item in here.iter() {
+                node.process(0, item.clone(), &mut next).expect("process");
+            }
+            if item.is_none() {
+                node.flush(&mut next).expect("flush");
+            }
+            std::mem::swap(&mut here, &mut next);
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "node": "ChannelMix → Resample → Vad",
+            "params": vad_params,
+            "input": "48k stereo i16",
+            "usPerItem": (secs * 1e6 / items.len() as f64 * 100.0).round() / 100.0,
+            "realTimeFactor": (items.len() as f64 * 0.02 / secs).round(),
+        })
+    );
 }
 
 /// Best of three passes of `run` in seconds.

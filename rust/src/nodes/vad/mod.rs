@@ -38,7 +38,7 @@ fn schema() -> NodeSchema {
         type_name: "Vad".into(),
         description: "Voice activity detection on mono audio: Silero VAD v6 (the default; bundled, 32 ms windows, silero-vad's own segmenter) or earshot. 8 and 16 kHz go to Silero as they are; other rates (1000..384000 Hz) are resampled to 16 kHz inside. Emits {type:\"speech_start\", timeUs, probability} once a segment is certain to be kept and {type:\"speech_end\", startUs, endUs, durationUs, probability} (probability: the highest window probability so far at the start, the mean over the segment at the end); `gate` also emits the speech audio, `pass` every audio item.",
         params: vec![
-            ParamSchema::optional("model", ParamKind::Enum { values: &["silero", "earshot"] }, "silero", "silero: Silero VAD v6 (MIT, in the library), segments exactly as silero-vad's get_speech_timestamps; earshot: a smaller detector (16 ms frames, ~4x less CPU) with a run-length segmenter (no negThreshold, no padding)."),
+            ParamSchema::optional("model", ParamKind::Enum { values: &["silero", "earshot"] }, "silero", "silero: Silero VAD v6 (MIT, in the library), segments exactly as silero-vad's get_speech_timestamps; earshot: a smaller detector (16 ms frames, about a third of the CPU) with a run-length segmenter (no negThreshold, no padding)."),
             ParamSchema::optional("mode", ParamKind::Enum { values: &["events", "gate", "pass"] }, "events", "events: only JSON events; gate: events + speech audio; pass: events + all audio."),
             ParamSchema::optional("threshold", ParamKind::Number { min: 0.0, max: 1.0 }, 0.5, "A window (Silero: 32 ms; earshot: 16 ms) with at least this speech probability is speech."),
             ParamSchema::optional("negThreshold", ParamKind::Number { min: 0.0, max: 1.0 }, 0.0, "Silero: in speech, a window below this probability is silence (hysteresis); 0 means silero-vad's default, max(threshold - 0.15, 0.01)."),
@@ -266,6 +266,8 @@ impl Vad {
 fn append_clamped(samples: &Samples, to: &mut Vec<f32>) {
     match samples {
         Samples::F32(v) => to.extend(v.iter().map(|s| s.clamp(-1.0, 1.0))),
+        // As `Samples::to_f32`, without its allocation.
+        Samples::I16(v) => to.extend(v.iter().map(|&s| f32::from(s) / 32768.0)),
         other => to.extend(other.to_f32()),
     }
 }
