@@ -181,3 +181,46 @@ fn the_sdk_stream_health_analysers_become_stream_health_nodes() {
     );
     plan_from_str(text, &[]).unwrap();
 }
+
+#[test]
+fn mutated_manifests_never_panic() {
+    // Every fixture with bytes replaced, removed and repeated (a fixed LCG, so the run is repeatable):
+    // the YAML reader, the translation and the validation return issues, never panic.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) as usize % n.max(1)
+    };
+    let alphabet = b"{}[]:,-&*!|>'\"#%@`? \n\t0aZ_.~";
+    for text in [
+        PASSTHROUGH,
+        VAD_CHAIN,
+        VAD_CHAIN_JSON,
+        LEVEL_AND_TEXT,
+        VOICE_ASSISTANT,
+        BAD,
+    ] {
+        for _ in 0..1000 {
+            let mut bytes = text.as_bytes().to_vec();
+            for _ in 0..1 + next(4) {
+                let at = next(bytes.len());
+                match next(3) {
+                    0 => bytes[at] = alphabet[next(alphabet.len())],
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => {
+                        let end = (at + next(40)).min(bytes.len());
+                        let piece = bytes[at..end].to_vec();
+                        bytes.splice(at..at, piece);
+                    }
+                }
+            }
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                let _ = plan_from_str(text, &[]);
+            }
+        }
+    }
+}
