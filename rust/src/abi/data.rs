@@ -6,7 +6,8 @@ use super::contract::{AudioInfoSlot, InfoSlot, TensorInfoSlot, VideoInfoSlot};
 use super::error::{guard, guard_status, AbiError, Status};
 use super::handles::{self, Object};
 use super::{
-    count_copy, input_attributes, input_bytes, input_str, store, RmHandle, RM_MAX_TENSOR_RANK,
+    count_copy, input_attributes, input_bytes, input_str, store, RmHandle, RM_INFO_LEN,
+    RM_MAX_TENSOR_RANK,
 };
 use crate::data::{
     AudioBuffer, Payload, PixelFormat, RuntimeData, SampleFormat, Samples, Tensor, TensorDtype,
@@ -234,41 +235,43 @@ pub unsafe extern "C" fn rm_data_info(handle: RmHandle, out: *mut f64, cap: usiz
         } else {
             attrs.to_json().len()
         };
-        let mut info = vec![0f64; InfoSlot::AttributesBytes as usize + 1];
+        // A fixed array on the stack (this runs for every view): `len` slots are filled.
+        let mut info = [0f64; RM_INFO_LEN];
+        let mut len = InfoSlot::AttributesBytes as usize + 1;
         info[InfoSlot::Type as usize] = data.data_type() as i32 as f64;
         info[InfoSlot::PayloadBytes as usize] = data.payload_bytes().len() as f64;
         info[InfoSlot::AttributesBytes as usize] = attrs_len as f64;
-        let mut set = |slot: i32, value: f64| {
-            let slot = slot as usize;
-            if info.len() <= slot {
-                info.resize(slot + 1, 0.0);
-            }
+        let mut set = |slot: usize, value: f64| {
             info[slot] = value;
+            len = len.max(slot + 1);
         };
         match &data.payload {
             Payload::Audio(a) => {
                 set(
-                    AudioInfoSlot::Format as i32,
+                    AudioInfoSlot::Format as usize,
                     a.samples.format() as i32 as f64,
                 );
-                set(AudioInfoSlot::SampleRate as i32, a.sample_rate as f64);
-                set(AudioInfoSlot::Channels as i32, a.channels as f64);
-                set(AudioInfoSlot::Frames as i32, a.num_frames() as f64);
+                set(AudioInfoSlot::SampleRate as usize, a.sample_rate as f64);
+                set(AudioInfoSlot::Channels as usize, a.channels as f64);
+                set(AudioInfoSlot::Frames as usize, a.num_frames() as f64);
             }
             Payload::Video(v) => {
-                set(VideoInfoSlot::PixelFormat as i32, v.format as i32 as f64);
-                set(VideoInfoSlot::Width as i32, v.width as f64);
-                set(VideoInfoSlot::Height as i32, v.height as f64);
+                set(VideoInfoSlot::PixelFormat as usize, v.format as i32 as f64);
+                set(VideoInfoSlot::Width as usize, v.width as f64);
+                set(VideoInfoSlot::Height as usize, v.height as f64);
             }
             Payload::Tensor(t) => {
-                set(TensorInfoSlot::Dtype as i32, t.dtype() as i32 as f64);
-                set(TensorInfoSlot::Rank as i32, t.shape.len() as f64);
+                // The rank is at most RM_MAX_TENSOR_RANK (checked when a tensor is made), so the
+                // dimensions fit in RM_INFO_LEN.
+                set(TensorInfoSlot::Dtype as usize, t.dtype() as i32 as f64);
+                set(TensorInfoSlot::Rank as usize, t.shape.len() as f64);
                 for (i, &d) in t.shape.iter().enumerate() {
-                    set(TensorInfoSlot::Dims as i32 + i as i32, d as f64);
+                    set(TensorInfoSlot::Dims as usize + i, d as f64);
                 }
             }
             _ => {}
         }
+        let info = &info[..len];
         if out.is_null() || cap < info.len() {
             return Err(AbiError::new(
                 Status::InvalidArgument,
