@@ -71,6 +71,13 @@ export type { NodeTypeSchema, ParamSchema } from "./src/schemas.ts";
 export { Session, type SessionOptions } from "./src/session.ts";
 export type { SessionEntry } from "./src/session_io.ts";
 export type { NodeStats, SessionStats, Tracer, TraceSpan } from "./src/observability.ts";
+export {
+  LIMITS as REPORT_LIMITS,
+  type ReportData,
+  type ReportError,
+  type ReportNode,
+  type ReportSeries,
+} from "./src/report/data.ts";
 export type { NodeEventRecord, NodeMetrics, SessionEvent } from "./ffi/contract.ts";
 export { Pipeline, run, session } from "./src/pipeline.ts";
 export type { BuiltinNodeType, NodeParams } from "./src/node_types.ts";

@@ -1,7 +1,8 @@
 /**
  * What a session lets you observe: its events as they happen (`events()`), one span per node call for
  * a `Tracer`, and `stats()` (per-node counts, timings and queue depths, with end-to-end output
- * latency). `Observer` (internal) keeps a session's counters and reads the native event log.
+ * latency). `Observer` (internal) keeps a session's counters and reads the native event log; when the
+ * session records (`record: true`), it feeds the `Recorder` of its timeline report (`report/data.ts`).
  *
  * @module
  */
@@ -11,6 +12,17 @@ import { checkHandle } from "./native.ts";
 import { waitForProgress } from "./host_tasks.ts";
 import { jsonFromHandle } from "./schemas.ts";
 import type { SessionState } from "./session_state.ts";
+import type { RuntimeData } from "./runtime_data.ts";
+import { Recorder } from "./report/data.ts";
+import { clearInterval, setInterval } from "node:timers";
+
+/** A recording session drains its event log and samples its queues every this many pushes or takes. */
+const RECORD_EVERY = 8;
+/**
+ * ... and, when threaded, every this many milliseconds: a source (a `WavReader` with a path) runs with
+ * no push and may emit little, while the native log keeps only its newest 8192 events.
+ */
+const RECORD_INTERVAL_MS = 20;
 
 /**
  * Per-node statistics of a session (see {@link Session.stats}): the native metrics of one node, typed
@@ -64,9 +76,71 @@ export class Observer {
   #taken = 0;
   #latencies: number[] = [];
   #latencyMax = 0;
+  /** Set when the session records its timeline; nothing below costs anything otherwise. */
+  #recorder?: Recorder;
+  #sinceCollect = 0;
+  /** True while `events()` iterates: events a recording drain took wait here for it. */
+  #listening = false;
+  #pending: SessionEvent[] = [];
+  #timer?: ReturnType<typeof setInterval>;
 
   constructor(state: SessionState) {
     this.#s = state;
+  }
+
+  /** Starts recording the session's timeline (see `Session.reportData`). */
+  record(manifest: unknown): void {
+    this.#recorder = new Recorder(manifest, this.#s.nodeIds);
+    this.#s.native.symbols.rm_session_set_events(this.#s.handle, 1);
+    if (!this.#s.threaded) return;
+    // Held weakly and unref'd: the timer neither keeps a forgotten session alive nor the process.
+    const observer = new WeakRef(this);
+    const timer = setInterval(() => {
+      const o = observer.deref();
+      if (!o || o.#s.handle === 0 || o.#s.finished) {
+        clearInterval(timer);
+        return;
+      }
+      try {
+        o.collect();
+      } catch {
+        // the session failed or ended meanwhile: its report keeps what it had
+      }
+    }, RECORD_INTERVAL_MS);
+    timer.unref();
+    this.#timer = timer;
+  }
+
+  /** Stops a recording's timer (the session is being freed). */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** The recorder, when the session records. */
+  get recorder(): Recorder | undefined {
+    return this.#recorder;
+  }
+
+  #nowUs(): number {
+    return (performance.now() - this.#startedAt) * 1000;
+  }
+
+  /**
+   * Takes what the session recorded so far (events, a metrics sample) into the recorder: every
+   * `RECORD_EVERY` operations, at the end, and before a report.
+   */
+  collect(): void {
+    const recorder = this.#recorder;
+    if (!recorder || this.#s.handle === 0) return;
+    this.#sinceCollect = 0;
+    if (this.#tracer) this.#deliverSpans();
+    else {
+      const events = this.#drainEvents();
+      if (this.#listening) { for (const e of events) this.#pending.push(e); }
+    }
+    const m = this.#metrics();
+    recorder.sample(m.nodes, m.inputQueue, this.#nowUs());
   }
 
   /** Delivers a span per node call to `tracer` (starts the native event recording). */
@@ -76,22 +150,34 @@ export class Observer {
   }
 
   /** Counts an item pushed. */
-  pushed(): void {
+  pushed(data: RuntimeData): void {
     this.#pushed++;
+    if (this.#recorder) {
+      this.#recorder.pushed(data.isAudio() ? data.asAudio() : undefined, this.#nowUs());
+      if (++this.#sinceCollect >= RECORD_EVERY) this.collect();
+    }
   }
 
   /** Counts an output taken, with its end-to-end latency in microseconds. */
-  taken(latency: number): void {
+  taken(latency: number, out: RuntimeData): void {
     this.#taken++;
     if (this.#latencies.length >= 4096) this.#latencies[this.#taken % 4096] = latency;
     else this.#latencies.push(latency);
     if (latency > this.#latencyMax) this.#latencyMax = latency;
-    if (this.#tracer) this.flushTrace();
+    if (this.#recorder) {
+      if (out.isAudio()) this.#recorder.output(out.asAudio());
+      if (++this.#sinceCollect >= RECORD_EVERY) this.collect();
+    } else if (this.#tracer) this.flushTrace();
   }
 
   /** Delivers recorded events to the tracer (called as outputs are taken and at the end). */
   flushTrace(): void {
-    if (!this.#tracer || this.#s.handle === 0) return;
+    if (this.#recorder) this.collect();
+    else if (this.#tracer && this.#s.handle !== 0) this.#deliverSpans();
+  }
+
+  #deliverSpans(): void {
+    if (!this.#tracer) return;
     for (const e of this.#drainEvents()) {
       if (e.type !== "process") continue;
       const startTime = this.#startedAt + e.startUs / 1000;
@@ -110,7 +196,16 @@ export class Observer {
       checkHandle(native.symbols.rm_session_events(this.#s.h()), native),
       native,
     );
+    this.#recorder?.events(batch.events, batch.dropped);
     return batch.events;
+  }
+
+  #metrics(): { nodes: NodeStats[]; inputQueue: number; outputQueue: number } {
+    const native = this.#s.native;
+    return jsonFromHandle<{ nodes: NodeStats[]; inputQueue: number; outputQueue: number }>(
+      checkHandle(native.symbols.rm_session_metrics(this.#s.h()), native),
+      native,
+    );
   }
 
   /** The session's events as they happen (see `Session.events`). */
@@ -123,29 +218,39 @@ export class Observer {
       );
     }
     s.native.symbols.rm_session_set_events(s.h(), 1);
-    for (;;) {
-      if (s.handle === 0) return;
-      const seen = s.eventCounter();
-      const batch = this.#drainEvents();
-      for (const e of batch) yield e;
-      if (batch.length === 0) {
-        if (s.finished) {
-          const rest = s.handle === 0 ? [] : this.#drainEvents();
-          for (const e of rest) yield e;
-          return;
+    this.#listening = true;
+    try {
+      for (;;) {
+        if (s.handle === 0) return;
+        const seen = s.eventCounter();
+        const batch = this.#take();
+        for (const e of batch) yield e;
+        if (batch.length === 0) {
+          if (s.finished) {
+            const rest = s.handle === 0 ? this.#pending.splice(0) : this.#take();
+            for (const e of rest) yield e;
+            return;
+          }
+          await waitForProgress(s, seen);
         }
-        await waitForProgress(s, seen);
       }
+    } finally {
+      this.#listening = false;
     }
+  }
+
+  /** Events a recording drain kept for `events()`, then the log's. */
+  #take(): SessionEvent[] {
+    const fresh = this.#drainEvents();
+    if (this.#pending.length === 0) return fresh;
+    const all = this.#pending.splice(0);
+    for (const e of fresh) all.push(e);
+    return all;
   }
 
   /** A snapshot of the session's statistics (see `Session.stats`). */
   stats(): SessionStats {
-    const native = this.#s.native;
-    const m = jsonFromHandle<{ nodes: NodeStats[]; inputQueue: number; outputQueue: number }>(
-      checkHandle(native.symbols.rm_session_metrics(this.#s.h()), native),
-      native,
-    );
+    const m = this.#metrics();
     const sorted = [...this.#latencies].sort((a, b) => a - b);
     const at = (q: number) => sorted.length ? sorted[Math.round((sorted.length - 1) * q)] : 0;
     return {

@@ -26,6 +26,8 @@ import type { RuntimeData } from "./runtime_data.ts";
 import { jsonFromHandle } from "./schemas.ts";
 import { type SessionEntry, SessionIo } from "./session_io.ts";
 import { abortError, SessionState } from "./session_state.ts";
+import type { ReportData } from "./report/data.ts";
+import { reportHtml } from "./report/html.ts";
 
 /** How a session runs. */
 export interface SessionOptions {
@@ -44,6 +46,12 @@ export interface SessionOptions {
   signal?: AbortSignal;
   /** Receives a span per node call (enables event recording). */
   tracer?: Tracer;
+  /**
+   * Records the session's timeline for {@link Session.report} / {@link Session.reportData}: node calls,
+   * queue depths, drops, errors, node events and the audio's envelope, within fixed caps (see
+   * `REPORT_LIMITS`). Off by default: a session that does not record pays nothing.
+   */
+  record?: boolean;
 }
 
 const sessionRegistry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
@@ -85,6 +93,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   #done: Promise<void> = Promise.resolve();
   /** Errors thrown by TypeScript nodes' `cleanup()` (the session had already ended). */
   readonly cleanupErrors: PipelineError[] = [];
+  /** The manifest's name, for the report's title. */
+  #title = "";
 
   private constructor(
     native: NativeLibrary,
@@ -160,6 +170,10 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     }
     if (options.signal) session.#watch(options.signal);
     if (options.tracer) session.#observer.setTracer(options.tracer);
+    if (options.record) {
+      session.#observer.record(parsed ?? text);
+      session.#title = typeof parsed?.name === "string" ? parsed.name : "";
+    }
     return session;
   }
 
@@ -180,6 +194,43 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
    */
   stats(): SessionStats {
     return this.#observer.stats();
+  }
+
+  /**
+   * The recorded timeline as JSON (see {@link ReportData}): per node its calls, queue depth and drops over
+   * time, node events (speech, turns), errors, the input and output waveforms, the per-node statistics
+   * and the manifest. Works while the session runs and after it ended or was disposed. Throws a
+   * `RemoteMediaError` (`invalid_argument`) unless the session was created with `record: true`.
+   *
+   * @example
+   * ```ts
+   * import { RuntimeData, Session } from "./mod.ts";
+   * const session = Session.create({ version: 1, nodes: [{ id: "p", type: "PassThrough" }] }, { record: true });
+   * await session.push(RuntimeData.audio({ samples: new Float32Array(320), sampleRate: 16000 }));
+   * session.close();
+   * for await (const out of session) out.dispose();
+   * console.log(session.reportData().nodes[0].calls.values.count);
+   * ```
+   */
+  reportData(): ReportData {
+    const recorder = this.#observer.recorder;
+    if (!recorder) {
+      throw new RemoteMediaError(
+        "invalid_argument",
+        "this session does not record: create it with Session.create(manifest, { record: true })",
+      );
+    }
+    this.#observer.collect();
+    return recorder.data();
+  }
+
+  /**
+   * The recorded timeline as one self-contained HTML page (inline SVG, canvas and script; no network):
+   * waveforms, speech and turn bands, one lane per node, the statistics table and the manifest, on one
+   * time axis. Write it to a file and open it in a browser. Throws as {@link Session.reportData} does.
+   */
+  report(): string {
+    return reportHtml(this.reportData(), this.#title);
   }
 
   /**
@@ -450,6 +501,12 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const s = this.#s;
     const handle = s.handle;
     if (handle === 0) return;
+    try {
+      this.#observer.collect(); // a recording keeps what the session did up to its end
+    } catch {
+      // the report keeps what it had; freeing the session matters more
+    }
+    this.#observer.stop();
     s.handle = 0;
     sessionRegistry.unregister(this);
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener("abort", this.#onAbort);

@@ -89,7 +89,7 @@ export class SessionIo {
     const entry = this.#entryIndex(options?.to);
     const status = s.native.symbols.rm_session_push_to(s.h(), data.handle(), entry);
     if (status === PushOutcome.Accepted) {
-      this.#observer.pushed();
+      this.#observer.pushed(data);
       s.progress.notify();
       return true;
     }
@@ -149,13 +149,14 @@ export class SessionIo {
       : native.symbols.rm_session_poll_sink(s.h(), sink, this.#info);
     if (handle !== 0) {
       s.progress.notify();
-      this.#observer.taken(this.#info[PollSlot.LatencyUs]);
-      return RuntimeData.fromHandle(
+      const out = RuntimeData.fromHandle(
         handle,
         native,
         s.nodeIds[this.#info[PollSlot.Node]],
         this.#info[PollSlot.LatencyUs],
       );
+      this.#observer.taken(this.#info[PollSlot.LatencyUs], out);
+      return out;
     }
     const phase = this.#info[PollSlot.Phase];
     if (phase === SessionPhase.Failed) {
