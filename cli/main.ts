@@ -43,6 +43,7 @@ const HELP: Record<string, string> = {
 
 Usage:
   remotemedia run <manifest.json> [--input in.wav] [--output out.wav] [--param node.key=value]...
+                  [--report report.html]
   remotemedia validate <manifest.json>
   remotemedia convert <old.yaml>          (a RemoteMedia SDK or YAML manifest → our JSON)
   remotemedia serve <manifest.json> [--port 8080] [--host 127.0.0.1] [--param node.key=value]...
@@ -63,6 +64,8 @@ Sources (a WavReader with a path) start by themselves; entry nodes (no incoming 
 
   --input <in.wav>         push this WAV (as 20 ms frames) into every entry node that accepts audio
   --output <out.wav>       write the audio of every audio sink to this WAV
+  --report <report.html>   record the run and write its timeline (one self-contained HTML page:
+                           waveform, speech and turns, a lane per node, statistics, manifest)
   --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
   --stats                  print the per-node statistics table (counts, p50/p95/max) to stderr (default)
   --no-stats               do not print it
@@ -97,6 +100,7 @@ Lists the built-in node types with their params and port types (--json: machine-
 const VALUE_FLAGS = new Set([
   "--input",
   "--output",
+  "--report",
   "--param",
   ...["--port", "--host", "--max-sessions", "--max-message-bytes", "--max-queued-frames"],
   ...["--idle-timeout-ms", "--drain-timeout-ms", "--barge-in-from", "--name", "--static"],

@@ -1,6 +1,6 @@
 /**
  * `remotemedia run`: a manifest over a WAV file (or pushed text), with progress, per-node statistics,
- * `--json` events and `--output` WAV.
+ * `--json` events, `--output` WAV and a `--report` timeline (HTML).
  *
  * @module
  */
@@ -14,7 +14,7 @@ import {
   validateManifest,
   wavFrames,
 } from "../mod.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import {
   applyParams,
   checkReadable,
@@ -131,13 +131,15 @@ export async function run(parsed: Parsed, io: CliIo): Promise<number> {
   if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
   const input = parsed.flags.get("--input")?.at(-1);
   const output = parsed.flags.get("--output")?.at(-1);
+  const report = parsed.flags.get("--report")?.at(-1);
+  if (report === "") throw new UsageError("--report needs a file name (--report report.html)");
   if (input !== undefined) checkReadable(input); // fail early, with exit code 4
   let manifest = applyParams(loadManifest(manifestPath), parsed.flags.get("--param") ?? []);
   manifest = withOutput(manifest, output);
   const issues = validateManifest(manifest);
   if (issues.length) throw new ManifestError(issues);
 
-  const session = Session.create(manifest);
+  const session = Session.create(manifest, { record: report !== undefined });
   // --input follows the rule of push: frames go to every entry node whose input accepts audio.
   const entries = session.entries;
   try {
@@ -214,6 +216,14 @@ export async function run(parsed: Parsed, io: CliIo): Promise<number> {
     await closing;
     await session.done;
   } catch (error) {
+    // A failed run is when a report helps most: it is written before the error is reported.
+    if (report !== undefined) {
+      try {
+        writeReport(session, report, io);
+      } catch {
+        // the run's own error is the one to report
+      }
+    }
     session.dispose();
     throw error;
   } finally {
@@ -240,8 +250,20 @@ export async function run(parsed: Parsed, io: CliIo): Promise<number> {
         (audioFrames ? `, ${audioFrames} audio frames not written (use --output)` : "") + "\n",
     );
   }
+  if (report !== undefined) writeReport(session, report, io);
   session.dispose();
   return EXIT.ok;
+}
+
+/** Writes the session's timeline report to `path` (a file error exits with code 4). */
+function writeReport(session: Session, path: string, io: CliIo): void {
+  const html = session.report();
+  try {
+    writeFileSync(path, html);
+  } catch (error) {
+    throw new FileError(`--report ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  io.err(`report: ${path} (${(html.length / 1024).toFixed(0)} KiB)\n`);
 }
 
 /** A JSON value as the fields of an object (`{ value }` when it is not an object). */
