@@ -15,6 +15,25 @@ use crate::data::{
 };
 use std::sync::Arc;
 
+/// The body of every constructor: `make` builds the value (validating its arguments first), then the
+/// attributes are read from `attrs`/`attrs_len` and the value is stored under a new handle (0 on any
+/// error, recorded for `rm_last_error_*`).
+///
+/// # Safety
+/// `attrs`/`attrs_len` must be null with 0 or readable for the call.
+unsafe fn create(
+    attrs: *const u8,
+    attrs_len: usize,
+    make: impl FnOnce() -> Result<RuntimeData, AbiError>,
+) -> RmHandle {
+    guard(0, || {
+        let data = make()?;
+        // SAFETY: forwarded caller guarantee.
+        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
+        store(data, attributes)
+    })
+}
+
 /// Creates text from `len` bytes of UTF-8 (copied). `attrs`/`attrs_len`: optional JSON attributes
 /// `{"timestampUs","streamId","metadata"}` (pass null and 0 for none). Returns 0 on error.
 /// Free the result with `rm_data_free`.
@@ -28,13 +47,14 @@ pub unsafe extern "C" fn rm_data_text(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        // SAFETY: forwarded caller guarantees.
-        let text = unsafe { input_str(ptr, len, "text") }?;
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        count_copy(len);
-        store(RuntimeData::try_text(text)?, attributes)
-    })
+    // SAFETY: forwarded caller guarantees (both pointer/length pairs).
+    unsafe {
+        create(attrs, attrs_len, || {
+            let text = input_str(ptr, len, "text")?;
+            count_copy(len);
+            Ok(RuntimeData::try_text(text)?)
+        })
+    }
 }
 
 /// Creates JSON data by parsing `len` bytes of UTF-8 JSON text. Returns 0 on error.
@@ -48,12 +68,16 @@ pub unsafe extern "C" fn rm_data_json(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        // SAFETY: forwarded caller guarantees.
-        let text = unsafe { input_str(ptr, len, "json payload") }?;
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        store(RuntimeData::json_from_str(text)?, attributes)
-    })
+    // SAFETY: forwarded caller guarantees (both pointer/length pairs).
+    unsafe {
+        create(attrs, attrs_len, || {
+            Ok(RuntimeData::json_from_str(input_str(
+                ptr,
+                len,
+                "json payload",
+            )?)?)
+        })
+    }
 }
 
 /// Creates binary data from `len` bytes (copied). Returns 0 on error.
@@ -67,13 +91,14 @@ pub unsafe extern "C" fn rm_data_binary(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        // SAFETY: forwarded caller guarantees.
-        let bytes = unsafe { input_bytes(ptr, len, "binary payload") }?;
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        count_copy(len);
-        store(RuntimeData::try_binary_copy(bytes)?, attributes)
-    })
+    // SAFETY: forwarded caller guarantees (both pointer/length pairs).
+    unsafe {
+        create(attrs, attrs_len, || {
+            let bytes = input_bytes(ptr, len, "binary payload")?;
+            count_copy(len);
+            Ok(RuntimeData::try_binary_copy(bytes)?)
+        })
+    }
 }
 
 /// Creates zero-filled binary data of `len` bytes (at most `RM_MAX_PAYLOAD_BYTES`), to be filled in
@@ -87,16 +112,16 @@ pub unsafe extern "C" fn rm_data_binary_alloc(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        // SAFETY: forwarded caller guarantee.
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        store(RuntimeData::try_binary_zeroed(len)?, attributes)
-    })
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        create(attrs, attrs_len, || {
+            Ok(RuntimeData::try_binary_zeroed(len)?)
+        })
+    }
 }
 
-/// Creates interleaved audio from native-endian sample bytes (copied).
-/// `format`: 0 = f32, 1 = i16, 2 = i32. `byte_len` must be a multiple of the sample size and of
-/// `channels`. Returns 0 on error.
+/// Creates interleaved audio from native-endian sample bytes (copied). `format`: an `RmSampleFormat`.
+/// `byte_len` must be a multiple of the sample size and of `channels`. Returns 0 on error.
 ///
 /// # Safety
 /// As for `rm_data_text`.
@@ -110,18 +135,20 @@ pub unsafe extern "C" fn rm_data_audio(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        let format = SampleFormat::from_code(format)?;
-        // SAFETY: forwarded caller guarantees.
-        let bytes = unsafe { input_bytes(ptr, byte_len, "audio samples") }?;
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        let samples = Samples::from_bytes(format, bytes)?;
-        count_copy(byte_len);
-        store(
-            RuntimeData::audio(AudioBuffer::new(samples, sample_rate, channels)?),
-            attributes,
-        )
-    })
+    // SAFETY: forwarded caller guarantees (both pointer/length pairs).
+    unsafe {
+        create(attrs, attrs_len, || {
+            let format = SampleFormat::from_code(format)?;
+            let bytes = input_bytes(ptr, byte_len, "audio samples")?;
+            let samples = Samples::from_bytes(format, bytes)?;
+            count_copy(byte_len);
+            Ok(RuntimeData::audio(AudioBuffer::new(
+                samples,
+                sample_rate,
+                channels,
+            )?))
+        })
+    }
 }
 
 /// Creates zero-filled audio of `frames` frames per channel, to be filled in place through `rm_data_ptr`.
@@ -138,16 +165,17 @@ pub unsafe extern "C" fn rm_data_audio_alloc(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        let format = SampleFormat::from_code(format)?;
-        // SAFETY: forwarded caller guarantee.
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        let audio = AudioBuffer::zeroed(format, frames, sample_rate, channels)?;
-        store(RuntimeData::audio(audio), attributes)
-    })
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        create(attrs, attrs_len, || {
+            let format = SampleFormat::from_code(format)?;
+            let audio = AudioBuffer::zeroed(format, frames, sample_rate, channels)?;
+            Ok(RuntimeData::audio(audio))
+        })
+    }
 }
 
-/// Creates one raw video frame from `len` pixel bytes (copied). `format`: 0 = rgba, 1 = rgb24, 2 = i420.
+/// Creates one raw video frame from `len` pixel bytes (copied). `format`: an `RmPixelFormat`.
 ///
 /// # Safety
 /// As for `rm_data_text`.
@@ -161,19 +189,20 @@ pub unsafe extern "C" fn rm_data_video(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        let format = PixelFormat::from_code(format)?;
-        // SAFETY: forwarded caller guarantees.
-        let bytes = unsafe { input_bytes(ptr, len, "video pixels") }?;
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        let frame = VideoFrame::from_slice(width, height, format, bytes)?;
-        count_copy(len);
-        store(RuntimeData::video(frame), attributes)
-    })
+    // SAFETY: forwarded caller guarantees (both pointer/length pairs).
+    unsafe {
+        create(attrs, attrs_len, || {
+            let format = PixelFormat::from_code(format)?;
+            let bytes = input_bytes(ptr, len, "video pixels")?;
+            let frame = VideoFrame::from_slice(width, height, format, bytes)?;
+            count_copy(len);
+            Ok(RuntimeData::video(frame))
+        })
+    }
 }
 
 /// Creates a tensor of rank `rank` (dimensions at `shape`) from `len` element bytes (copied).
-/// `dtype`: 0 = f32, 1 = i32, 2 = u8.
+/// `dtype`: an `RmTensorDtype`.
 ///
 /// # Safety
 /// `shape` must point to `rank` readable `u32`s (or be null with rank 0); the rest as for `rm_data_text`.
@@ -187,29 +216,27 @@ pub unsafe extern "C" fn rm_data_tensor(
     attrs: *const u8,
     attrs_len: usize,
 ) -> RmHandle {
-    guard(0, || {
-        let dtype = TensorDtype::from_code(dtype)?;
-        if rank > RM_MAX_TENSOR_RANK {
-            return Err(AbiError::new(
-                Status::InvalidArgument,
-                format!("tensor rank {rank} exceeds the maximum of {RM_MAX_TENSOR_RANK}"),
-            ));
-        }
-        // SAFETY: forwarded caller guarantee: `rank` u32 values = `rank * 4` readable bytes.
-        let shape_bytes = unsafe { input_bytes(shape.cast(), rank * 4, "tensor shape") }?;
-        let dims: Vec<usize> = bytemuck::pod_collect_to_vec::<u8, u32>(shape_bytes)
-            .into_iter()
-            .map(|d| d as usize)
-            .collect();
-        // SAFETY: forwarded caller guarantees.
-        let bytes = unsafe { input_bytes(ptr, len, "tensor data") }?;
-        let attributes = unsafe { input_attributes(attrs, attrs_len) }?;
-        count_copy(len);
-        store(
-            RuntimeData::tensor(Tensor::from_bytes(dims, dtype, bytes)?),
-            attributes,
-        )
-    })
+    // SAFETY: forwarded caller guarantees: `rank` u32 values at `shape` (`rank * 4` readable bytes,
+    // read only once the rank is checked), and both pointer/length pairs.
+    unsafe {
+        create(attrs, attrs_len, || {
+            let dtype = TensorDtype::from_code(dtype)?;
+            if rank > RM_MAX_TENSOR_RANK {
+                return Err(AbiError::new(
+                    Status::InvalidArgument,
+                    format!("tensor rank {rank} exceeds the maximum of {RM_MAX_TENSOR_RANK}"),
+                ));
+            }
+            let shape_bytes = input_bytes(shape.cast(), rank * 4, "tensor shape")?;
+            let dims: Vec<usize> = bytemuck::pod_collect_to_vec::<u8, u32>(shape_bytes)
+                .into_iter()
+                .map(|d| d as usize)
+                .collect();
+            let bytes = input_bytes(ptr, len, "tensor data")?;
+            count_copy(len);
+            Ok(RuntimeData::tensor(Tensor::from_bytes(dims, dtype, bytes)?))
+        })
+    }
 }
 
 /// `RmDataType` code of a data handle, or a negative status.
