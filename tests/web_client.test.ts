@@ -173,6 +173,23 @@ test(
     const expectedTurns = reference.filter((e) => e.type === "turn_end").length;
     assert.ok(expected.length >= 2, "the recording has speech segments");
 
+    // Chromium captures the fake microphone in real time: on a machine loaded by other work it can
+    // drop a few milliseconds of audio, which splits a segment. A mismatch is therefore retried once
+    // on a fresh server and browser; two in a row fail the test.
+    try {
+      await runOnce(expected, expectedTurns, wav.seconds);
+    } catch (error) {
+      if (!(error instanceof assert.AssertionError)) throw error;
+      console.log(`browser client: the first run differed, retrying once: ${error.message}`);
+      await runOnce(expected, expectedTurns, wav.seconds);
+    }
+  },
+);
+
+/** One run of the browser client against a fresh `remotemedia serve --static` process. */
+async function runOnce(expected: Segment[], expectedTurns: number, seconds: number): Promise<void> {
+  {
+    const wav = { seconds };
     const server = await startServerProcess(manifestPath, ["--static", webDir]);
     const browser = await puppeteer.launch({
       executablePath: chromiumPath,
@@ -267,5 +284,5 @@ test(
       process.kill(server.child.pid!, "SIGTERM");
       assert.equal(await server.exited, 0, server.stderr());
     }
-  },
-);
+  }
+}
