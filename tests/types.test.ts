@@ -11,6 +11,7 @@ import {
   run,
   RuntimeData,
   type SpeechEndEvent,
+  type SpeechStartEvent,
   unregisterNode,
   type VadEvent,
   type WavWriterSummary,
@@ -118,6 +119,21 @@ describe("types that help", () => {
     const ends = vad.filter((e): e is SpeechEndEvent => e.type === "speech_end");
     assert.equal(ends.length, 3);
     for (const e of ends) assert.equal(e.durationUs, e.endUs - e.startUs);
+    const starts = vad.filter((e): e is SpeechStartEvent => e.type === "speech_start");
+    assert.equal(starts.length, 3);
+    assert.deepEqual(Object.keys(starts[0]).sort(), ["probability", "timeUs", "type"]);
+    assert.deepEqual(Object.keys(ends[0]).sort(), [
+      "durationUs",
+      "endUs",
+      "probability",
+      "startUs",
+      "type",
+    ]);
+    // The highest window probability so far (at least the threshold), the mean over the segment.
+    for (const e of starts) {
+      assert.ok(e.probability >= 0.5 && e.probability <= 1, `${e.probability}`);
+    }
+    for (const e of ends) assert.ok(e.probability > 0 && e.probability <= 1, `${e.probability}`);
     const summary = events.find((e): e is WavWriterSummary => e.type === "wav_written")!;
     assert.deepEqual(Object.keys(summary).sort(), [
       "channels",
