@@ -506,9 +506,8 @@ RmHandle rm_data_binary(const uint8_t *ptr, size_t len, const uint8_t *attrs, si
 // `attrs`/`attrs_len` as for `rm_data_text`.
 RmHandle rm_data_binary_alloc(size_t len, const uint8_t *attrs, size_t attrs_len);
 
-// Creates interleaved audio from native-endian sample bytes (copied).
-// `format`: 0 = f32, 1 = i16, 2 = i32. `byte_len` must be a multiple of the sample size and of
-// `channels`. Returns 0 on error.
+// Creates interleaved audio from native-endian sample bytes (copied). `format`: an `RmSampleFormat`.
+// `byte_len` must be a multiple of the sample size and of `channels`. Returns 0 on error.
 //
 // # Safety
 // As for `rm_data_text`.
@@ -532,7 +531,7 @@ RmHandle rm_data_audio_alloc(int32_t format,
                              const uint8_t *attrs,
                              size_t attrs_len);
 
-// Creates one raw video frame from `len` pixel bytes (copied). `format`: 0 = rgba, 1 = rgb24, 2 = i420.
+// Creates one raw video frame from `len` pixel bytes (copied). `format`: an `RmPixelFormat`.
 //
 // # Safety
 // As for `rm_data_text`.
@@ -545,7 +544,7 @@ RmHandle rm_data_video(int32_t format,
                        size_t attrs_len);
 
 // Creates a tensor of rank `rank` (dimensions at `shape`) from `len` element bytes (copied).
-// `dtype`: 0 = f32, 1 = i32, 2 = u8.
+// `dtype`: an `RmTensorDtype`.
 //
 // # Safety
 // `shape` must point to `rank` readable `u32`s (or be null with rank 0); the rest as for `rm_data_text`.
