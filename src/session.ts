@@ -2,7 +2,8 @@
  * The session core: `Session`, the public class — create, push and take items (the mechanics are in
  * `session_io.ts`), readable/writable streams, close, abort, interrupt, dispose, done. TypeScript nodes
  * run in `host_tasks.ts`; events, the tracer and `stats()` live in `observability.ts`; the state these
- * rooms share, with the protocol's codes, in `session_state.ts`.
+ * rooms share, with the protocol's codes, in `session_state.ts`. About 500 lines: the public class and
+ * its documentation, each method a thin call into those rooms.
  *
  * @module
  */

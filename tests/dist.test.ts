@@ -11,6 +11,8 @@
  *   files as `deno publish` rewrites them, its `npm:` dependency resolved from the registry), and the
  *   same download checks.
  *
+ * One file (~600 lines) on purpose: the registry is started once and shared by every install test.
+ *
  * Each app runs Resample + Vad on the speech WAV, reads a view (Deno: the library's Node-API side) and
  * prints which library file the process mapped. Timings go to `dist/measurements-<runtime>.json`.
  *

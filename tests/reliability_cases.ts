@@ -3,7 +3,8 @@
 /**
  * The reliability table: bad inputs and misuses, each with the error it must give (or, where marked,
  * the harmless no-op it must be). Run by tests/reliability.test.ts under `deno test` and `bun test`;
- * `make reliability` renders it as docs/RELIABILITY.md.
+ * `make reliability` renders it as docs/RELIABILITY.md. Long by nature: one entry per row of the
+ * table (the native, WAV and API families live in reliability_native.ts, _wav.ts and _api.ts).
  */
 import assert from "node:assert/strict";
 import {

@@ -10,6 +10,9 @@
 //! kept segments are less than `2 × pad` apart the gap is split in half between them (clamped to the
 //! audio).
 //!
+//! About 500 lines with its tests: the streaming decision and the offline rules it must equal are read
+//! best side by side.
+//!
 //! Streamed, a segment is reported ([`SpeechEvent::Start`]) once it is certain to be kept: its
 //! eventual end is at least its tentative end, or, without one, the end of the window just processed.
 //! Its end ([`SpeechEvent::End`]) is reported at the window that confirms it, unless the padding still
