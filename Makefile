@@ -4,7 +4,7 @@ BUN := node_modules/.bin/bun
 DENO_FLAGS := --allow-ffi --allow-read --allow-write --allow-env --allow-run --allow-net=127.0.0.1
 LIB := target/release/libremotemedia.so
 
-.PHONY: all deps build test test-rust test-deno test-bun lint demo header contract types binary dist test-dist test-packages bench soak fuzz valgrind reliability clean
+.PHONY: all deps build test test-rust test-deno test-bun lint demo header contract types binary dist test-dist test-packages bench bench-serve soak fuzz valgrind reliability clean
 
 all: build
 
@@ -74,13 +74,22 @@ test-packages: deps tools/registry/node_modules/.installed
 	REMOTEMEDIA_TEST_DIST=1 $(DENO) test $(DENO_FLAGS) tests/dist.test.ts
 	REMOTEMEDIA_TEST_DIST=1 $(BUN) test --timeout 600000 tests/dist.test.ts
 
-# Every benchmark in Deno and Bun (and the native nodes alone), one table, bench/results.json.
+# Every benchmark in Deno and Bun (and the native nodes alone), one table, bench/results.json; then the
+# sessions-per-core benchmark.
 bench: build
 	mkdir -p target/bench
 	cargo run --release --quiet --example node_bench > target/bench/rust-nodes.jsonl
 	$(DENO) run $(DENO_FLAGS) --v8-flags=--expose-gc bench/suite.ts
 	$(BUN) run bench/suite.ts
 	$(DENO) run -A bench/report.ts
+	$(MAKE) bench-serve
+
+# Sessions per core: the voice front end served by serve() (Deno and Bun servers, threaded and inline
+# sessions, earshot and Silero VAD), N real-time WebSocket clients in a Bun process, N raised until the
+# p99 frame latency passes 20 ms or frames drop. Table on stdout, target/bench/serve.json. Several
+# minutes; SERVE_BENCH_* variables narrow it (bench/serve.ts).
+bench-serve: build
+	$(BUN) run bench/serve.ts
 
 # 2,000,000 frames (Deno: its RSS settles later) and 1,000,000 (Bun) through a mixed native/TS pipeline
 # (not part of `make test`).

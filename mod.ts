@@ -70,6 +70,7 @@ export {
 export type { NodeTypeSchema, ParamSchema } from "./src/schemas.ts";
 export { Session, type SessionOptions } from "./src/session.ts";
 export type { SessionEntry } from "./src/session_io.ts";
+export { setWorkerThreads, type WorkerPoolStats, workerThreads } from "./src/worker_pool.ts";
 export type { NodeStats, SessionStats, Tracer, TraceSpan } from "./src/observability.ts";
 export {
   LIMITS as REPORT_LIMITS,

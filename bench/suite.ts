@@ -575,6 +575,31 @@ function add(f: Figure): void {
     goal: "≤ 64 KiB",
     met: perSession <= 64,
   });
+  // Idle threaded sessions, in a fresh process (tests/idle_threaded_script.ts): the worker pool runs
+  // them, so their number adds no OS thread (one per session before the pool).
+  const cmd = runtime === "bun"
+    ? [join(root, "node_modules/.bin/bun"), "run"]
+    : [join(root, "node_modules/.bin/deno"), "run", "-A"];
+  const idle = spawnSync(cmd[0], [...cmd.slice(1), "tests/idle_threaded_script.ts", "1000"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  const r = JSON.parse(idle.stdout.trim().split("\n").at(-1)!);
+  const threads = r.threadsIdle - r.threadsBefore;
+  add({
+    id: "8.idleThreads",
+    name: `OS threads added by 1,000 idle threaded sessions (worker pool of ${r.pool.size})`,
+    value: threads,
+    unit: "threads",
+    goal: "≤ pool size",
+    met: threads <= r.pool.size,
+  });
+  add({
+    id: "8.idleThreaded",
+    name: "memory per idle threaded session (same graph)",
+    value: round((r.rssIdle - r.rssBefore) / 1000 / 1024, 1),
+    unit: "KiB",
+  });
 }
 
 // 9. Concurrency: sessions on worker threads

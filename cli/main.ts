@@ -13,6 +13,7 @@ import {
   ManifestError,
   nodeTypes,
   PipelineError,
+  setWorkerThreads,
   validateManifest,
 } from "../mod.ts";
 import { LIBRARY_VERSION } from "../ffi/platform.ts";
@@ -89,6 +90,9 @@ Media Streams on /twilio (docs/PROTOCOL.md), /healthz and /metrics (Prometheus).
   --drain-timeout-ms <n>      abort sessions still draining after this long at shutdown (default 10000)
   --barge-in-from <node>      on a speech_start output, interrupt this node's branch; repeatable
   --name <name>               this server's name in "ready" messages (default remotemedia-<pid>)
+  --threaded                  run every session on the shared native worker pool (the native work
+                              leaves the JavaScript thread: more sessions per process)
+  --workers <n>               worker pool size (default: REMOTEMEDIA_WORKER_THREADS, else one per core)
   --static <dir>              also serve the files of <dir> over HTTP, its index.html at /
                               (examples/web: the browser client)`,
   convert: CONVERT_HELP,
@@ -104,6 +108,7 @@ const VALUE_FLAGS = new Set([
   "--param",
   ...["--port", "--host", "--max-sessions", "--max-message-bytes", "--max-queued-frames"],
   ...["--idle-timeout-ms", "--drain-timeout-ms", "--barge-in-from", "--name", "--static"],
+  "--workers",
 ]);
 const BOOL_FLAGS = new Set([
   "--help",
@@ -113,6 +118,7 @@ const BOOL_FLAGS = new Set([
   "--stats",
   "--no-stats",
   "--version",
+  "--threaded",
 ]);
 
 function parse(args: string[]): Parsed {
@@ -155,6 +161,13 @@ async function serveCommand(parsed: Parsed, io: CliIo): Promise<number> {
     return Number(raw);
   };
   const from = parsed.flags.get("--barge-in-from");
+  const workers = int("--workers");
+  if (workers !== undefined) {
+    if (workers > 1024) {
+      throw new UsageError(`--workers expects 0 (the default) to 1024, got ${workers}`);
+    }
+    setWorkerThreads(workers);
+  }
   const staticDir = parsed.flags.get("--static")?.at(-1);
   let routes;
   try {
@@ -175,6 +188,7 @@ async function serveCommand(parsed: Parsed, io: CliIo): Promise<number> {
       drainTimeoutMs: int("--drain-timeout-ms"),
       bargeIn: from ? { from } : undefined,
       routes,
+      session: parsed.flags.has("--threaded") ? { execution: "threaded" } : undefined,
     },
     io.out,
     io.err,

@@ -34,6 +34,12 @@ export const RM_TASK_HEADER_LEN = 5;
 /** Number of `f64` slots `rm_wav_parser_info` writes. */
 export const RM_WAV_INFO_LEN = 11;
 
+/**
+ * Largest worker pool size `rm_worker_threads_set` accepts (0 asks for the default: one per core, or
+ * `REMOTEMEDIA_WORKER_THREADS`).
+ */
+export const RM_MAX_WORKER_THREADS = 1024;
+
 /** Status codes: the category of an error (returned negated by `int32_t` calls, see above). */
 export const Status = {
   /** Success. */
@@ -391,6 +397,35 @@ expected?: string,
  * What it got.
  */
 actual?: string, };
+
+/**
+ * The pool now.
+ */
+export type PoolStats = { 
+/**
+ * Threads the pool keeps for non-blocking work.
+ */
+size: number, 
+/**
+ * Worker threads alive (idle ones included; more than `size` while blocking slices run).
+ */
+threads: number, 
+/**
+ * Workers waiting for work.
+ */
+idle: number, 
+/**
+ * Workers inside a slice of a session that does file I/O.
+ */
+blocking: number, 
+/**
+ * Sessions waiting for a worker.
+ */
+queued: number, 
+/**
+ * Threads started since the library was loaded.
+ */
+started: number, };
 
 /**
  * Something a node reports. Serialised as `{type: "<kind>", ...fields}` (camelCase fields), the same

@@ -273,6 +273,18 @@ export const symbols = {
     result: "f64", // counter now
     nonblocking: true,
   },
+  rm_events_ready: {
+    parameters: [
+      "buffer", // double *out: receives handles of this thread's sessions that made progress
+      "usize", // size_t cap
+    ],
+    result: "i32", // handles written, or -status
+  },
+  rm_worker_threads_set: {
+    parameters: ["u32"], // threads (0: REMOTEMEDIA_WORKER_THREADS, else one per core)
+    result: "i32", // the size now in effect, or -status
+  },
+  rm_worker_threads_stats: { parameters: [], result: "u64" }, // JSON data handle (PoolStats)
   rm_wav_parser_create: {
     parameters: ["f64"], // double frame_ms: duration of each item, 0 = the whole stream in one item
     result: "u64", // WAV parser handle, 0 on error

@@ -2,8 +2,9 @@
  * The TypeScript nodes of a session (internal): `HostTasks` makes them, runs the pump (initialize,
  * then each task the native graph hands over, then cleanup), hands their outputs back (`emit`, waiting
  * while downstream is full), and resets or aborts them. Also the waiting machinery every room uses:
- * `waitForProgress` (a caller's wait, which also wakes the pumps of threaded sessions: pumps never wait
- * natively themselves) and `yieldIfBusy` (long runs of promise reactions yield to the event loop).
+ * `waitForProgress` (a caller's wait — for threaded sessions through `wakeups.ts`, whose completed native
+ * waits also wake the pumps: pumps never wait natively themselves) and `yieldIfBusy` (long runs of
+ * promise reactions yield to the event loop).
  *
  * @module
  */
@@ -29,6 +30,7 @@ import {
   type Task,
   TASK_INFO_LEN,
 } from "./session_state.ts";
+import { onNativeWake, watchSession } from "./wakeups.ts";
 
 /** How long an aborted session waits for TypeScript nodes to notice the cancellation. */
 const ABORT_GRACE_MS = 500;
@@ -81,7 +83,6 @@ const macrotask: (callback: () => void) => void = (() => {
 const pumps = new Set<WeakRef<Signal>>();
 /** The highest native event count seen by any completed wait. */
 let eventsSeen = 0;
-const hooked = new WeakSet<Promise<number>>();
 
 function wakePumps(count: number): void {
   if (count > eventsSeen) eventsSeen = count;
@@ -91,25 +92,25 @@ function wakePumps(count: number): void {
     else pumps.delete(ref);
   }
 }
+onNativeWake(wakePumps);
 
 /**
- * Waits until something may have changed since the counter read `seen`: outputs taken or input
- * pushed on this thread (inline), or native progress (threaded). A `signal` that fires ends the wait.
+ * Waits until something may have changed since the counter read `seen` (read before the caller's
+ * check): outputs taken or input pushed on this thread (inline), or progress of this session on the
+ * worker pool (threaded: the session is listed as ready, see `wakeups.ts`). A `signal` that fires ends
+ * the wait.
  * @internal
  */
 export async function waitForProgress(
   state: SessionState,
-  seen: number,
+  _seen: number,
   signal?: AbortSignal,
 ): Promise<void> {
   const waits: Promise<unknown>[] = [state.progress.wait()];
-  if (state.threaded) {
-    const native = state.native.waitEvents(seen, 1000);
-    if (!hooked.has(native)) {
-      hooked.add(native);
-      native.then(wakePumps, () => {});
-    }
-    waits.push(native);
+  let watch: { progress: Promise<void>; release: () => void } | undefined;
+  if (state.threaded && state.handle !== 0) {
+    watch = watchSession(state.native, state.handle);
+    waits.push(watch.progress);
   }
   let onAbort: (() => void) | undefined;
   if (signal) {
@@ -123,6 +124,7 @@ export async function waitForProgress(
   try {
     await Promise.race(waits);
   } finally {
+    watch?.release();
     if (onAbort) signal!.removeEventListener("abort", onAbort);
   }
 }

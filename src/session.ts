@@ -132,6 +132,8 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     const threaded = execution === "threaded" ||
       (execution === "auto" && hasHeavyNode(parsed));
     const nativeOptions: Record<string, unknown> = { threaded };
+    // A tracer or a recording hears every call from the first (a threaded session starts at once).
+    if (options.tracer || options.record) nativeOptions.events = true;
     for (const key of ["inputCapacity", "outputCapacity"] as const) {
       const value = options[key];
       if (value === undefined) continue;

@@ -30,6 +30,10 @@
 // Number of `f64` slots `rm_wav_parser_info` writes.
 #define RM_WAV_INFO_LEN 11
 
+// Largest worker pool size `rm_worker_threads_set` accepts (0 asks for the default: one per core, or
+// `REMOTEMEDIA_WORKER_THREADS`).
+#define RM_MAX_WORKER_THREADS 1024
+
 // Status codes: the category of an error (returned negated by `int32_t` calls, see above).
 enum RmStatus
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -622,9 +626,11 @@ RmHandle rm_manifest_validate(const uint8_t *ptr,
 RmHandle rm_manifest_convert(const uint8_t *ptr,
                              size_t len);
 
-// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
-// or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:
-// `InvalidManifest` lists every issue; `NodeFailed` names the node whose initialize failed.
+// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?,
+// nodeTypes?, events?}`, or null/0 for defaults; `threaded`: run on the shared worker pool; `events`:
+// record session events from the first call). Every node is built and initialized before this
+// returns. Returns 0 on error: `InvalidManifest` lists every issue; `NodeFailed` names the node whose
+// initialize failed.
 // Free with `rm_session_free`.
 //
 // # Safety
@@ -732,6 +738,27 @@ double rm_events_current(void);
 // Blocks until the event counter differs from `last` or `timeout_ms` passes; returns the counter.
 // Meant to be called off the JS thread (Deno `nonblocking`, a Bun worker).
 double rm_events_wait(double last, uint32_t timeout_ms);
+
+// Takes the handles of the calling thread's threaded sessions that made progress (outputs, host tasks,
+// a phase change, room for input) since they were last taken: writes up to `cap` of them into `out`
+// and returns how many (call again while it returns `cap`), or a negative status. A session is listed
+// once however often it signalled; call this after `rm_events_wait` returns, then look at those
+// sessions only.
+//
+// # Safety
+// `out` must point to `cap` writable doubles (or be null with `cap` 0).
+int32_t rm_events_ready(double *out,
+                        size_t cap);
+
+// Sets the number of worker threads that run threaded sessions (the pool is shared by every session of
+// the process): `threads` = 0 for the default, `REMOTEMEDIA_WORKER_THREADS` or else one per core; at
+// most `RM_MAX_WORKER_THREADS`. Workers over the new size leave after their current slice. Returns the
+// size now in effect, or a negative status (`InvalidArgument` above the maximum).
+int32_t rm_worker_threads_set(uint32_t threads);
+
+// The worker pool now, as JSON `{size, threads, idle, blocking, queued, started}` (a data handle; free
+// with `rm_data_free`).
+RmHandle rm_worker_threads_stats(void);
 
 // Takes the next task for a host (TypeScript) node. Writes the `RmTaskSlot` header (ticket, node, port,
 // `RmHostTaskKind`, count), then `count` item handles, then the input port of each item, into `out`

@@ -46,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
         input_capacity: 1 + (first as usize >> 3 & 3),
         output_capacity: 1 + (first as usize >> 5 & 3),
         node_types: Some(host_types()),
+        events: first & 0x04 != 0,
     };
     let Ok(session) = Session::create(manifest, options) else {
         return;

@@ -108,8 +108,17 @@ impl ThreadOwner {
 impl Drop for ThreadOwner {
     fn drop(&mut self) {
         // A panic must not escape a thread-local destructor (it would abort the process).
-        let _ = std::panic::catch_unwind(|| release_owned_by(self.0));
+        let _ = std::panic::catch_unwind(|| {
+            release_owned_by(self.0);
+            crate::pipeline::wake::drop_group(self.0);
+        });
     }
+}
+
+/// The calling thread's owner token: the group of the ready list its threaded sessions are listed in
+/// (see `pipeline::wake`).
+pub fn current_owner() -> u64 {
+    ThreadOwner::current()
 }
 
 /// Frees every handle that thread `owner` made and did not free (its objects drop outside the lock).

@@ -1,5 +1,5 @@
-//! C ABI for node types, manifests, sessions and the event wait used by threaded sessions (the tasks of
-//! TypeScript nodes are in `tasks.rs`).
+//! C ABI for node types, manifests, sessions, the worker pool of threaded sessions and the event wait
+//! they use (the tasks of TypeScript nodes are in `tasks.rs`).
 
 use super::contract::{PollSlot, PushOutcome, RM_POLL_INFO_LEN};
 use super::error::{guard, guard_status, manifest_error, AbiError, ErrorDetail, Status};
@@ -8,7 +8,7 @@ use super::{input_str, store, RmHandle};
 use crate::data::{Attributes, RuntimeData};
 use crate::nodes;
 use crate::pipeline::session::{PushResult, SessionError, SessionOptions};
-use crate::pipeline::wake;
+use crate::pipeline::{pool, wake};
 use crate::pipeline::{Issue, Phase, Session};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -104,9 +104,11 @@ pub unsafe extern "C" fn rm_manifest_convert(ptr: *const u8, len: usize) -> RmHa
     })
 }
 
-/// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?}`,
-/// or null/0 for defaults). Every node is built and initialized before this returns. Returns 0 on error:
-/// `InvalidManifest` lists every issue; `NodeFailed` names the node whose initialize failed.
+/// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?,
+/// nodeTypes?, events?}`, or null/0 for defaults; `threaded`: run on the shared worker pool; `events`:
+/// record session events from the first call). Every node is built and initialized before this
+/// returns. Returns 0 on error: `InvalidManifest` lists every issue; `NodeFailed` names the node whose
+/// initialize failed.
 /// Free with `rm_session_free`.
 ///
 /// # Safety
@@ -149,7 +151,9 @@ pub unsafe extern "C" fn rm_session_create(
             SessionError::Manifest(issues) => SessionError::Manifest(source.locate(issues)),
             e => e,
         })?;
-        handles::insert(Object::Session(session))
+        let handle = handles::insert(Object::Session(session.clone()))?;
+        session.set_wake_target(handle, handles::current_owner());
+        Ok(handle)
     })
 }
 
@@ -421,5 +425,55 @@ pub extern "C" fn rm_events_current() -> f64 {
 pub extern "C" fn rm_events_wait(last: f64, timeout_ms: u32) -> f64 {
     guard(0.0, || {
         Ok(wake::wait_events(last as u64, Duration::from_millis(timeout_ms as u64)) as f64)
+    })
+}
+
+/// Takes the handles of the calling thread's threaded sessions that made progress (outputs, host tasks,
+/// a phase change, room for input) since they were last taken: writes up to `cap` of them into `out`
+/// and returns how many (call again while it returns `cap`), or a negative status. A session is listed
+/// once however often it signalled; call this after `rm_events_wait` returns, then look at those
+/// sessions only.
+///
+/// # Safety
+/// `out` must point to `cap` writable doubles (or be null with `cap` 0).
+#[no_mangle]
+pub unsafe extern "C" fn rm_events_ready(out: *mut f64, cap: usize) -> i32 {
+    guard_status(|| {
+        if out.is_null() && cap > 0 {
+            return Err(AbiError::new(
+                Status::InvalidArgument,
+                format!("rm_events_ready: null buffer with room for {cap}"),
+            ));
+        }
+        let mut ids = vec![0.0; cap.min(4096)];
+        let n = wake::take_ready(handles::current_owner(), &mut ids);
+        if n > 0 {
+            // SAFETY: `out` is non-null (checked above) with `cap >= n` writable doubles (caller
+            // guarantee); the source is a local vector of at least `n` values.
+            unsafe { std::ptr::copy_nonoverlapping(ids.as_ptr(), out, n) };
+        }
+        Ok(n as i32)
+    })
+}
+
+/// Sets the number of worker threads that run threaded sessions (the pool is shared by every session of
+/// the process): `threads` = 0 for the default, `REMOTEMEDIA_WORKER_THREADS` or else one per core; at
+/// most `RM_MAX_WORKER_THREADS`. Workers over the new size leave after their current slice. Returns the
+/// size now in effect, or a negative status (`InvalidArgument` above the maximum).
+#[no_mangle]
+pub extern "C" fn rm_worker_threads_set(threads: u32) -> i32 {
+    guard_status(|| {
+        let size = pool::set_size(threads as usize)
+            .map_err(|e| AbiError::new(Status::InvalidArgument, e))?;
+        Ok(i32::try_from(size).unwrap_or(i32::MAX))
+    })
+}
+
+/// The worker pool now, as JSON `{size, threads, idle, blocking, queued, started}` (a data handle; free
+/// with `rm_data_free`).
+#[no_mangle]
+pub extern "C" fn rm_worker_threads_stats() -> RmHandle {
+    guard(0, || {
+        json_handle(serde_json::to_value(pool::stats()).expect("pool stats serialise"))
     })
 }

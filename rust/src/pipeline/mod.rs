@@ -1,9 +1,11 @@
 //! Pipelines: manifests and their validation (`manifest`), entry routing (`entries`), the executor
-//! (`engine`), sessions (`session`) and the counter that wakes their waiters (`wake`).
+//! (`engine`), sessions (`session`), the worker pool that runs threaded sessions (`pool`) and the
+//! counter that wakes their waiters (`wake`).
 
 pub mod engine;
 pub mod entries;
 pub mod manifest;
+pub mod pool;
 pub mod session;
 pub mod wake;
 

@@ -168,6 +168,7 @@ fn contract_ts() -> String {
         ts_type::<crate::abi::error::ErrorIssue>(),
         ts_type::<crate::abi::error::ErrorDetail>(),
         ts_type::<crate::abi::error::ErrorRecord<'static>>(),
+        ts_type::<crate::pipeline::pool::PoolStats>(),
     ]
     .into_iter()
     .chain(

@@ -199,6 +199,11 @@ pub enum WavInfoSlot {
 /// Number of `f64` slots `rm_wav_parser_info` writes.
 pub const RM_WAV_INFO_LEN: usize = 11;
 
+/// Largest worker pool size `rm_worker_threads_set` accepts (0 asks for the default: one per core, or
+/// `REMOTEMEDIA_WORKER_THREADS`).
+pub const RM_MAX_WORKER_THREADS: u32 = 1024;
+const _: () = assert!(RM_MAX_WORKER_THREADS as usize == crate::pipeline::pool::MAX_SIZE);
+
 /// `ffi/contract.ts`, generated from the header and the typed JSON shapes (test-only).
 #[cfg(test)]
 mod generate;

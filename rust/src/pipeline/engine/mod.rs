@@ -180,6 +180,8 @@ pub struct Engine {
     failure: Option<Failure>,
     scratch: Outputs,
     next_ticket: u64,
+    /// Node calls made (host tasks included): a caller can tell whether a run moved anything.
+    calls: u64,
     /// Present while an event listener is attached.
     events: Option<EventLog>,
     /// `node_started` events of the native nodes (recorded at creation, replayed to a new listener).
@@ -260,6 +262,7 @@ impl Engine {
             failure: None,
             scratch: Outputs::default(),
             next_ticket: 1,
+            calls: 0,
             events: None,
             started: Vec::new(),
             origin: Instant::now(),
@@ -286,6 +289,11 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Node calls made so far (host tasks included): it changes when a run moved anything.
+    pub fn calls(&self) -> u64 {
+        self.calls
     }
 
     /// Current phase.
@@ -326,11 +334,15 @@ impl Engine {
     /// Feeds one input item to the entry nodes of `route` (see [`Entries::route`]). Call only when
     /// [`Engine::can_accept`].
     pub fn accept(&mut self, item: Arc<RuntimeData>, route: Route) {
-        let now = Instant::now();
+        self.accept_at(item, route, Instant::now());
+    }
+
+    /// [`Engine::accept`] for an item pushed at `entered` (the start of its outputs' latency).
+    pub fn accept_at(&mut self, item: Arc<RuntimeData>, route: Route, entered: Instant) {
         for k in 0..self.entries.len() {
             if self.on_route(k, route) {
                 let e = self.entries[k];
-                self.edges[e].push((item.clone(), now));
+                self.edges[e].push((item.clone(), entered));
             }
         }
     }

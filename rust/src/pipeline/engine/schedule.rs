@@ -102,6 +102,7 @@ impl Engine {
     /// outputs. A failed call fails the session (prefixed "flush: " for a flush) unless the node skips
     /// errors (a flush never does). Returns false on failure.
     fn execute(&mut self, n: usize, work: Work, sink: &mut dyn Sink) -> bool {
+        self.calls += 1;
         if self.slots[n].node.is_none() {
             self.dispatch_work(n, work, sink);
             return true;

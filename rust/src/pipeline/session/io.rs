@@ -6,13 +6,9 @@ use super::{Output, SessionError, SessionOptions};
 use crate::data::RuntimeData;
 use crate::pipeline::engine::{Engine, Failure, Phase, SessionMetrics, Sink, Task};
 use crate::pipeline::entries::Route;
-use crate::pipeline::wake::notify_events;
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-
-/// The queues and their condition variable (the worker thread of a threaded session waits on it).
-pub(super) type Shared = (Mutex<Io>, Condvar);
 
 /// Locks a mutex; a poisoned one is still used (every critical section leaves it consistent).
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -20,8 +16,8 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 pub(super) struct Io {
-    /// Pushed items not yet taken by the graph, with where each goes.
-    pub inbox: VecDeque<(Arc<RuntimeData>, Route)>,
+    /// Pushed items not yet taken by the graph, with where each goes and when it was pushed.
+    pub inbox: VecDeque<(Arc<RuntimeData>, Route, Instant)>,
     /// Outputs of every sink in production order; each sink's share is bounded separately.
     outbox: VecDeque<Output>,
     /// Outputs queued per node (sinks only are ever non-zero): the per-sink bound.
@@ -34,10 +30,8 @@ pub(super) struct Io {
     pub input_closed: bool,
     pub phase: Phase,
     pub failure: Option<Failure>,
-    /// Bumped on every change the worker thread of a threaded session must look at.
-    pub version: u64,
-    /// The last metrics a threaded session's worker published (readers cannot lock the engine while
-    /// it runs).
+    /// The last metrics a threaded session published (readers cannot lock the engine while a slice
+    /// runs).
     pub metrics: SessionMetrics,
 }
 
@@ -60,7 +54,6 @@ impl Io {
             input_closed,
             phase: Phase::Running,
             failure: None,
-            version: 0,
             metrics: engine.metrics(),
         }
     }
@@ -86,18 +79,31 @@ impl Io {
     /// Returns true when an item was taken.
     pub fn feed(&mut self, engine: &mut Engine) -> bool {
         let mut took = false;
-        while let Some(&(_, route)) = self.inbox.front() {
+        while let Some(&(_, route, _)) = self.inbox.front() {
             if !engine.can_accept(route) {
                 break;
             }
-            let (item, route) = self.inbox.pop_front().expect("front exists");
-            engine.accept(item, route);
+            let (item, route, pushed) = self.inbox.pop_front().expect("front exists");
+            engine.accept_at(item, route, pushed);
             took = true;
         }
         if self.input_closed && self.inbox.is_empty() {
             engine.close_input();
         }
         took
+    }
+
+    /// True when the first pushed item waiting here would be taken by the engine now.
+    pub fn can_feed(&self, engine: &Engine) -> bool {
+        self.inbox
+            .front()
+            .is_some_and(|&(_, route, _)| engine.can_accept(route))
+    }
+
+    /// True when sink `node` was full before its last output was taken (the graph may have been
+    /// waiting for that room).
+    pub fn was_full(&self, node: usize) -> bool {
+        self.queued.get(node).copied().unwrap_or(0) + 1 >= self.output_capacity
     }
 
     /// Publishes the engine's state after a run (`metrics` too when asked); an aborted session drops
@@ -192,35 +198,40 @@ impl Io {
     }
 }
 
-/// Delivers the engine's outputs and host tasks into the session's queues; `notify` (threaded
-/// sessions) wakes waiters of the global event counter on each.
+/// Delivers the engine's outputs and host tasks into the session's queues, noting that it did (a
+/// threaded session then wakes its waiters once, after the run).
 pub(super) struct OutboxSink<'a> {
-    pub io: &'a Shared,
-    pub notify: bool,
+    io: &'a Mutex<Io>,
+    /// True once an output or a task was delivered.
+    pub progress: bool,
+}
+
+impl<'a> OutboxSink<'a> {
+    pub fn new(io: &'a Mutex<Io>) -> Self {
+        OutboxSink {
+            io,
+            progress: false,
+        }
+    }
 }
 
 impl Sink for OutboxSink<'_> {
     fn has_room(&self, node: usize) -> bool {
-        let io = lock(&self.io.0);
+        let io = lock(self.io);
         io.queued.get(node).copied().unwrap_or(0) < io.output_capacity
     }
 
     fn deliver(&mut self, node: usize, item: Arc<RuntimeData>, entered: Instant) {
-        let mut io = lock(&self.io.0);
+        let mut io = lock(self.io);
         if let Some(count) = io.queued.get_mut(node) {
             *count += 1;
         }
         io.outbox.push_back((node as u32, item, entered));
-        drop(io);
-        if self.notify {
-            notify_events();
-        }
+        self.progress = true;
     }
 
     fn dispatch(&mut self, task: Task) {
-        lock(&self.io.0).tasks.push_back(task);
-        if self.notify {
-            notify_events();
-        }
+        lock(self.io).tasks.push_back(task);
+        self.progress = true;
     }
 }

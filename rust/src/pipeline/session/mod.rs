@@ -3,12 +3,14 @@
 //! Two execution modes share one engine:
 //! - **inline** (the default for real-time frames): `push` and `poll` run the graph on the caller's thread
 //!   until it blocks, so a frame costs a few FFI calls and no thread hop;
-//! - **threaded** (long native jobs, e.g. whole files): a worker thread runs the graph; the caller is woken
-//!   through [`wait_events`] (one wake per batch of outputs), so the JS event loop never blocks.
+//! - **threaded** (long native jobs, e.g. whole files, and many sessions per process): the shared worker
+//!   pool (`pipeline::pool`) runs the graph in bounded slices whenever the session has work; the
+//!   caller is woken through [`wait_events`] (one wake per batch of outputs), so the JS event loop
+//!   never blocks. An idle threaded session is on no thread.
 //!
 //! This file owns a session's life (create, push, poll, host-task calls, close, abort, interrupt) and
-//! the worker thread; `io` owns the queues between callers and the engine; the global event counter
-//! behind [`wait_events`] lives in `pipeline::wake` (re-exported here).
+//! its slices on the pool; `io` owns the queues between callers and the engine; the global event
+//! counter behind [`wait_events`] lives in `pipeline::wake` (re-exported here).
 
 mod io;
 #[cfg(test)]
@@ -19,20 +21,21 @@ pub use super::wake::{current_events, wait_events};
 use super::engine::{Emit, Engine, EventBatch, Failure, Phase, SessionMetrics, Task};
 use super::entries::Entries;
 use super::manifest::{external_types, plan, Issue};
-use super::wake::notify_events;
+use super::pool::{self, Schedule, Slice};
+use super::wake::Waker;
 use crate::data::RuntimeData;
-use io::{lock, Io, OutboxSink, Shared};
+use io::{lock, Io, OutboxSink};
 use serde_json::Value;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 /// Options a session is created with (JSON, camelCase).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionOptions {
-    /// Run the graph on a worker thread.
+    /// Run the graph on the shared worker pool.
     #[serde(default)]
     pub threaded: bool,
     /// Bound of the input queue (items).
@@ -44,6 +47,10 @@ pub struct SessionOptions {
     /// Node types implemented by the host (TypeScript): `[{type, inputs?, outputs?, joinsInputs?}]`.
     #[serde(default)]
     pub node_types: Option<Value>,
+    /// Record session events from the start (a listener that is attached at creation: a threaded
+    /// session, or a source, may run before a later `set_events` call).
+    #[serde(default)]
+    pub events: bool,
 }
 
 fn default_capacity() -> usize {
@@ -57,6 +64,7 @@ impl Default for SessionOptions {
             input_capacity: default_capacity(),
             output_capacity: default_capacity(),
             node_types: None,
+            events: false,
         }
     }
 }
@@ -97,17 +105,49 @@ pub enum PushResult {
 /// A running pipeline.
 pub struct Session {
     engine: Mutex<Engine>,
-    io: Arc<Shared>,
-    stop: Arc<AtomicBool>,
+    io: Mutex<Io>,
+    stop: AtomicBool,
     threaded: bool,
-    runner: Mutex<Option<JoinHandle<()>>>,
+    /// Its place in the worker pool (threaded sessions).
+    schedule: Schedule,
+    /// This session, for the pool's queue (which holds it weakly).
+    me: Weak<Session>,
+    /// A reader found a slice running and took the last published metrics: the next slice publishes
+    /// fresh ones (computing percentiles costs more than a 20 ms frame's work, so a threaded session
+    /// publishes only when asked, and at its end; readers lock the engine when no slice runs).
+    metrics_wanted: AtomicBool,
+    /// How a threaded session tells waiters it made progress.
+    waker: Waker,
+    /// True while session events are recorded (a listener waits for them).
+    recording: AtomicBool,
+    /// A host node's emit found downstream full (its pump waits for room).
+    emit_waiting: AtomicBool,
     node_ids: Vec<String>,
     /// The entry nodes, to route pushed items without locking the engine.
     entries: Entries,
 }
 
+impl pool::Task for Session {
+    fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    fn run_slice(&self, budget: Duration) -> Slice {
+        let mut engine = lock(&self.engine);
+        let more = self.step(&mut engine, Some(Instant::now() + budget));
+        if engine.phase().is_terminal() {
+            Slice::Done
+        } else if more {
+            Slice::More
+        } else {
+            Slice::Idle
+        }
+    }
+}
+
 impl Session {
-    /// Validates the manifest, builds and initializes every node, and starts the worker when threaded.
+    /// Validates the manifest, builds and initializes every node, and (threaded) queues the session on
+    /// the worker pool for its first slice (sources start reading then).
     pub fn create(manifest: &Value, options: SessionOptions) -> Result<Arc<Session>, SessionError> {
         if options.input_capacity == 0 || options.output_capacity == 0 {
             return Err(SessionError::Options(
@@ -119,35 +159,43 @@ impl Session {
             None => Vec::new(),
         };
         let plan = plan(manifest, &externals).map_err(SessionError::Manifest)?;
+        // Nodes that block in file I/O make the pool lend a thread while the session runs.
+        let blocking = plan.nodes.iter().any(|n| n.schema.heavy);
         let mut engine = Engine::new(plan, options.input_capacity).map_err(SessionError::Node)?;
         engine.initialize().map_err(SessionError::Node)?;
+        engine.set_events(options.events);
         let node_ids = engine.node_ids();
         let entries = engine.entries().clone();
         // Nothing can be pushed into a graph of sources: its input is closed from the start, so it
         // ends once its sources are read (close() stays harmless).
         let input_closed = entries.list().is_empty();
         let io = Io::new(node_ids.len(), &options, input_closed, &engine);
-        let io = Arc::new((Mutex::new(io), Condvar::new()));
-        let session = Arc::new(Session {
+        let session = Arc::new_cyclic(|me| Session {
             engine: Mutex::new(engine),
-            io,
-            stop: Arc::new(AtomicBool::new(false)),
+            io: Mutex::new(io),
+            stop: AtomicBool::new(false),
             threaded: options.threaded,
-            runner: Mutex::new(None),
+            schedule: Schedule::new(blocking),
+            me: me.clone(),
+            metrics_wanted: AtomicBool::new(true),
+            waker: Waker::default(),
+            recording: AtomicBool::new(options.events),
+            emit_waiting: AtomicBool::new(false),
             node_ids,
             entries,
         });
         if options.threaded {
-            let worker = Arc::clone(&session);
-            let handle = std::thread::Builder::new()
-                .name("remotemedia-session".into())
-                .spawn(move || worker.run_worker())
-                .map_err(|e| {
-                    SessionError::Options(format!("cannot start the session thread: {e}"))
-                })?;
-            *lock(&session.runner) = Some(handle);
+            let task: Weak<dyn pool::Task> = session.me.clone();
+            pool::wake(&task, &session.schedule)
+                .map_err(|e| SessionError::Options(format!("cannot start a worker thread: {e}")))?;
         }
         Ok(session)
+    }
+
+    /// Lists the session as `id` in ready list `group` when it makes progress (see `pipeline::wake`):
+    /// the ABI passes the session's handle and the thread that made it.
+    pub fn set_wake_target(&self, id: u64, group: u64) {
+        self.waker.set_target(id, group);
     }
 
     /// Node ids in manifest order (output items name their node by index into this).
@@ -160,50 +208,57 @@ impl Session {
         &self.entries
     }
 
-    /// Moves queued input into the engine and runs it until blocked; publishes phase and metrics.
-    fn step(&self, engine: &mut Engine) {
-        let took_input = lock(&self.io.0).feed(engine);
+    /// Moves queued input into the engine and runs it until blocked (or, given a deadline, until the
+    /// deadline passes: then it returns true, with work left); publishes phase and metrics.
+    fn step(&self, engine: &mut Engine, deadline: Option<Instant>) -> bool {
         let stop = &self.stop;
-        let mut sink = OutboxSink {
-            io: &self.io,
-            notify: self.threaded,
+        let out_of_time = Cell::new(false);
+        let should_stop = || {
+            if stop.load(Ordering::Relaxed) {
+                return true;
+            }
+            let late = deadline.is_some_and(|d| Instant::now() >= d);
+            out_of_time.set(late);
+            late
         };
-        engine.run(&mut sink, &|| stop.load(Ordering::Relaxed));
+        let mut sink = OutboxSink::new(&self.io);
+        let mut took_input = false;
+        let calls = engine.calls();
+        loop {
+            took_input |= lock(&self.io).feed(engine);
+            engine.run(&mut sink, &should_stop);
+            // The run may have made room for input that did not fit before it: take it now.
+            if out_of_time.get() || stop.load(Ordering::Relaxed) || engine.phase().is_terminal() {
+                break;
+            }
+            if !lock(&self.io).can_feed(engine) {
+                break;
+            }
+        }
         if stop.load(Ordering::Relaxed) {
             engine.abort();
         }
-        // Readers cannot lock the engine while a worker runs: it publishes a snapshot per batch.
-        let changed = lock(&self.io.0).publish(engine, self.threaded);
-        if (changed || took_input) && self.threaded {
-            // Phase changes end waits; taken input means a waiting `push` has room again.
-            notify_events();
+        // Readers cannot lock the engine while a slice runs: a threaded session publishes snapshots.
+        let metrics = self.threaded
+            && (self.metrics_wanted.swap(false, Ordering::Relaxed) || engine.phase().is_terminal());
+        let changed = lock(&self.io).publish(engine, metrics);
+        let recording = self.recording.load(Ordering::Relaxed);
+        // Nodes ran: a host emit that found downstream full may fit now.
+        let room = engine.calls() != calls && self.emit_waiting.swap(false, Ordering::Relaxed);
+        if self.threaded && (sink.progress || changed || took_input || recording || room) {
+            // One wake per slice: outputs and tasks, a phase change, room for a waiting push or
+            // emit, or events recorded for a listener.
+            self.waker.wake();
         }
+        out_of_time.get() && !engine.phase().is_terminal()
     }
 
-    fn run_worker(self: Arc<Self>) {
-        loop {
-            let seen = lock(&self.io.0).version;
-            {
-                let mut engine = lock(&self.engine);
-                self.step(&mut engine);
-                if engine.phase().is_terminal() {
-                    return;
-                }
-            }
-            let (m, cv) = &*self.io;
-            let io = lock(m);
-            let _io = cv
-                .wait_while(io, |io| {
-                    io.version == seen && !self.stop.load(Ordering::Relaxed)
-                })
-                .unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    fn bump(&self, io: &mut Io) {
-        io.version += 1;
+    /// A threaded session has something new to look at: the pool gives it a slice.
+    fn wake(&self) {
         if self.threaded {
-            self.io.1.notify_all(); // only the worker thread waits on this
+            let task: Weak<dyn pool::Task> = self.me.clone();
+            // Without a thread (the system refused one) the session stays queued for the next wake.
+            let _ = pool::wake(&task, &self.schedule);
         }
     }
 
@@ -226,32 +281,32 @@ impl Session {
             .route(item.data_type(), to)
             .map_err(SessionError::Input)?;
         {
-            let mut io = lock(&self.io.0);
+            let mut io = lock(&self.io);
             io.check_open("push")?;
             if io.inbox.len() >= io.input_capacity {
                 if self.threaded {
                     return Ok(PushResult::Full);
                 }
             } else {
-                io.inbox.push_back((item, route));
-                self.bump(&mut io);
+                io.inbox.push_back((item, route, Instant::now()));
+                drop(io);
                 if self.threaded {
+                    self.wake();
                     return Ok(PushResult::Accepted);
                 }
-                drop(io);
                 return self.run_inline();
             }
         }
         // Inline and full: run the graph (room may have appeared) and try once more.
         let mut engine = lock(&self.engine);
-        self.step(&mut engine);
+        self.step(&mut engine, None);
         drop(engine);
-        let mut io = lock(&self.io.0);
+        let mut io = lock(&self.io);
         io.check_open("push")?;
         if io.inbox.len() >= io.input_capacity {
             return Ok(PushResult::Full);
         }
-        io.inbox.push_back((item, route));
+        io.inbox.push_back((item, route, Instant::now()));
         drop(io);
         self.run_inline()
     }
@@ -260,7 +315,7 @@ impl Session {
     /// reported by this push (outputs produced before it stay available to `poll`).
     fn run_inline(&self) -> Result<PushResult, SessionError> {
         let mut engine = lock(&self.engine);
-        self.step(&mut engine);
+        self.step(&mut engine, None);
         match engine.failure() {
             Some(f) if engine.phase() == Phase::Failed => Err(SessionError::Node(f.clone())),
             _ => Ok(PushResult::Accepted),
@@ -279,11 +334,16 @@ impl Session {
     /// even while other branches still run.
     pub fn poll_sink(&self, sink: Option<usize>) -> (Option<Output>, Phase, usize) {
         {
-            let mut io = lock(&self.io.0);
+            let mut io = lock(&self.io);
             if let Some(out) = io.take(sink) {
                 let left = io.left(sink);
                 let phase = io.phase;
-                self.bump(&mut io);
+                // A full sink may have held the graph back: it has room now.
+                let was_full = io.was_full(out.0 as usize);
+                drop(io);
+                if was_full {
+                    self.wake();
+                }
                 return (Some(out), phase, left);
             }
             if self.threaded || io.phase.is_terminal() {
@@ -291,9 +351,9 @@ impl Session {
             }
         }
         let mut engine = lock(&self.engine);
-        self.step(&mut engine);
+        self.step(&mut engine, None);
         drop(engine);
-        let mut io = lock(&self.io.0);
+        let mut io = lock(&self.io);
         let out = io.take(sink);
         let left = io.left(sink);
         let phase = if out.is_some() {
@@ -307,43 +367,50 @@ impl Session {
     /// The next task for a host (TypeScript) node, if any.
     /// Puts back a task the host could not accept yet (its buffer was too small): it stays first in line.
     pub fn return_task(&self, task: Task) {
-        lock(&self.io.0).tasks.push_front(task);
+        lock(&self.io).tasks.push_front(task);
     }
 
     pub fn take_task(&self) -> Option<Task> {
-        if let Some(task) = lock(&self.io.0).tasks.pop_front() {
+        if let Some(task) = lock(&self.io).tasks.pop_front() {
             return Some(task);
         }
         if self.threaded {
             return None;
         }
         let mut engine = lock(&self.engine);
-        self.step(&mut engine);
+        self.step(&mut engine, None);
         drop(engine);
-        lock(&self.io.0).tasks.pop_front()
+        lock(&self.io).tasks.pop_front()
     }
 
     /// Runs `f` on the engine with the output sink, then lets the graph continue (inline: now, on this
-    /// thread; threaded: the worker is woken).
+    /// thread; threaded: the pool gives it a slice).
     fn with_engine<R>(&self, f: impl FnOnce(&mut Engine, &mut OutboxSink<'_>) -> R) -> R {
         let mut engine = lock(&self.engine);
-        let mut sink = OutboxSink {
-            io: &self.io,
-            notify: self.threaded,
-        };
+        let mut sink = OutboxSink::new(&self.io);
         let result = f(&mut engine, &mut sink);
         if self.threaded {
-            let mut io = lock(&self.io.0);
-            self.bump(&mut io);
+            drop(engine);
+            if sink.progress {
+                self.waker.wake();
+            }
+            self.wake();
         } else {
-            self.step(&mut engine);
+            self.step(&mut engine, None);
         }
         result
     }
 
     /// A host node emits one output for task `ticket`.
     pub fn emit(&self, ticket: u64, item: Arc<RuntimeData>) -> Emit {
-        self.with_engine(|engine, sink| engine.emit(ticket, item, sink))
+        self.with_engine(|engine, sink| {
+            let emit = engine.emit(ticket, item, sink);
+            if emit == Emit::Full {
+                // The host waits for room downstream: the slice that makes some wakes it.
+                self.emit_waiting.store(true, Ordering::Relaxed);
+            }
+            emit
+        })
     }
 
     /// A host node finished task `ticket`; false when it had been cancelled.
@@ -364,31 +431,30 @@ impl Session {
     /// No more input: remaining items drain, nodes flush in order, then every node is cleaned up.
     pub fn close(&self) -> Result<(), SessionError> {
         {
-            let mut io = lock(&self.io.0);
+            let mut io = lock(&self.io);
             if io.phase.is_terminal() || io.input_closed {
                 return Ok(()); // closing twice is harmless
             }
             io.input_closed = true;
-            self.bump(&mut io);
         }
-        if !self.threaded {
+        if self.threaded {
+            self.wake();
+        } else {
             let mut engine = lock(&self.engine);
-            self.step(&mut engine);
+            self.step(&mut engine, None);
         }
         Ok(())
     }
 
     /// Stops now: queued items are released and every node is cleaned up. Threaded sessions finish the
-    /// call in progress first; [`Session::phase`] reads `Aborted` once done.
+    /// call in progress first (on the pool); [`Session::phase`] reads `Aborted` once done.
     pub fn abort(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        {
-            let mut io = lock(&self.io.0);
-            self.bump(&mut io);
-        }
-        if !self.threaded {
+        if self.threaded {
+            self.wake();
+        } else {
             let mut engine = lock(&self.engine);
-            self.step(&mut engine);
+            self.step(&mut engine, None);
         }
     }
 
@@ -413,20 +479,23 @@ impl Session {
             None => vec![true; self.node_ids.len()],
         };
         let mut dropped = engine.interrupt_nodes(&mask);
-        let mut io = lock(&self.io.0);
+        let mut io = lock(&self.io);
         dropped += io.drop_branch(&mask, from.is_none());
-        self.bump(&mut io);
+        drop(io);
+        drop(engine);
+        self.wake();
         dropped
     }
 
     /// Current phase and failure.
     pub fn phase(&self) -> (Phase, Option<Failure>) {
-        let io = lock(&self.io.0);
+        let io = lock(&self.io);
         (io.phase, io.failure.clone())
     }
 
     /// Starts or stops recording events (node lifecycle, calls, drops, errors and node events).
     pub fn set_events(&self, enabled: bool) {
+        self.recording.store(enabled, Ordering::Relaxed);
         lock(&self.engine).set_events(enabled);
     }
 
@@ -444,9 +513,13 @@ impl Session {
     pub fn snapshot(&self) -> SessionMetrics {
         let fresh = match self.engine.try_lock() {
             Ok(engine) => Some(engine.metrics()),
-            Err(_) => None, // the worker is running a batch: use its last snapshot
+            Err(_) => {
+                // A slice is running: the last snapshot now, a fresh one from the next slice.
+                self.metrics_wanted.store(true, Ordering::Relaxed);
+                None
+            }
         };
-        let io = lock(&self.io.0);
+        let io = lock(&self.io);
         let mut m = fresh.unwrap_or_else(|| io.metrics.clone());
         m.input_queue = io.inbox.len();
         m.output_queue = io.left(None);
@@ -459,13 +532,14 @@ impl Session {
         serde_json::to_value(self.snapshot()).expect("metrics serialise")
     }
 
-    /// Aborts if still running and waits for the worker thread.
+    /// Aborts if still running, on the calling thread: once this returns, every node has been cleaned
+    /// up (a slice running on the pool is waited for; it ends after its current node call).
     pub fn shutdown(&self) {
-        if !self.phase().0.is_terminal() {
-            self.abort();
+        if self.phase().0.is_terminal() {
+            return;
         }
-        if let Some(handle) = lock(&self.runner).take() {
-            let _ = handle.join();
-        }
+        self.stop.store(true, Ordering::Relaxed);
+        let mut engine = lock(&self.engine);
+        self.step(&mut engine, None);
     }
 }

@@ -421,3 +421,88 @@ fn invalid_manifests_list_every_issue() {
     );
     assert!(err.contains("nodes[1] \"y\".type: missing"), "{err}");
 }
+
+/// Threaded sessions run on the shared pool: a session that has a lot to do runs in bounded slices, so
+/// a session with a little to do gets its turn long before the busy ones end.
+#[test]
+fn a_busy_threaded_session_does_not_starve_the_others() {
+    let busy_graph = json!({"version": 1, "nodes": [
+        {"id": "chunk", "type": "Chunker", "params": {"frames": 480}},
+        {"id": "res", "type": "Resample", "params": {"targetRate": 16000}}
+    ], "connections": [{"from": "chunk", "to": "res"}]});
+    let options = || SessionOptions {
+        threaded: true,
+        output_capacity: 1 << 20,
+        ..Default::default()
+    };
+    // As many busy sessions as the pool has threads (each: 30 s of 48 kHz audio in 10 ms calls).
+    let count = super::pool::stats().size.min(8);
+    let busy: Vec<_> = (0..count)
+        .map(|_| Session::create(&busy_graph, options()).unwrap())
+        .collect();
+    for s in &busy {
+        let long = Arc::new(RuntimeData::audio(
+            AudioBuffer::new(Samples::F32(vec![0.1; 48000 * 30]), 48000, 1).unwrap(),
+        ));
+        assert_eq!(s.push(long).unwrap(), PushResult::Accepted);
+        s.close().unwrap();
+    }
+    let light = Session::create(&chain(), options()).unwrap();
+    light.push(audio(100, 0.1)).unwrap();
+    loop {
+        let seen = current_events();
+        if light.poll().0.is_some() {
+            break;
+        }
+        wait_events(seen, Duration::from_millis(50));
+    }
+    let ended = busy.iter().filter(|s| s.phase().0.is_terminal()).count();
+    assert_eq!(ended, 0, "the light session waited for busy ones to end");
+    for s in busy.iter().chain([&light]) {
+        s.shutdown();
+        assert_eq!(s.phase().0, Phase::Aborted);
+    }
+}
+
+/// A threaded session whose last reference goes without close or abort (a forgotten handle) is
+/// cleaned up: its WavWriter finalizes the file.
+#[test]
+fn a_dropped_threaded_session_is_cleaned_up() {
+    let dir = std::env::temp_dir().join(format!("rm-pool-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dropped.wav");
+    let graph = json!({"version": 1, "nodes": [
+        {"id": "w", "type": "WavWriter", "params": {"path": path.to_str().unwrap()}}
+    ], "connections": []});
+    let s = Session::create(
+        &graph,
+        SessionOptions {
+            threaded: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(s.schedule.is_blocking());
+    for _ in 0..3 {
+        while s.push(audio(160, 0.25)).unwrap() == PushResult::Full {
+            drain(&s);
+        }
+    }
+    // Wait until the pool took the items (the writer has them), then forget the session.
+    while !lock(&s.io).inbox.is_empty() {
+        wait_events(current_events(), Duration::from_millis(10));
+    }
+    drop(s);
+    let start = std::time::Instant::now();
+    let frames = loop {
+        if let Ok(reader) = hound::WavReader::open(&path) {
+            if reader.duration() > 0 {
+                break reader.duration();
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "never finalized");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(frames, 480);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
