@@ -12,6 +12,9 @@
  * session is the time from sending the frame that triggers it to receiving it — client → server
  * socket, the server's queue, the pipeline, the server → client socket.
  *
+ * With `SERVE_BENCH_MODE=events` the Vad emits its events only (the front end as a voice agent uses
+ * it): latency is then measured on those (six per pass over the recording).
+ *
  * Environment: `SERVE_BENCH_RUNTIMES` (deno,bun), `SERVE_BENCH_EXECUTIONS` (threaded,inline),
  * `SERVE_BENCH_MODELS` (earshot,silero), `SERVE_BENCH_START` (100), `SERVE_BENCH_STEP` (100),
  * `SERVE_BENCH_MAX` (3000), `SERVE_BENCH_WINDOW_S` (10), `SERVE_BENCH_SERVER_FLAGS` (extra runtime flags
@@ -34,6 +37,8 @@ const FRAME_MS = 20;
 const LIMIT_MS = 20;
 const WINDOW_MS = Number(env("SERVE_BENCH_WINDOW_S", "10")) * 1000;
 const SETTLE_MS = 3000;
+/** The Vad's mode: `pass` (events + every frame's audio: every frame's latency) or `events`. */
+const MODE = env("SERVE_BENCH_MODE", "pass");
 const RING = 1024; // send times kept per session (20 s of frames)
 const CLK_TCK = 100; // /proc/<pid>/stat ticks per second (Linux)
 
@@ -57,12 +62,13 @@ async function speechFrames(): Promise<Uint8Array<ArrayBuffer>[]> {
  * every frame, so every frame's latency is measured (events alone come a few times per utterance).
  */
 function manifestFor(model: string | null): Manifest {
+  const mode = MODE;
   return {
     version: 1,
     nodes: [
       { id: "mono", type: "ChannelMix", params: { mode: "mono" } },
       { id: "res", type: "Resample", params: { targetRate: 16000 } },
-      { id: "vad", type: "Vad", params: model ? { mode: "pass", model } : { mode: "pass" } },
+      { id: "vad", type: "Vad", params: model ? { mode, model } : { mode } },
     ],
     connections: [{ from: "mono", to: "res" }, { from: "res", to: "vad" }],
   };
@@ -488,7 +494,7 @@ const cores = cpus().length;
 const lines = [
   `Sessions per core, measured ${new Date().toISOString().slice(0, 10)} on ${cores} × ${
     cpus()[0]?.model ?? "?"
-  } (clients on the same machine; load average at the start of each run shown):`,
+  }, Vad mode ${MODE} (clients on the same machine; load average at the start of each run shown):`,
   "",
   "| server | sessions | Vad | largest N (p99 ≤ 20 ms, no drops) | per core | p50 / p99 at N | server CPU | clients CPU | others' CPU | memory per session | load |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -508,7 +514,7 @@ for (const r of results) {
 mkdirSync(join(root, "target/bench"), { recursive: true });
 writeFileSync(
   join(root, "target/bench/serve.json"),
-  JSON.stringify({ date: new Date().toISOString(), cores, results }, null, 2) + "\n",
+  JSON.stringify({ date: new Date().toISOString(), cores, mode: MODE, results }, null, 2) + "\n",
 );
 console.log(lines.join("\n"));
 process.exit(0);

@@ -41,7 +41,7 @@ export interface NodeTypeSchema {
   outputs: string[];
   /** True for multi-input nodes that take one item from every port at once. */
   joinsInputs: boolean;
-  /** True for nodes with blocking I/O (files): sessions containing one run on a worker thread. */
+  /** True for nodes with blocking I/O (files): sessions containing one run on the worker pool. */
   heavy: boolean;
   /** Kinds of the events the node reports to `Session.events()` (e.g. `speech_start`). */
   events: string[];

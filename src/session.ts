@@ -34,9 +34,10 @@ import { reportHtml } from "./report/html.ts";
 export interface SessionOptions {
   /**
    * `inline`: the graph runs on the calling thread inside `push` / iteration (lowest latency for small
-   * real-time frames). `threaded`: a native worker thread runs it and the JS thread is woken per batch
-   * (for files and other long native work: the event loop never blocks). `auto` (default): threaded
-   * when the manifest has a heavy node (file I/O), inline otherwise.
+   * real-time frames). `threaded`: the shared native worker pool runs it (see `setWorkerThreads`) and
+   * the JS thread is woken per batch (for files, other long native work and many sessions per process:
+   * the event loop never blocks, and an idle session holds no thread). `auto` (default): threaded when
+   * the manifest has a heavy node (file I/O), inline otherwise.
    */
   execution?: "auto" | "inline" | "threaded";
   /** Bound of the input queue (default 16). */
@@ -307,7 +308,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     return this.#s.nodeIds;
   }
 
-  /** True when the graph runs on a native worker thread. */
+  /** True when the graph runs on the native worker pool. */
   get threaded(): boolean {
     return this.#s.threaded;
   }

@@ -76,7 +76,7 @@ export class SessionState {
   readonly native: NativeLibrary;
   /** The native session; 0 once disposed. */
   handle: number;
-  /** True when a native worker thread runs the graph. */
+  /** True when the native worker pool runs the graph. */
   readonly threaded: boolean;
   /** Node ids in manifest order. */
   readonly nodeIds: string[];

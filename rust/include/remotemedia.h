@@ -728,7 +728,8 @@ RmHandle rm_session_node_ids(RmHandle session);
 // handle).
 RmHandle rm_session_entries(RmHandle session);
 
-// Aborts the session if it is still running, waits for its thread, and frees the handle.
+// Aborts the session if it is still running (on the calling thread, after a slice in progress on the
+// worker pool: every node is cleaned up when this returns), and frees the handle.
 // Outputs already taken stay valid. Returns 0 or a negative status.
 int32_t rm_session_free(RmHandle session);
 

@@ -401,7 +401,8 @@ pub extern "C" fn rm_session_entries(session: RmHandle) -> RmHandle {
     })
 }
 
-/// Aborts the session if it is still running, waits for its thread, and frees the handle.
+/// Aborts the session if it is still running (on the calling thread, after a slice in progress on the
+/// worker pool: every node is cleaned up when this returns), and frees the handle.
 /// Outputs already taken stay valid. Returns 0 or a negative status.
 #[no_mangle]
 pub extern "C" fn rm_session_free(session: RmHandle) -> i32 {

@@ -197,7 +197,7 @@ pub struct NodeSchema {
     /// True when `process` receives one item from every port at once (`processMulti`).
     pub joins_inputs: bool,
     /// True for nodes that do blocking I/O or long work per item (files): sessions that contain one run
-    /// on a worker thread by default.
+    /// on the worker pool by default, and the pool lends a thread while they run (`pipeline::pool`).
     pub heavy: bool,
 }
 
