@@ -315,15 +315,15 @@ export const TENSOR_DTYPE_NAMES = ["f32", "i32", "u8"] as const;
 // JSON shapes.
 
 /**
- * One problem of a manifest, as the detail of an error carries it.
+ * One validation problem.
  */
-export type ErrorIssue = { 
+export type Issue = { 
 /**
- * Where, e.g. `nodes[1] "res".params.targetRate`.
+ * Where: `nodes[1] "res".params.targetRate`, `connections[0].to`, ...
  */
 path: string, 
 /**
- * What was wrong.
+ * What was wrong, with expected vs got where it applies.
  */
 message: string, };
 
@@ -347,7 +347,7 @@ reason?: string,
 /**
  * Every problem of an invalid manifest, each with its path.
  */
-issues?: Array<ErrorIssue>, 
+issues?: Array<Issue>, 
 /**
  * What the operation needed (a data type name for `wrong_type`).
  */
@@ -388,7 +388,7 @@ reason?: string,
 /**
  * Every problem of an invalid manifest, each with its path.
  */
-issues?: Array<ErrorIssue>, 
+issues?: Array<Issue>, 
 /**
  * What the operation needed (a data type name for `wrong_type`).
  */

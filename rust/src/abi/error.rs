@@ -29,8 +29,8 @@ pub struct ErrorDetail {
     pub reason: Option<String>,
     /// Every problem of an invalid manifest, each with its path.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[cfg_attr(test, ts(optional, as = "Option<Vec<ErrorIssue>>"))]
-    pub issues: Vec<ErrorIssue>,
+    #[cfg_attr(test, ts(optional, as = "Option<Vec<Issue>>"))]
+    pub issues: Vec<Issue>,
     /// What the operation needed (a data type name for `wrong_type`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
@@ -39,25 +39,6 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub actual: Option<String>,
-}
-
-/// One problem of a manifest, as the detail of an error carries it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct ErrorIssue {
-    /// Where, e.g. `nodes[1] "res".params.targetRate`.
-    pub path: String,
-    /// What was wrong.
-    pub message: String,
-}
-
-impl From<&Issue> for ErrorIssue {
-    fn from(issue: &Issue) -> Self {
-        ErrorIssue {
-            path: issue.path.clone(),
-            message: issue.message.clone(),
-        }
-    }
 }
 
 /// The record of the last error, as `rm_last_error_detail` writes it.
@@ -135,7 +116,7 @@ pub fn manifest_error(issues: &[Issue]) -> AbiError {
         format!("invalid manifest:\n{}", lines.join("\n")),
     )
     .with_detail(ErrorDetail {
-        issues: issues.iter().map(ErrorIssue::from).collect(),
+        issues: issues.to_vec(),
         ..ErrorDetail::default()
     })
 }

@@ -165,7 +165,7 @@ fn contract_ts() -> String {
     }
     out += "\n// JSON shapes.\n\n";
     for decl in [
-        ts_type::<crate::abi::error::ErrorIssue>(),
+        ts_type::<crate::pipeline::Issue>(),
         ts_type::<crate::abi::error::ErrorDetail>(),
         ts_type::<crate::abi::error::ErrorRecord<'static>>(),
         ts_type::<crate::pipeline::pool::PoolStats>(),

@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 
 /// One validation problem.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Issue {
     /// Where: `nodes[1] "res".params.targetRate`, `connections[0].to`, ...
     pub path: String,
