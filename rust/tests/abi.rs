@@ -16,6 +16,28 @@ fn last_message() -> String {
     String::from_utf8(buf[..len].to_vec()).unwrap()
 }
 
+#[test]
+fn error_buffers_receive_what_fits_and_the_full_length() {
+    assert_eq!(rm_debug_panic(), -(error::Status::Panic as i32));
+    let message = "internal panic: rm_debug_panic was called";
+    // SAFETY: a null buffer with `cap == 0`.
+    let len = unsafe { rm_last_error_message(std::ptr::null_mut(), 0) };
+    assert_eq!(len, message.len());
+    let mut buf = [0xffu8; 8];
+    // SAFETY: `buf` has 8 writable bytes; 4 are offered, the others must stay untouched.
+    let len = unsafe { rm_last_error_message(buf.as_mut_ptr(), 4) };
+    assert_eq!((len, &buf), (message.len(), b"inte\xff\xff\xff\xff"));
+
+    // SAFETY: a null buffer with `cap == 0`.
+    let len = unsafe { rm_last_error_detail(std::ptr::null_mut(), 0) };
+    assert_eq!(len, last_detail().to_string().len());
+    let mut buf = [0xffu8; 8];
+    // SAFETY: as above.
+    let len = unsafe { rm_last_error_detail(buf.as_mut_ptr(), 4) };
+    assert_eq!(&buf, b"{\"co\xff\xff\xff\xff");
+    assert!(len > 4);
+}
+
 fn text(s: &str) -> RmHandle {
     // SAFETY: the pointer/length pair describes a live &str; no attributes.
     unsafe { rm_data_text(s.as_ptr(), s.len(), std::ptr::null(), 0) }

@@ -23,6 +23,7 @@ pub use data::*;
 use crate::data::{Attributes, DataError, RuntimeData};
 use error::{guard, guard_status, AbiError, Status};
 use handles::Object;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// An opaque handle to a library object (RuntimeData, ...). 0 is never a valid handle.
@@ -111,6 +112,30 @@ pub(crate) unsafe fn input_attributes(ptr: *const u8, len: usize) -> Result<Attr
     Ok(Attributes::from_json(text)?)
 }
 
+/// The caller's buffer of `cap` bytes at `buf`, for the duration of a call (empty when `buf` is null).
+/// Its bytes may be uninitialised, hence `MaybeUninit`; write them with [`copy_out`].
+///
+/// # Safety
+/// `buf` must be null, or point to `cap` writable bytes that nothing else reads or writes until the
+/// returned slice is dropped.
+unsafe fn output_bytes<'a>(buf: *mut u8, cap: usize) -> &'a mut [MaybeUninit<u8>] {
+    if buf.is_null() {
+        return &mut [];
+    }
+    // SAFETY: non-null, and the caller guarantees `cap` writable bytes, not accessed elsewhere while
+    // the slice lives; `MaybeUninit<u8>` has the layout of `u8` and makes no claim on the contents.
+    unsafe { std::slice::from_raw_parts_mut(buf.cast::<MaybeUninit<u8>>(), cap) }
+}
+
+/// Copies as much of `bytes` as fits into `out` and returns the full length of `bytes`: the caller
+/// calls again with a larger buffer when that exceeds the buffer's size.
+fn copy_out(bytes: &[u8], out: &mut [MaybeUninit<u8>]) -> usize {
+    for (slot, byte) in out.iter_mut().zip(bytes) {
+        slot.write(*byte);
+    }
+    bytes.len()
+}
+
 pub(crate) fn store(mut data: RuntimeData, attributes: Attributes) -> Result<RmHandle, AbiError> {
     if !attributes.is_empty() {
         *data.attributes_mut() = attributes;
@@ -138,14 +163,10 @@ pub extern "C" fn rm_last_error_code() -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn rm_last_error_message(buf: *mut u8, cap: usize) -> usize {
     guard(0, || {
+        // SAFETY: forwarded caller guarantee (null with `cap == 0`, or `cap` writable bytes).
+        let out = unsafe { output_bytes(buf, cap) };
         Ok(error::with_last_message(|message| {
-            let n = message.len().min(cap);
-            if n > 0 && !buf.is_null() {
-                // SAFETY: the caller guarantees `cap >= n` writable bytes at `buf`; source and
-                // destination cannot overlap (the message is Rust-owned).
-                unsafe { std::ptr::copy_nonoverlapping(message.as_ptr(), buf, n) };
-            }
-            message.len()
+            copy_out(message.as_bytes(), out)
         }))
     })
 }
@@ -159,14 +180,9 @@ pub unsafe extern "C" fn rm_last_error_message(buf: *mut u8, cap: usize) -> usiz
 /// `buf` must be null with `cap == 0` or point to `cap` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn rm_last_error_detail(buf: *mut u8, cap: usize) -> usize {
-    let json = error::last_detail_json();
-    let n = json.len().min(cap);
-    if n > 0 && !buf.is_null() {
-        // SAFETY: the caller guarantees `cap >= n` writable bytes at `buf`; the source is a local
-        // string, so the two cannot overlap.
-        unsafe { std::ptr::copy_nonoverlapping(json.as_ptr(), buf, n) };
-    }
-    json.len()
+    // SAFETY: forwarded caller guarantee (null with `cap == 0`, or `cap` writable bytes).
+    let out = unsafe { output_bytes(buf, cap) };
+    copy_out(error::last_detail_json().as_bytes(), out)
 }
 
 /// Number of live handles of any kind (0 after everything was freed: leak checks).
