@@ -20,7 +20,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
@@ -181,14 +181,24 @@ async function firstOutput(n: number, runOnce: () => Promise<Run>): Promise<numb
   return Math.round(times.sort((a, b) => a - b)[Math.floor(n / 2)]);
 }
 
-function timedSync(
+/**
+ * An install step in the app folder `dir`: writes its `package.json` when one is given, runs `command`
+ * there with `env`, fails with the command's stderr unless it succeeded, and records how long it took
+ * under the name `measure` when one is given.
+ */
+function install(
+  dir: string,
   command: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string> },
-): { result: SpawnSyncReturns<string>; ms: number } {
+  options: { env: Record<string, string>; packageJson?: object; measure?: string },
+): void {
+  if (options.packageJson) {
+    writeFileSync(join(dir, "package.json"), JSON.stringify(options.packageJson));
+  }
   const started = performance.now();
-  const result = spawnSync(command, args, { ...options, encoding: "utf8" });
-  return { result, ms: Math.round(performance.now() - started) };
+  const result = spawnSync(command, args, { cwd: dir, env: options.env, encoding: "utf8" });
+  assert.equal(result.status, 0, result.stderr);
+  if (options.measure) measurements[options.measure] = Math.round(performance.now() - started);
 }
 
 function tempDir(prefix: string): string {
@@ -419,11 +429,12 @@ log: { type: stdout, format: pretty, level: warn }
       timeout: TIMEOUT,
     }, () => {
       app = appDir("bun-app", "remotemedia");
-      writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true }));
       env = { ...baseEnv, BUN_INSTALL_CACHE_DIR: join(app, ".bun-cache") };
-      const { result, ms } = timedSync(bun, ["add", `remotemedia@${version}`], { cwd: app, env });
-      assert.equal(result.status, 0, result.stderr);
-      measurements["install ms: bun add remotemedia (empty cache)"] = ms;
+      install(app, bun, ["add", `remotemedia@${version}`], {
+        env,
+        packageJson: { name: "app", private: true },
+        measure: "install ms: bun add remotemedia (empty cache)",
+      });
       const modules = join(app, "node_modules");
       assert.ok(existsSync(join(modules, "remotemedia/mod.js")));
       assert.ok(existsSync(join(modules, "remotemedia/mod.d.ts")));
@@ -473,14 +484,11 @@ log: { type: stdout, format: pretty, level: warn }
       timeout: TIMEOUT,
     }, async () => {
       const dir = appDir("bun-download", "remotemedia");
-      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "app", private: true }));
       const installEnv = { ...baseEnv, BUN_INSTALL_CACHE_DIR: join(dir, ".bun-cache") };
-      const add = spawnSync(bun, ["add", `remotemedia@${version}`, "--omit", "optional"], {
-        cwd: dir,
+      install(dir, bun, ["add", `remotemedia@${version}`, "--omit", "optional"], {
         env: installEnv,
-        encoding: "utf8",
+        packageJson: { name: "app", private: true },
       });
-      assert.equal(add.status, 0, add.stderr);
       assert.ok(existsSync(join(dir, "node_modules/@remotemedia/lib/index.js")));
       assert.ok(!existsSync(join(dir, `node_modules/@remotemedia/lib-${hostKey}`)), "omitted");
       await checkDownloads(
@@ -511,12 +519,10 @@ log: { type: stdout, format: pretty, level: warn }
       const app = appDir("deno-npm", `npm:remotemedia@${version}`);
       const denoDir = join(app, ".deno");
       const env = { ...baseEnv, DENO_DIR: denoDir };
-      const install = timedSync(deno, ["install", fresh, "--entrypoint", "app.ts"], {
-        cwd: app,
+      install(app, deno, ["install", fresh, "--entrypoint", "app.ts"], {
         env,
+        measure: "install ms: deno install (npm:remotemedia, empty DENO_DIR)",
       });
-      assert.equal(install.result.status, 0, install.result.stderr);
-      measurements["install ms: deno install (npm:remotemedia, empty DENO_DIR)"] = install.ms;
       const run = (): Promise<Run> =>
         timedRun(deno, ["run", ...flags, fresh, "--cached-only", "app.ts", "speech.wav"], {
           cwd: app,
@@ -563,12 +569,10 @@ log: { type: stdout, format: pretty, level: warn }
       );
       const denoDir = join(app, ".deno");
       const env = { ...baseEnv, DENO_DIR: denoDir };
-      const install = timedSync(deno, ["install", fresh, "--entrypoint", "app.ts"], {
-        cwd: app,
+      install(app, deno, ["install", fresh, "--entrypoint", "app.ts"], {
         env,
+        measure: "install ms: deno install (JSR graph, empty DENO_DIR)",
       });
-      assert.equal(install.result.status, 0, install.result.stderr);
-      measurements["install ms: deno install (JSR graph, empty DENO_DIR)"] = install.ms;
       const run = (): Promise<Run> =>
         timedRun(deno, ["run", ...flags, fresh, "--cached-only", "app.ts", "speech.wav"], {
           cwd: app,
@@ -582,22 +586,16 @@ log: { type: stdout, format: pretty, level: warn }
       timeout: TIMEOUT,
     }, async () => {
       const dir = appDir("deno-download", "remotemedia");
-      writeFileSync(
-        join(dir, "package.json"),
-        JSON.stringify({
+      const env = { ...baseEnv, DENO_DIR: join(dir, ".deno"), npm_config_cache: join(dir, ".npm") };
+      install(dir, "npm", ["install", "--omit=optional", "--no-audit", "--no-fund"], {
+        env,
+        packageJson: {
           name: "app",
           private: true,
           type: "module",
           dependencies: { remotemedia: version },
-        }),
-      );
-      const env = { ...baseEnv, DENO_DIR: join(dir, ".deno"), npm_config_cache: join(dir, ".npm") };
-      const install = spawnSync("npm", ["install", "--omit=optional", "--no-audit", "--no-fund"], {
-        cwd: dir,
-        env,
-        encoding: "utf8",
+        },
       });
-      assert.equal(install.status, 0, install.stderr);
       assert.ok(!existsSync(join(dir, `node_modules/@remotemedia/lib-${hostKey}`)), "omitted");
       const download = ["--allow-write", "--allow-net=127.0.0.1"];
       await checkDownloads(
