@@ -57,11 +57,18 @@ export {
   ShapeError,
 } from "./src/errors.ts";
 export {
+  type AudioFormatConstraint,
+  type AudioSpec,
   type BuiltinNodeArgs,
+  checkManifest,
   type Connection,
   convertManifest,
+  type FormatOptions,
+  type Insertion,
   type Manifest,
   type ManifestIssue,
+  type ManifestReport,
+  type NodeFormat,
   type NodeSpec,
   nodeTypes,
   PipelineBuilder,

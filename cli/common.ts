@@ -6,7 +6,9 @@
  */
 import { closeSync, openSync, readFileSync } from "node:fs";
 import {
+  type AudioSpec,
   convertManifest,
+  type Insertion,
   type Manifest,
   ManifestError,
   nodeTypes,
@@ -21,6 +23,17 @@ export function unique(base: string, ids: string[]): string {
   let id = base;
   for (let i = 2; ids.includes(id); i++) id = `${base}${i}`;
   return id;
+}
+
+/** `48000 Hz, 2 ch, i16`, with `?` for what is not known. */
+export function describeFormat(f: AudioSpec): string {
+  return `${f.sampleRate ?? "?"} Hz, ${f.channels ?? "?"} ch, ${f.sampleFormat ?? "?"}`;
+}
+
+/** One line for a converter format negotiation inserted. */
+export function describeInsertion(c: Insertion): string {
+  return `format: inserted ${c.type} "${c.id}" ${JSON.stringify(c.params)} before "${c.to}" ` +
+    `(${describeFormat(c.before)} → ${describeFormat(c.after)}): ${c.reason}`;
 }
 
 /** Where the CLI writes, and what it knows about its terminal. */

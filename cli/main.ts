@@ -9,6 +9,7 @@
  * @module
  */
 import {
+  checkManifest,
   convertManifest,
   ManifestError,
   nodeTypes,
@@ -23,6 +24,7 @@ import { staticRoutes } from "../src/serve/static.ts";
 import {
   applyParams,
   type CliIo,
+  describeInsertion,
   EXIT,
   FileError,
   loadManifest,
@@ -70,10 +72,14 @@ Sources (a WavReader with a path) start by themselves; entry nodes (no incoming 
   --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
   --stats                  print the per-node statistics table (counts, p50/p95/max) to stderr (default)
   --no-stats               do not print it
-  --verbose                show stack traces of errors`,
-  validate: `remotemedia validate <manifest.json>
+  --verbose                show stack traces of errors, and the converters format negotiation
+                           inserted (negotiation starts from the --input file's format)`,
+  validate: `remotemedia validate <manifest.json> [--verbose]
 
-Checks a manifest and lists every problem with its path. Exit code 0 when valid, 3 when not.`,
+Checks a manifest and lists every problem with its path. Exit code 0 when valid, 3 when not.
+With --verbose, also lists the converters format negotiation inserts (manifests with
+"negotiate": true, and RemoteMedia SDK manifests): the pushed audio's format is not known here,
+so each one is inserted as a no-op-if-it-already-matches guard (run --input declares it).`,
   serve: `remotemedia serve <manifest.json> [options]
 
 Serves the pipeline over WebSocket, one session per connection: the native protocol on /, Twilio
@@ -201,13 +207,16 @@ function validate(parsed: Parsed, io: CliIo): number {
   if (!path) throw new UsageError("validate needs a manifest file");
   if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
   const text = readText(path);
-  const issues = validateManifest(text);
-  if (issues.length) {
-    for (const i of issues) io.out(`${path}: ${i.path ? i.path + ": " : ""}${i.message}`);
+  const check = checkManifest(text);
+  if (!check.valid) {
+    for (const i of check.issues) io.out(`${path}: ${i.path ? i.path + ": " : ""}${i.message}`);
     return EXIT.invalidManifest;
   }
   const m = convertManifest(text);
   io.out(`${path}: ok (${m.nodes.length} nodes, ${m.connections?.length ?? 0} connections)`);
+  if (parsed.flags.has("--verbose")) {
+    for (const c of check.inserted) io.out(describeInsertion(c));
+  }
   return EXIT.ok;
 }
 

@@ -6,12 +6,13 @@
  */
 import { type FileHandle, open } from "node:fs/promises";
 import {
+  type AudioSpec,
+  checkManifest,
   ManifestError,
   type NodeStats,
   PipelineError,
   Session,
   type SessionEntry,
-  validateManifest,
   wavFrames,
 } from "../mod.ts";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import {
   applyParams,
   checkReadable,
   type CliIo,
+  describeInsertion,
   EXIT,
   FileError,
   loadManifest,
@@ -70,6 +72,24 @@ async function pushWav(
       frame.dispose();
     }
   }
+}
+
+/**
+ * The format of a WAV file's audio as the library decodes it (its first frame), for format
+ * negotiation; undefined when it cannot be read (pushing it then reports why).
+ */
+async function wavFormat(path: string): Promise<AudioSpec | undefined> {
+  const frames = wavFrames(fileBytes(path), { frameMs: 20 });
+  try {
+    for await (const frame of frames) {
+      using f = frame;
+      const audio = f.asAudio();
+      return { sampleRate: audio.sampleRate, channels: audio.channels, sampleFormat: audio.format };
+    }
+  } catch {
+    // reported when it is pushed
+  }
+  return undefined;
 }
 
 /** Duration in seconds from a WAV header, or undefined when it cannot be read. */
@@ -136,10 +156,15 @@ export async function run(parsed: Parsed, io: CliIo): Promise<number> {
   if (input !== undefined) checkReadable(input); // fail early, with exit code 4
   let manifest = applyParams(loadManifest(manifestPath), parsed.flags.get("--param") ?? []);
   manifest = withOutput(manifest, output);
-  const issues = validateManifest(manifest);
-  if (issues.length) throw new ManifestError(issues);
+  // Format negotiation starts from the input file's format.
+  const audioInput = input === undefined ? undefined : await wavFormat(input);
+  const check = checkManifest(manifest, { audioInput });
+  if (!check.valid) throw new ManifestError(check.issues);
+  if (parsed.flags.has("--verbose")) {
+    for (const c of check.inserted) io.err(describeInsertion(c) + "\n");
+  }
 
-  const session = Session.create(manifest, { record: report !== undefined });
+  const session = Session.create(manifest, { record: report !== undefined, audioInput });
   // --input follows the rule of push: frames go to every entry node whose input accepts audio.
   const entries = session.entries;
   try {

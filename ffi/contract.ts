@@ -8,8 +8,12 @@
  * @module
  */
 
-/** Version of this ABI; bindings refuse a library whose version differs from theirs. */
-export const RM_ABI_VERSION = 2;
+/**
+ * Version of this ABI; bindings refuse a library whose version differs from theirs. 3:
+ * `rm_manifest_check` (options JSON; issues, inserted converters and formats) replaced
+ * `rm_manifest_validate`, and `rm_session_sinks` was added.
+ */
+export const RM_ABI_VERSION = 3;
 
 /** Largest tensor rank accepted (and reported by `rm_data_info`). */
 export const RM_MAX_TENSOR_RANK = 16;
@@ -426,6 +430,101 @@ queued: number,
  * Threads started since the library was loaded.
  */
 started: number, };
+
+/**
+ * The format of an audio stream as far as it is known before the session runs: each field `None`
+ * (absent in JSON) when it depends on data not seen yet (a TypeScript node's output, a pushed stream
+ * nobody declared).
+ */
+export type AudioSpec = { 
+/**
+ * Sample rate in Hz.
+ */
+sampleRate?: number, 
+/**
+ * Interleaved channels.
+ */
+channels?: number, 
+/**
+ * Sample storage format.
+ */
+sampleFormat?: "f32" | "i16" | "i32", };
+
+/**
+ * A converter that format negotiation inserted.
+ */
+export type Insertion = { 
+/**
+ * Its node id (`<target>:mono`, `<target>:resample`, …).
+ */
+id: string, 
+/**
+ * `ChannelMix`, `Resample` or `AudioFormat`.
+ */
+type: "ChannelMix" | "Resample" | "AudioFormat", 
+/**
+ * Its params.
+ */
+params: Record<string, unknown>, 
+/**
+ * The node whose audio it converts; `None` for the session's input.
+ */
+from: string | null, 
+/**
+ * The node it feeds.
+ */
+to: string, 
+/**
+ * The input port of `to`.
+ */
+port: string, 
+/**
+ * The stream's format before it.
+ */
+before: AudioSpec, 
+/**
+ * The stream's format after it.
+ */
+after: AudioSpec, 
+/**
+ * Why: what `to` accepts and what it would get.
+ */
+reason: string, };
+
+/**
+ * The formats negotiation found for a node of the manifest.
+ */
+export type NodeFormat = { 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * The audio it receives (after any inserted converter); absent when no audio reaches it.
+ */
+input?: AudioSpec, 
+/**
+ * The audio it emits; absent when it emits none.
+ */
+output?: AudioSpec, };
+
+/**
+ * A manifest checked as a session would run it (`rm_manifest_check`): every issue (none when it is
+ * valid), the converters format negotiation inserted, and the audio formats of the manifest's nodes.
+ */
+export type ManifestCheck = { 
+/**
+ * Every problem, with its path (empty when the manifest is valid).
+ */
+issues: Array<Issue>, 
+/**
+ * Converters inserted, in graph order.
+ */
+inserted: Array<Insertion>, 
+/**
+ * The formats of the manifest's nodes, in graph order.
+ */
+formats: Array<NodeFormat>, };
 
 /**
  * Something a node reports. Serialised as `{type: "<kind>", ...fields}` (camelCase fields), the same

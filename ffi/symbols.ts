@@ -174,14 +174,14 @@ export const symbols = {
   rm_data_free: { parameters: ["u64"], result: "i32" },
   rm_debug_panic: { parameters: [], result: "i32" },
   rm_node_types: { parameters: [], result: "u64" }, // JSON data handle
-  rm_manifest_validate: {
+  rm_manifest_check: {
     parameters: [
       "buffer", // manifest text (JSON or YAML)
       "usize",
-      "buffer", // host node types JSON or null
+      "buffer", // session options JSON ({nodeTypes?, audioInput?, negotiate?}) or null
       "usize",
     ],
-    result: "u64", // JSON data handle: [{path, message}]
+    result: "u64", // JSON data handle: {issues, inserted, formats}
   },
   rm_manifest_convert: {
     parameters: [
@@ -240,6 +240,7 @@ export const symbols = {
   rm_session_metrics: { parameters: ["u64"], result: "u64" }, // JSON data handle
   rm_session_node_ids: { parameters: ["u64"], result: "u64" }, // JSON data handle
   rm_session_entries: { parameters: ["u64"], result: "u64" }, // JSON data handle [{id, index, type, accepts}]
+  rm_session_sinks: { parameters: ["u64"], result: "u64" }, // JSON data handle [id]
   rm_session_set_events: { parameters: ["u64", "i32"], result: "i32" }, // session, enabled
   rm_session_events: { parameters: ["u64"], result: "u64" }, // JSON data handle {events, dropped}
   rm_session_free: { parameters: ["u64"], result: "i32" },

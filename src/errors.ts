@@ -53,6 +53,8 @@ export class DisposedError extends RemoteMediaError {
 export function errorFromRecord(record: ErrorRecord): RemoteMediaError {
   const { message } = record;
   switch (record.code) {
+    case "invalid_argument":
+      return new ArgumentError(message);
     case "shape_mismatch":
       return new ShapeError(message);
     case "wrong_type":

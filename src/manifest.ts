@@ -7,7 +7,11 @@
  */
 import { ArgumentError } from "./errors.ts";
 import { checkHandle, encoder, lib } from "./native.ts";
+import type { AudioSpec, Insertion, ManifestCheck, NodeFormat } from "../ffi/contract.ts";
+export type { AudioSpec, Insertion, NodeFormat } from "../ffi/contract.ts";
+import type { SampleFormat } from "./data_types.ts";
 import {
+  type HostTypeDecl,
   hostTypes,
   type InstanceOptions,
   isHostNode,
@@ -30,6 +34,24 @@ export interface NodeSpec {
   params?: Record<string, unknown>;
   /** When true, an item that makes this node fail is skipped (and counted) instead of failing the session. */
   skipErrors?: boolean;
+  /**
+   * The audio this node must receive, narrowing what its type accepts (e.g. `{ sampleRate: 16000 }`
+   * for a node that expects 16 kHz). Checked by format negotiation (see {@link Manifest.negotiate}).
+   */
+  inputFormat?: AudioFormatConstraint;
+}
+
+/**
+ * Audio formats an input accepts: each field a value or a list of allowed values; a field left out
+ * allows any.
+ */
+export interface AudioFormatConstraint {
+  /** Allowed sample rates in Hz. */
+  sampleRate?: number | number[];
+  /** Allowed channel counts. */
+  channels?: number | number[];
+  /** Allowed sample formats. */
+  sampleFormat?: SampleFormat | SampleFormat[];
 }
 
 /** A directed edge between two nodes. */
@@ -55,6 +77,15 @@ export interface Manifest {
   name?: string;
   /** Optional description. */
   description?: string;
+  /**
+   * Format negotiation: when true, a node that does not accept the audio format it would get (its
+   * type's formats, see `nodeTypes()`, and its `inputFormat`) gets `ChannelMix` / `Resample` /
+   * `AudioFormat` converters in front of it; when false (the default for our manifests; translated
+   * RemoteMedia SDK manifests default to true), every such mismatch is a validation issue naming the
+   * connection and both formats. The format starts from the session's `audioInput` and from sources
+   * (a `WavReader`'s file). See {@link checkManifest}.
+   */
+  negotiate?: boolean;
   /** The nodes. */
   nodes: NodeSpec[];
   /** The edges. */
@@ -160,27 +191,98 @@ export function attachInstances(manifest: Manifest, instances: LocalTypes | unde
 }
 
 /** The TypeScript node types a manifest uses, as the native validator expects them. */
-function hostTypesJson(manifest: Manifest | string): Uint8Array | null {
+function hostTypesOf(manifest: Manifest | string): HostTypeDecl[] | undefined {
   const local = localTypes(manifest);
   const used = manifestNodes(parsedManifest(manifest)).filter((spec) => isHostNode(spec, local));
-  return used.length === 0 ? null : encoder.encode(JSON.stringify(hostTypes(used, local)));
+  return used.length === 0 ? undefined : hostTypes(used, local);
+}
+
+/** Format negotiation options, for sessions and for {@link checkManifest}. */
+export interface FormatOptions {
+  /**
+   * The format of the audio that will be pushed (`{ sampleRate?, channels?, sampleFormat? }`; a field
+   * left out is unknown until audio arrives).
+   */
+  audioInput?: AudioSpec;
+  /** Insert converters where needed; overrides the manifest's `negotiate`. */
+  negotiate?: boolean;
+}
+
+/** The native options JSON of {@link FormatOptions} (checked: a wrong value names its field). @internal */
+export function formatOptions(options: FormatOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (options.negotiate !== undefined) {
+    if (typeof options.negotiate !== "boolean") {
+      throw new ArgumentError(`negotiate must be a boolean, got ${typeof options.negotiate}`);
+    }
+    out.negotiate = options.negotiate;
+  }
+  if (options.audioInput !== undefined) out.audioInput = options.audioInput; // checked natively
+  return out;
 }
 
 /**
- * Every problem of a manifest (an empty array when it is valid). Text may be JSON or YAML, ours or a
- * RemoteMedia SDK v1 manifest; issues name the user's own keys, with ` (line N)` for YAML.
+ * A manifest checked as a session would run it: every issue (`valid` when there is none), the
+ * converters format negotiation inserted (each with the node it feeds, the formats before and after,
+ * and why), and the audio format each node receives and emits as far as it is known.
  */
-export function validateManifest(manifest: Manifest | string): ManifestIssue[] {
+export interface ManifestReport {
+  /** True when there is no issue: a session can be created from it. */
+  valid: boolean;
+  /** Every problem, with its path (empty when valid). */
+  issues: ManifestIssue[];
+  /** The converters negotiation inserted, in graph order. */
+  inserted: Insertion[];
+  /** The audio format each node of the manifest receives and emits, in graph order. */
+  formats: NodeFormat[];
+}
+
+/**
+ * Validates a manifest as {@link Session.create} would with these options — structure, params, types
+ * on every connection, and audio formats (format negotiation) — and says what negotiation inserted.
+ *
+ * @throws {ArgumentError} when an option is wrong (the message names it).
+ * @example
+ * ```ts
+ * import { checkManifest } from "./mod.ts";
+ * const report = checkManifest(
+ *   { version: 1, negotiate: true, nodes: [{ id: "vad", type: "Vad" }] },
+ *   { audioInput: { sampleRate: 48000, channels: 2 } },
+ * );
+ * report.inserted.map((c) => c.id); // ["vad:mono"]: a ChannelMix to mono before the Vad
+ * ```
+ */
+export function checkManifest(
+  manifest: Manifest | string,
+  options: FormatOptions = {},
+): ManifestReport {
   const native = lib();
   const bytes = encoder.encode(manifestText(manifest));
-  const types = hostTypesJson(manifest);
-  return jsonFromHandle<ManifestIssue[]>(
+  const nativeOptions = formatOptions(options);
+  const types = hostTypesOf(manifest);
+  if (types) nativeOptions.nodeTypes = types;
+  const optionBytes = encoder.encode(JSON.stringify(nativeOptions));
+  const check = jsonFromHandle<ManifestCheck>(
     checkHandle(
-      native.symbols.rm_manifest_validate(bytes, bytes.length, types, types?.length ?? 0),
+      native.symbols.rm_manifest_check(bytes, bytes.length, optionBytes, optionBytes.length),
       native,
     ),
     native,
   );
+  return { valid: check.issues.length === 0, ...check };
+}
+
+/**
+ * Every problem of a manifest (an empty array when it is valid). Text may be JSON or YAML, ours or a
+ * RemoteMedia SDK v1 manifest; issues name the user's own keys, with ` (line N)` for YAML. With
+ * `options`, audio formats are checked from that input (see {@link checkManifest}, which also says
+ * which converters negotiation inserts).
+ */
+export function validateManifest(
+  manifest: Manifest | string,
+  options?: FormatOptions,
+): ManifestIssue[] {
+  return checkManifest(manifest, options).issues;
 }
 
 /**

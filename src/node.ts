@@ -6,6 +6,8 @@
  */
 import { ArgumentError, RemoteMediaError } from "./errors.ts";
 import type { DataType } from "./data_types.ts";
+import type { AudioSpec } from "../ffi/contract.ts";
+import type { AudioFormatConstraint } from "./manifest.ts";
 import { RuntimeData } from "./runtime_data.ts";
 import { builtinTypeNames } from "./schemas.ts";
 
@@ -91,6 +93,13 @@ export interface NodeTypeOptions {
   accepts?: DataType[];
   /** Data types the node emits (default: all); used to check connections. */
   outputs?: DataType[];
+  /**
+   * The audio formats its inputs accept (e.g. `{ sampleRate: 16000, channels: 1 }` for a speech
+   * recogniser). Validation checks what reaches it; with negotiation on, converters are inserted.
+   */
+  inputFormat?: AudioFormatConstraint;
+  /** The format of the audio it emits, when it is fixed (e.g. a TTS at 24 kHz mono); unknown otherwise. */
+  outputFormat?: AudioSpec;
 }
 
 /** Builds a node instance from its manifest params. */
@@ -153,6 +162,8 @@ export interface HostTypeDecl {
   inputs: { name: string; accepts?: DataType[] }[];
   outputs?: DataType[];
   joinsInputs: boolean;
+  inputFormat?: AudioFormatConstraint;
+  outputFormat?: AudioSpec;
 }
 
 /**
@@ -275,6 +286,8 @@ function declaration(type: string, options: NodeTypeOptions): HostTypeDecl {
   const inputs = ports(options);
   const decl: HostTypeDecl = { type, inputs, joinsInputs: inputs.length > 1 };
   if (options.outputs) decl.outputs = options.outputs;
+  if (options.inputFormat) decl.inputFormat = options.inputFormat;
+  if (options.outputFormat) decl.outputFormat = options.outputFormat;
   return decl;
 }
 

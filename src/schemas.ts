@@ -5,7 +5,9 @@
  *
  * @module
  */
+import type { AudioSpec } from "../ffi/contract.ts";
 import type { NativeLibrary } from "../ffi/symbols.ts";
+import type { SampleFormat } from "./data_types.ts";
 import { checkHandle, lib } from "./native.ts";
 import { RuntimeData } from "./runtime_data.ts";
 
@@ -45,6 +47,22 @@ export interface NodeTypeSchema {
   heavy: boolean;
   /** Kinds of the events the node reports to `Session.events()` (e.g. `speech_start`). */
   events: string[];
+  /**
+   * The audio its inputs accept (format negotiation checks every connection against it): lists of
+   * allowed `sampleRates`, `channels` and `sampleFormats` (absent: any), and `sameAcrossPorts` for a
+   * mixer whose ports must share rate and channels.
+   */
+  audioIn: {
+    sampleRates?: number[];
+    channels?: number[];
+    sampleFormats?: SampleFormat[];
+    sameAcrossPorts?: boolean;
+  };
+  /**
+   * The format of the audio it emits: `"none"`, `"same"` as its input, `"derived"` from its params
+   * (converters, a file reader), or a fixed format.
+   */
+  audioOut: "none" | "same" | "derived" | AudioSpec;
 }
 
 /**

@@ -11,7 +11,8 @@ import type { NativeLibrary } from "../ffi/symbols.ts";
 import { ArgumentError, type PipelineError, RemoteMediaError } from "./errors.ts";
 import { HostTasks, waitForProgress } from "./host_tasks.ts";
 import {
-  type Connection,
+  type AudioSpec,
+  formatOptions,
   hasHeavyNode,
   localTypes,
   type Manifest,
@@ -54,6 +55,17 @@ export interface SessionOptions {
    * `REPORT_LIMITS`). Off by default: a session that does not record pays nothing.
    */
   record?: boolean;
+  /**
+   * The format of the audio you will push. Format negotiation starts from it: with it, a node that
+   * cannot take that format is reported before anything runs (or, with `negotiate`, gets a converter).
+   */
+  audioInput?: AudioSpec;
+  /**
+   * Insert `ChannelMix` / `Resample` / `AudioFormat` converters where a node does not accept the
+   * format it would get (overrides the manifest's `negotiate`; translated RemoteMedia SDK manifests
+   * negotiate by default). See {@link checkManifest} for what gets inserted.
+   */
+  negotiate?: boolean;
 }
 
 const sessionRegistry = new FinalizationRegistry<{ native: NativeLibrary; handle: number }>(
@@ -102,7 +114,6 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     native: NativeLibrary,
     handle: number,
     threaded: boolean,
-    connections: Connection[],
   ) {
     const nodeIds = jsonFromHandle<string[]>(
       checkHandle(native.symbols.rm_session_node_ids(handle), native),
@@ -110,7 +121,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
     );
     this.#s = new SessionState(this, native, handle, threaded, nodeIds);
     this.#observer = new Observer(this.#s);
-    this.#io = new SessionIo(this.#s, this.#observer, connections, (r) => this.#abortNow(r));
+    this.#io = new SessionIo(this.#s, this.#observer, (r) => this.#abortNow(r));
     sessionRegistry.register(this, { native, handle }, this);
   }
 
@@ -143,6 +154,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       }
       nativeOptions[key] = value;
     }
+    Object.assign(nativeOptions, formatOptions(options));
     const local = localTypes(manifest);
     const hostSpecs = manifestNodes(parsed)
       .map((spec, index) => ({ spec, index }))
@@ -159,8 +171,7 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
       optionBytes.length,
     );
     if (handle === 0) throw lastError(native); // a ManifestError or a PipelineError, from its record
-    const connections = Array.isArray(parsed?.connections) ? parsed.connections : [];
-    const session = new Session(native, handle, threaded, connections);
+    const session = new Session(native, handle, threaded);
     if (hostSpecs.length > 0) {
       const tasks = new HostTasks(session.#s, session.cleanupErrors);
       session.#tasks = tasks;

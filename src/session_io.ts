@@ -9,7 +9,6 @@
 import { POLL_INFO_LEN } from "../ffi/symbols.ts";
 import { RemoteMediaError } from "./errors.ts";
 import { waitForProgress, yieldIfBusy } from "./host_tasks.ts";
-import type { Connection } from "./manifest.ts";
 import { checkHandle, lastError } from "./native.ts";
 import { describe } from "./node.ts";
 import type { Observer } from "./observability.ts";
@@ -34,7 +33,6 @@ export interface SessionEntry {
 export class SessionIo {
   #s: SessionState;
   #observer: Observer;
-  #connections: Connection[];
   /** Aborts the session now (`Session`'s abort without the wait). */
   #abortNow: (reason: unknown) => void;
   #info = new Float64Array(POLL_INFO_LEN);
@@ -47,12 +45,10 @@ export class SessionIo {
   constructor(
     state: SessionState,
     observer: Observer,
-    connections: Connection[],
     abortNow: (reason: unknown) => void,
   ) {
     this.#s = state;
     this.#observer = observer;
-    this.#connections = connections;
     this.#abortNow = abortNow;
   }
 
@@ -224,9 +220,15 @@ export class SessionIo {
     }, { highWaterMark: 0 });
   }
 
-  /** Ids of the sink nodes (no outgoing connections). */
+  /** Ids of the sink nodes (no outgoing connections), as the native graph has them. */
   get sinkIds(): readonly string[] {
-    this.#sinkIds ??= this.#s.nodeIds.filter((id) => !this.#connections.some((c) => c.from === id));
+    if (!this.#sinkIds) {
+      const native = this.#s.native;
+      this.#sinkIds = jsonFromHandle<string[]>(
+        checkHandle(native.symbols.rm_session_sinks(this.#s.h()), native),
+        native,
+      );
+    }
     return this.#sinkIds;
   }
 

@@ -140,15 +140,35 @@ describe("remotemedia CLI", () => {
       io.stderr,
       /error: this pipeline takes input \("mono" \(ChannelMix\) accepts audio\): give --input <file\.wav>/,
     );
-    // A node failure exits 1 with the node's id.
+    // A param that makes a node unable to take the input's format is found before anything runs
+    // (format negotiation starts from the --input file's format): exit 3, with both formats.
     io = capture();
     assert.equal(
       await runCli(["run", manifest, "--input", speech, "--param", "mono.mode=upmix"], io),
+      EXIT.invalidManifest,
+    );
+    assert.match(
+      io.stderr,
+      /nodes\[0\] "mono": "mono" \(ChannelMix\): upmix expects mono input, gets 2 channels \(48000 Hz, 2 ch, i16\)/,
+    );
+    // A node failure while running exits 1 with the node's id.
+    const reader = join(dir, "reader.json");
+    writeFileSync(
+      reader,
+      JSON.stringify({
+        version: 1,
+        nodes: [{ id: "file", type: "WavReader", params: { path: speech } }],
+      }),
+    );
+    io = capture();
+    const notWav = join(root, "README.md");
+    assert.equal(
+      await runCli(["run", reader, "--param", `file.path=${notWav}`], io),
       EXIT.nodeFailed,
     );
     assert.match(
       io.stderr,
-      /error: node "mono" \(ChannelMix\) failed: upmix expects mono input, got 2 channels/,
+      /error: node "file" \(WavReader\) failed: .*README\.md: not a WAV stream/,
     );
     rmSync(dir, { recursive: true });
   });

@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <stddef.h>
 
-// Version of this ABI; bindings refuse a library whose version differs from theirs.
-#define RM_ABI_VERSION 2
+// Version of this ABI; bindings refuse a library whose version differs from theirs. 3:
+// `rm_manifest_check` (options JSON; issues, inserted converters and formats) replaced
+// `rm_manifest_validate`, and `rm_session_sinks` was added.
+#define RM_ABI_VERSION 3
 
 // Largest tensor rank accepted (and reported by `rm_data_info`).
 #define RM_MAX_TENSOR_RANK 16
@@ -606,16 +608,19 @@ int32_t rm_data_free(RmHandle handle);
 // Every node type's schema as a JSON array (a data handle; free with `rm_data_free`).
 RmHandle rm_node_types(void);
 
-// Validates manifest text (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) and returns the issues as a JSON array of `{path, message}` (empty when
-// valid) in a data handle. `types`/`types_len`: optional JSON of host node types (as in the session
-// options' `nodeTypes`).
+// Validates manifest text (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) as a session created
+// with `options` would (the session options' JSON: `nodeTypes` for host node types, `audioInput` and
+// `negotiate` for format negotiation; null/0 for defaults) and returns a data handle with
+// `{issues: [{path, message}], inserted: [..], formats: [{id, input?, output?}]}`: every issue (none
+// when valid), the converters format negotiation inserted, and each node's audio formats. Returns 0
+// with `InvalidArgument` when the options are wrong.
 //
 // # Safety
 // Both pointer/length pairs must be null with 0 or readable for the call.
-RmHandle rm_manifest_validate(const uint8_t *ptr,
-                              size_t len,
-                              const uint8_t *types,
-                              size_t types_len);
+RmHandle rm_manifest_check(const uint8_t *ptr,
+                           size_t len,
+                           const uint8_t *options,
+                           size_t options_len);
 
 // Reads manifest text (JSON or YAML; ours or a RemoteMedia SDK v1 manifest, which is translated) and
 // returns the manifest in our JSON form in a data handle, without validating it. Returns 0 with
@@ -626,9 +631,10 @@ RmHandle rm_manifest_validate(const uint8_t *ptr,
 RmHandle rm_manifest_convert(const uint8_t *ptr,
                              size_t len);
 
-// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?,
-// nodeTypes?, events?}`, or null/0 for defaults; `threaded`: run on the shared worker pool; `events`:
-// record session events from the first call). Every node is built and initialized before this
+// Creates a session from manifest text and options JSON (`{threaded?, inputCapacity?, outputCapacity?,
+// nodeTypes?, events?, audioInput?, negotiate?}`, or null/0 for defaults; `threaded`: run on the
+// shared worker pool; `events`: record session events from the first call; `audioInput` and
+// `negotiate`: format negotiation, as in `rm_manifest_check`). Every node is built and initialized before this
 // returns. Returns 0 on error: `InvalidManifest` lists every issue; `NodeFailed` names the node whose
 // initialize failed.
 // Free with `rm_session_free`.
@@ -720,8 +726,13 @@ int32_t rm_session_set_events(RmHandle session, int32_t enabled);
 // Takes the recorded events as JSON `{events: [...], dropped}` (a data handle).
 RmHandle rm_session_events(RmHandle session);
 
-// Node ids in manifest order as a JSON array (a data handle).
+// Node ids as a JSON array (a data handle): the manifest's in its order, then any converters format
+// negotiation inserted.
 RmHandle rm_session_node_ids(RmHandle session);
+
+// Ids of the sink nodes (no outgoing connection: the session's outputs come from them) as a JSON
+// array in node order (a data handle). Converters that format negotiation inserted are never sinks.
+RmHandle rm_session_sinks(RmHandle session);
 
 // The entry nodes (where pushed items go: nodes without incoming connections, except sources that
 // start by themselves) as a JSON array of `{id, index, type, accepts}` in manifest order (a data

@@ -47,6 +47,9 @@ fuzz_target!(|data: &[u8]| {
         output_capacity: 1 + (first as usize >> 5 & 3),
         node_types: Some(host_types()),
         events: first & 0x04 != 0,
+        // Negotiation on these graphs (no node constrains formats) must change nothing.
+        negotiate: Some(first & 0x02 != 0),
+        audio_input: (first & 0x01 != 0).then(|| json!({"sampleRate": 16000, "channels": 1})),
     };
     let Ok(session) = Session::create(manifest, options) else {
         return;

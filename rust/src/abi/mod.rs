@@ -29,8 +29,10 @@ use std::sync::Arc;
 /// An opaque handle to a library object (RuntimeData, ...). 0 is never a valid handle.
 pub type RmHandle = u64;
 
-/// Version of this ABI; bindings refuse a library whose version differs from theirs.
-pub const RM_ABI_VERSION: u32 = 2;
+/// Version of this ABI; bindings refuse a library whose version differs from theirs. 3:
+/// `rm_manifest_check` (options JSON; issues, inserted converters and formats) replaced
+/// `rm_manifest_validate`, and `rm_session_sinks` was added.
+pub const RM_ABI_VERSION: u32 = 3;
 
 /// Largest tensor rank accepted (and reported by `rm_data_info`).
 pub const RM_MAX_TENSOR_RANK: usize = 16;

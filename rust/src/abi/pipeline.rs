@@ -7,7 +7,8 @@ use super::handles::{self, Object};
 use super::{input_str, store, RmHandle};
 use crate::data::{Attributes, RuntimeData};
 use crate::nodes;
-use crate::pipeline::session::{PushResult, SessionError, SessionOptions};
+use crate::pipeline::manifest::formats::ManifestCheck;
+use crate::pipeline::session::{negotiated_plan, PushResult, SessionError, SessionOptions};
 use crate::pipeline::{pool, wake};
 use crate::pipeline::{Issue, Phase, Session};
 use serde_json::{json, Value};
@@ -49,41 +50,70 @@ pub extern "C" fn rm_node_types() -> RmHandle {
     })
 }
 
-/// Validates manifest text (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) and returns the issues as a JSON array of `{path, message}` (empty when
-/// valid) in a data handle. `types`/`types_len`: optional JSON of host node types (as in the session
-/// options' `nodeTypes`).
+/// Validates manifest text (JSON or YAML, ours or a RemoteMedia SDK v1 manifest) as a session created
+/// with `options` would (the session options' JSON: `nodeTypes` for host node types, `audioInput` and
+/// `negotiate` for format negotiation; null/0 for defaults) and returns a data handle with
+/// `{issues: [{path, message}], inserted: [..], formats: [{id, input?, output?}]}`: every issue (none
+/// when valid), the converters format negotiation inserted, and each node's audio formats. Returns 0
+/// with `InvalidArgument` when the options are wrong.
 ///
 /// # Safety
 /// Both pointer/length pairs must be null with 0 or readable for the call.
 #[no_mangle]
-pub unsafe extern "C" fn rm_manifest_validate(
+pub unsafe extern "C" fn rm_manifest_check(
     ptr: *const u8,
     len: usize,
-    types: *const u8,
-    types_len: usize,
+    options: *const u8,
+    options_len: usize,
 ) -> RmHandle {
     guard(0, || {
         // SAFETY: forwarded caller guarantees.
         let text = unsafe { input_str(ptr, len, "manifest") }?;
-        let externals = if types_len == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: forwarded caller guarantee.
-            let types = unsafe { input_str(types, types_len, "node types") }?;
-            let value: Value = serde_json::from_str(types).map_err(|e| {
-                AbiError::new(
-                    Status::InvalidJson,
-                    format!("invalid JSON in node types: {e}"),
-                )
-            })?;
-            crate::pipeline::manifest::external_types(&value)
-                .map_err(|e| AbiError::new(Status::InvalidArgument, e))?
+        // SAFETY: forwarded caller guarantees.
+        let options = unsafe { session_options(options, options_len) }?;
+        let externals = match &options.node_types {
+            Some(v) => crate::pipeline::manifest::external_types(v)
+                .map_err(|e| AbiError::new(Status::InvalidArgument, e))?,
+            None => Vec::new(),
         };
-        let issues = match crate::pipeline::plan_from_str(text, &externals) {
-            Ok(_) => Vec::new(),
-            Err(issues) => issues,
+        let check = match crate::pipeline::manifest::source::load(text) {
+            Err(issues) => ManifestCheck {
+                issues,
+                ..ManifestCheck::default()
+            },
+            Ok(source) => match negotiated_plan(&source.value, &externals, &options) {
+                Ok((_, n)) => ManifestCheck {
+                    issues: Vec::new(),
+                    inserted: n.inserted,
+                    formats: n.formats,
+                },
+                Err(SessionError::Manifest(issues)) => ManifestCheck {
+                    issues: source.locate(issues),
+                    ..ManifestCheck::default()
+                },
+                Err(e) => return Err(e.into()),
+            },
         };
-        json_handle(serde_json::to_value(issues).expect("issues serialise"))
+        let report = serde_json::to_value(check).expect("reports serialise");
+        json_handle(report)
+    })
+}
+
+/// Session options from JSON (defaults for null/0).
+///
+/// # Safety
+/// `ptr`/`len` must be null with 0 or readable for the call.
+unsafe fn session_options(ptr: *const u8, len: usize) -> Result<SessionOptions, AbiError> {
+    if len == 0 {
+        return Ok(SessionOptions::default());
+    }
+    // SAFETY: forwarded caller guarantee.
+    let text = unsafe { input_str(ptr, len, "session options") }?;
+    serde_json::from_str(text).map_err(|e| {
+        AbiError::new(
+            Status::InvalidArgument,
+            format!("invalid session options: {e}"),
+        )
     })
 }
 
@@ -104,9 +134,10 @@ pub unsafe extern "C" fn rm_manifest_convert(ptr: *const u8, len: usize) -> RmHa
     })
 }
 
-/// Creates a session from manifest JSON and options JSON (`{threaded?, inputCapacity?, outputCapacity?,
-/// nodeTypes?, events?}`, or null/0 for defaults; `threaded`: run on the shared worker pool; `events`:
-/// record session events from the first call). Every node is built and initialized before this
+/// Creates a session from manifest text and options JSON (`{threaded?, inputCapacity?, outputCapacity?,
+/// nodeTypes?, events?, audioInput?, negotiate?}`, or null/0 for defaults; `threaded`: run on the
+/// shared worker pool; `events`: record session events from the first call; `audioInput` and
+/// `negotiate`: format negotiation, as in `rm_manifest_check`). Every node is built and initialized before this
 /// returns. Returns 0 on error: `InvalidManifest` lists every issue; `NodeFailed` names the node whose
 /// initialize failed.
 /// Free with `rm_session_free`.
@@ -135,18 +166,8 @@ pub unsafe extern "C" fn rm_session_create(
         // JSON or YAML, ours or a RemoteMedia SDK v1 manifest; issues point at the user's text.
         let source =
             crate::pipeline::manifest::source::load(text).map_err(|i| manifest_error(&i))?;
-        let options = if options_len == 0 {
-            SessionOptions::default()
-        } else {
-            // SAFETY: forwarded caller guarantee.
-            let text = unsafe { input_str(options, options_len, "session options") }?;
-            serde_json::from_str(text).map_err(|e| {
-                AbiError::new(
-                    Status::InvalidArgument,
-                    format!("invalid session options: {e}"),
-                )
-            })?
-        };
+        // SAFETY: forwarded caller guarantees.
+        let options = unsafe { session_options(options, options_len) }?;
         let session = Session::create(&source.value, options).map_err(|e| match e {
             SessionError::Manifest(issues) => SessionError::Manifest(source.locate(issues)),
             e => e,
@@ -383,11 +404,21 @@ pub extern "C" fn rm_session_events(session: RmHandle) -> RmHandle {
     })
 }
 
-/// Node ids in manifest order as a JSON array (a data handle).
+/// Node ids as a JSON array (a data handle): the manifest's in its order, then any converters format
+/// negotiation inserted.
 #[no_mangle]
 pub extern "C" fn rm_session_node_ids(session: RmHandle) -> RmHandle {
     guard(0, || {
         json_handle(json!(handles::get_session(session)?.node_ids()))
+    })
+}
+
+/// Ids of the sink nodes (no outgoing connection: the session's outputs come from them) as a JSON
+/// array in node order (a data handle). Converters that format negotiation inserted are never sinks.
+#[no_mangle]
+pub extern "C" fn rm_session_sinks(session: RmHandle) -> RmHandle {
+    guard(0, || {
+        json_handle(json!(handles::get_session(session)?.sinks()))
     })
 }
 

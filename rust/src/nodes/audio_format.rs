@@ -3,6 +3,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{AudioBuffer, DataType, RuntimeData, SampleFormat};
+use crate::nodes::formats::{AudioAccepts, AudioOut, AudioSpec};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -31,6 +32,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(|p, input| { let format = p.0.get("format").and_then(|v| v.as_str()).and_then(SampleFormat::from_name); Ok(input.map(|i| AudioSpec { sample_format: format, ..*i })) }),
     }
 }
 

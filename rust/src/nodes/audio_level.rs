@@ -3,6 +3,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{DataType, RuntimeData};
+use crate::nodes::formats::{same_when, AudioAccepts, AudioOut};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(|p, input| same_when("passAudio", p, input)),
     }
 }
 

@@ -3,6 +3,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{alloc, AudioBuffer, DataType, RuntimeData, Samples};
+use crate::nodes::formats::{AudioAccepts, AudioOut, AudioSpec};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(output_format),
     }
 }
 
@@ -56,6 +59,37 @@ struct MixParams {
 }
 
 struct ChannelMix(MixParams);
+
+/// The output format: mono for `mono` and `select`, `channels` for `upmix`; an input that cannot be
+/// converted (upmix of several channels, a selected channel the input lacks) is an error at validation.
+fn output_format(p: &Params, input: Option<&AudioSpec>) -> Result<Option<AudioSpec>, String> {
+    let Some(input) = input else { return Ok(None) };
+    let int = |name: &str| p.0.get(name).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    let channels = match p.0.get("mode").and_then(|v| v.as_str()) {
+        Some("upmix") => {
+            if let Some(ch) = input.channels.filter(|&ch| ch != 1) {
+                return Err(format!(
+                    "upmix expects mono input, gets {ch} channels ({input})"
+                ));
+            }
+            int("channels")
+        }
+        Some("select") => {
+            let channel = int("channel");
+            if let Some(ch) = input.channels.filter(|&ch| channel >= ch) {
+                return Err(format!(
+                    "select: channel {channel} does not exist in its input ({ch} channels: {input})"
+                ));
+            }
+            1
+        }
+        _ => 1,
+    };
+    Ok(Some(AudioSpec {
+        channels: Some(channels),
+        ..*input
+    }))
+}
 
 impl Node for ChannelMix {
     fn process(

@@ -5,6 +5,7 @@ use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType,
 use crate::data::{
     alloc, Attributes, AudioBuffer, DataType, Payload, RuntimeData, SampleFormat, Samples,
 };
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Same,
     }
 }
 

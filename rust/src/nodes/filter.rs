@@ -3,6 +3,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{DataType, RuntimeData};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(|p, input| { let keeps = p.0.get("types").and_then(|v| v.as_array()).is_some_and(|t| t.iter().any(|t| t == "audio")); Ok(if keeps { input.copied() } else { None }) }),
     }
 }
 

@@ -13,6 +13,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{alloc, AudioBuffer, DataType, Payload, RuntimeData, SampleFormat, Samples};
+use crate::nodes::formats::{AudioAccepts, AudioOut, AudioSpec};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -36,6 +37,19 @@ pub const TYPE: NodeType = NodeType {
         }))
     },
 };
+
+/// `decode` emits i16 audio at `sampleRate` with `channels`; `encode` emits bytes.
+fn output_format(p: &Params, _: Option<&AudioSpec>) -> Result<Option<AudioSpec>, String> {
+    let int = |name: &str| p.0.get(name).and_then(|v| v.as_u64()).map(|v| v as u32);
+    Ok(match p.0.get("mode").and_then(|v| v.as_str()) {
+        Some("decode") => Some(AudioSpec {
+            sample_rate: int("sampleRate"),
+            channels: int("channels"),
+            sample_format: Some(SampleFormat::I16),
+        }),
+        _ => None,
+    })
+}
 
 fn schema() -> NodeSchema {
     NodeSchema {
@@ -71,6 +85,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(output_format),
     }
 }
 

@@ -2,7 +2,9 @@
 
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params, PortSchema};
 use super::{expect_audio, Node, NodeError, NodeType, Outputs};
+use crate::data::SampleFormat;
 use crate::data::{alloc, AudioBuffer, DataType, RuntimeData, Samples};
+use crate::nodes::formats::{AudioAccepts, AudioOut, AudioSpec};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts { same_across_ports: true, ..AudioAccepts::ANY },
+        audio_out: AudioOut::Derived(|_, input| Ok(input.map(|i| AudioSpec { sample_format: Some(SampleFormat::F32), ..*i }))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Built-in native nodes, one file each, registered by type name.
 
 pub mod event;
+pub mod formats;
 pub mod schema;
 
 mod audio_format;

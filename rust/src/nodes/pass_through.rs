@@ -3,6 +3,7 @@
 use super::schema::NodeSchema;
 use super::{schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{DataType, RuntimeData};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use std::sync::Arc;
 
 /// Registration.
@@ -22,6 +23,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Same,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Node schemas: what each node type declares about its params and ports. Validation, `nodeTypes()` in
 //! TypeScript and the generated manifest types all read these.
 
+use super::formats::{AudioAccepts, AudioOut};
 use crate::data::{json_kind, DataType};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -199,6 +200,10 @@ pub struct NodeSchema {
     /// True for nodes that do blocking I/O or long work per item (files): sessions that contain one run
     /// on the worker pool by default, and the pool lends a thread while they run (`pipeline::pool`).
     pub heavy: bool,
+    /// The audio formats its audio inputs accept (format negotiation checks every edge against it).
+    pub audio_in: AudioAccepts,
+    /// The format of the audio it emits, from its params and its input's format.
+    pub audio_out: AudioOut,
 }
 
 /// Validated params with defaults filled in.
@@ -308,6 +313,8 @@ mod tests {
             events: &[],
             joins_inputs: false,
             heavy: false,
+            audio_in: AudioAccepts::ANY,
+            audio_out: AudioOut::Same,
         }
     }
 

@@ -4,6 +4,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_text, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{DataError, DataType, RuntimeData};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::None,
     }
 }
 

@@ -3,6 +3,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{expect_text, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{DataType, Payload, RuntimeData};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::None,
     }
 }
 

@@ -3,6 +3,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{Attributes, AudioBuffer, DataType, Payload, RuntimeData, MAX_PAYLOAD_BYTES};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -33,6 +34,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Same,
     }
 }
 

@@ -8,6 +8,7 @@
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params, PortSchema};
 use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType, Outputs};
 use crate::data::{DataType, Payload, RuntimeData, SampleFormat, Samples};
+use crate::nodes::formats::{same_when, AudioAccepts, AudioOut, AudioSpec};
 use crate::wav::WavParser;
 use serde::Deserialize;
 use serde_json::json;
@@ -39,6 +40,39 @@ pub const WRITER: NodeType = NodeType {
     },
 };
 
+/// A reader with a `path` emits its file's format (read from the header at validation; unknown when the
+/// file cannot be read yet: opening it fails the session with the reason); without one, a format that
+/// depends on the files it is given.
+fn reader_format(p: &Params, _: Option<&AudioSpec>) -> Result<Option<AudioSpec>, String> {
+    let path = p.0.get("path").and_then(|v| v.as_str()).unwrap_or_default();
+    if path.is_empty() {
+        return Ok(Some(AudioSpec::default()));
+    }
+    Ok(Some(file_format(path).unwrap_or_default()))
+}
+
+/// The format of a WAV file's audio, from its header (at most 1 MiB is read to find it).
+fn file_format(path: &str) -> Option<AudioSpec> {
+    let mut file = File::open(path).ok()?;
+    let mut parser = WavParser::new(0.0).ok()?;
+    let mut buffer = [0u8; 4096];
+    let mut read = 0;
+    while parser.layout().is_none() && read < (1 << 20) {
+        let n = file.read(&mut buffer).ok()?;
+        if n == 0 {
+            return None;
+        }
+        read += n;
+        parser.push(&buffer[..n]).ok()?;
+    }
+    let layout = parser.layout()?;
+    Some(AudioSpec::new(
+        layout.sample_rate,
+        u32::from(layout.channels),
+        layout.encoding.output(),
+    ))
+}
+
 fn reader_schema() -> NodeSchema {
     NodeSchema {
         type_name: "WavReader".into(),
@@ -52,6 +86,8 @@ fn reader_schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: true,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(reader_format),
     }
 }
 
@@ -68,6 +104,8 @@ fn writer_schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: true,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(|p, input| same_when("passThrough", p, input)),
     }
 }
 

@@ -169,6 +169,10 @@ fn contract_ts() -> String {
         ts_type::<crate::abi::error::ErrorDetail>(),
         ts_type::<crate::abi::error::ErrorRecord<'static>>(),
         ts_type::<crate::pipeline::pool::PoolStats>(),
+        ts_type::<crate::nodes::formats::AudioSpec>(),
+        ts_type::<crate::pipeline::manifest::formats::Insertion>(),
+        ts_type::<crate::pipeline::manifest::formats::NodeFormat>(),
+        ts_type::<crate::pipeline::manifest::formats::ManifestCheck>(),
     ]
     .into_iter()
     .chain(

@@ -13,6 +13,7 @@ use super::{expect_audio, schema_ports, single_input, Node, NodeError, NodeType,
 use crate::data::{
     alloc, Attributes, AudioBuffer, DataType, Payload, RuntimeData, SampleFormat, Samples,
 };
+use crate::nodes::formats::{AudioAccepts, AudioOut, AudioSpec};
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
     Async, Fft, FixedAsync, FixedSync, Indexing, Resampler, SincInterpolationParameters,
@@ -55,6 +56,8 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(|p, input| { let rate = p.0.get("targetRate").and_then(|v| v.as_u64()).map(|r| r as u32); Ok(input.map(|i| AudioSpec { sample_rate: rate, ..*i })) }),
     }
 }
 

@@ -32,6 +32,7 @@ use super::{
     expect_audio, schema_ports, single_input, Node, NodeError, NodeEvent, NodeType, Outputs,
 };
 use crate::data::{DataType, RuntimeData};
+use crate::nodes::formats::{same_when, AudioAccepts, AudioOut};
 use detect::{Change, Cond, Dropouts, Hysteresis};
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -96,6 +97,8 @@ fn schema() -> NodeSchema {
         events: &["alert", "alert_end"],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Derived(|p, input| same_when("passAudio", p, input)),
     }
 }
 

@@ -11,6 +11,7 @@ mod tests;
 use super::schema::{NodeSchema, ParamKind, ParamSchema, Params};
 use super::{schema_ports, single_input, Node, NodeError, NodeEvent, NodeType, Outputs};
 use crate::data::{DataType, Payload, RuntimeData};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use pitch::PitchEnd;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -54,6 +55,8 @@ fn schema() -> NodeSchema {
         events: &["turn_start", "turn_end"],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::None,
     }
 }
 

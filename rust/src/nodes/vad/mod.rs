@@ -17,6 +17,7 @@ use super::{
     expect_audio, schema_ports, single_input, Node, NodeError, NodeEvent, NodeType, Outputs,
 };
 use crate::data::{DataType, RuntimeData, Samples};
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use earshot::EarshotDetector;
 use serde::Deserialize;
 use silero::SileroDetector;
@@ -52,6 +53,8 @@ fn schema() -> NodeSchema {
         events: &["speech_start", "speech_end"],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::mono(),
+        audio_out: AudioOut::Derived(|p, input| Ok(if p.0.get("mode").and_then(|m| m.as_str()) == Some("events") { None } else { input.copied() })),
     }
 }
 

@@ -23,7 +23,7 @@ pub use tasks::{Emit, Task, TaskKind};
 
 use super::entries::{Entries, Route};
 use super::manifest::{EdgePolicy, Plan};
-use crate::data::RuntimeData;
+use crate::data::{DataType, RuntimeData};
 use crate::nodes::{Node, NodeError, Outputs};
 use observe::{CallStats, EventLog};
 use std::collections::VecDeque;
@@ -236,16 +236,33 @@ impl Engine {
         }
         let mut entries = Vec::new();
         let mut entry_table = Entries::new(slots.iter().map(|s| s.id.clone()).collect());
-        for (i, slot) in slots.iter_mut().enumerate() {
-            let ports = &plan.nodes[i].ports;
-            if ports.is_empty() {
+        // (the entry pushes name, the node that receives them): a converter that format negotiation put
+        // in front of an entry receives its input, and pushes still name the entry (audio only: the
+        // converter takes nothing else).
+        let mut receivers = Vec::new();
+        for (i, slot) in slots.iter().enumerate() {
+            if plan.nodes[i].ports.is_empty() {
                 entry_table.add_source(i, &slot.type_name); // starts by itself: no entry edge
             } else if slot.inputs.iter().all(Vec::is_empty) {
-                entry_table.add(i, &slot.type_name, &ports[0].accepts);
-                slot.inputs[0].push(edges.len());
-                entries.push(edges.len());
-                edges.push(Edge::new(0, i, input_capacity.max(1), EdgePolicy::Block));
+                receivers.push((plan.nodes[i].stands_for.unwrap_or(i), i));
             }
+        }
+        receivers.sort_unstable();
+        for (entry, receiver) in receivers {
+            let accepts = if entry == receiver {
+                plan.nodes[entry].ports[0].accepts.clone()
+            } else {
+                vec![DataType::Audio]
+            };
+            entry_table.add(entry, &slots[entry].type_name, &accepts);
+            slots[receiver].inputs[0].push(edges.len());
+            entries.push(edges.len());
+            edges.push(Edge::new(
+                0,
+                receiver,
+                input_capacity.max(1),
+                EdgePolicy::Block,
+            ));
         }
         for slot in slots.iter_mut() {
             slot.edge_count = slot.inputs.iter().map(Vec::len).sum();
@@ -309,6 +326,15 @@ impl Engine {
     /// Node ids in manifest order.
     pub fn node_ids(&self) -> Vec<String> {
         self.slots.iter().map(|s| s.id.clone()).collect()
+    }
+
+    /// Ids of the sink nodes (no outgoing connection: their outputs are the session's), in node order.
+    pub fn sinks(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter(|s| s.outputs.is_empty())
+            .map(|s| s.id.clone())
+            .collect()
     }
 
     /// The entry nodes (and sources), to route pushed items.

@@ -4,6 +4,7 @@
 use super::observe::{ts_declarations, NodeEventRecord};
 use super::*;
 use crate::data::DataType;
+use crate::nodes::formats::{AudioAccepts, AudioOut};
 use crate::nodes::schema::{NodeSchema, Params};
 use crate::nodes::{single_input, NodeEvent, NodeType};
 use crate::pipeline::manifest::{EdgePlan, NodePlan};
@@ -54,6 +55,8 @@ fn probe_schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
+        audio_in: AudioAccepts::ANY,
+        audio_out: AudioOut::Same,
     }
 }
 
@@ -71,6 +74,8 @@ fn engine() -> Engine {
         params: Params::default(),
         ports: probe_schema().inputs,
         skip_errors: false,
+        audio_in: AudioAccepts::ANY,
+        stands_for: None,
     };
     let plan = Plan {
         nodes: vec![node("a"), node("b")],
@@ -82,6 +87,7 @@ fn engine() -> Engine {
             policy: EdgePolicy::Block,
         }],
         order: vec![0, 1],
+        negotiate: false,
     };
     let mut e = Engine::new(plan, 4).unwrap();
     e.initialize().unwrap();
@@ -237,9 +243,12 @@ fn node_events_are_forwarded_with_the_node_id_and_json_items_are_only_data() {
             params: Params::default(),
             ports: talker_schema().inputs,
             skip_errors: false,
+            audio_in: AudioAccepts::ANY,
+            stands_for: None,
         }],
         edges: vec![],
         order: vec![0],
+        negotiate: false,
     };
     let mut e = Engine::new(plan, 4).unwrap();
     e.initialize().unwrap();

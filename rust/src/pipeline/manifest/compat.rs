@@ -7,10 +7,9 @@
 //! aliases ([`ALIASES`]); any other type keeps its name and its params as written, so a TypeScript node
 //! registered under that name (`registerNode("KokoroTTSNode", …)`) provides it.
 //!
-//! Formats (for format negotiation, issue #17 §2): the SDK's nodes infer or convert formats that ours
-//! require; what a translated node's params say about the audio it expects (`sampling_rate` of a
-//! Silero VAD, …) is kept in [`Translated::formats`], and a translated manifest asks for negotiation
-//! ([`Translated::negotiate`]).
+//! Formats: the SDK's runtime converts formats between nodes, so a translated manifest asks for format
+//! negotiation (`negotiate: true`, unless it says otherwise), and what a node's params say about the
+//! audio it expects (`sampling_rate` of a Silero VAD) becomes that node's `inputFormat`.
 
 use crate::nodes;
 use serde_json::{json, Map, Value};
@@ -177,6 +176,13 @@ pub const ALIASES: &[Alias] = &[
     },
 ];
 
+impl Alias {
+    /// The SDK params it maps, with the param of ours each becomes.
+    pub fn mapped(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        self.params.iter().filter_map(|p| Some((p.sdk, p.ours?)))
+    }
+}
+
 /// The SDK alias named `sdk_type`.
 pub fn alias(sdk_type: &str) -> Option<&'static Alias> {
     ALIASES.iter().find(|a| a.sdk == sdk_type)
@@ -193,15 +199,6 @@ const INFORMATIONAL: &[&str] = &[
     "capabilities",
 ];
 
-/// What the manifest's params say about the audio a node expects (for format negotiation).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpectedFormat {
-    /// Index of the node in the manifest.
-    pub node: usize,
-    /// Sample rate in Hz, when the params name one.
-    pub sample_rate: Option<u64>,
-}
-
 /// A v1 manifest in our form.
 #[derive(Debug)]
 pub struct Translated {
@@ -209,10 +206,6 @@ pub struct Translated {
     pub value: Value,
     /// Pointer in `value` → pointer in the user's manifest, for every key that was renamed.
     pub renames: HashMap<String, String>,
-    /// Formats the SDK nodes' params imply.
-    pub formats: Vec<ExpectedFormat>,
-    /// SDK pipelines count on the runtime converting formats between nodes.
-    pub negotiate: bool,
 }
 
 /// True for a RemoteMedia SDK manifest (`version: "v1"`).
@@ -242,8 +235,6 @@ pub fn translate(value: &Value) -> Translated {
     let mut t = Translated {
         value: Value::Null,
         renames: HashMap::new(),
-        formats: Vec::new(),
-        negotiate: true,
     };
     let Value::Object(root) = value else {
         t.value = value.clone();
@@ -251,6 +242,8 @@ pub fn translate(value: &Value) -> Translated {
     };
     let mut out = Map::new();
     out.insert("version".into(), json!(1));
+    // SDK pipelines count on the runtime converting formats between nodes.
+    out.insert("negotiate".into(), json!(true));
     if let Some(Value::Object(meta)) = root.get("metadata") {
         for key in ["name", "description"] {
             if let Some(v) = meta.get(key) {
@@ -340,8 +333,14 @@ fn node(
                     .insert(format!("{base}/skipErrors"), format!("{base}/{key}"));
             }
             "params" => {
-                let params = params(i, v, sdk_type, alias, t);
+                let mut rate = None;
+                let params = params(i, v, sdk_type, alias, t, &mut rate);
                 out.insert("params".into(), params);
+                if let Some((rate, user)) = rate {
+                    out.insert("inputFormat".into(), json!({ "sampleRate": rate }));
+                    t.renames
+                        .insert(format!("{base}/inputFormat/sampleRate"), user);
+                }
             }
             _ if INFORMATIONAL.contains(&k.as_str()) => {}
             _ => {
@@ -397,19 +396,15 @@ fn silero_choices(
     params.entry("mode").or_insert_with(|| json!(mode));
 }
 
-/// True when our node type of `alias` has the param `name`.
-fn has_param(alias: Option<&Alias>, name: &str) -> bool {
-    alias
-        .and_then(|a| nodes::find(a.ours))
-        .is_some_and(|t| (t.schema)().params.iter().any(|p| p.name == name))
-}
-
+/// The node's params in our names; `rate`: the sample rate they say the node expects (with the
+/// pointer to it in the user's manifest).
 fn params(
     i: usize,
     value: &Value,
     sdk_type: Option<&str>,
     alias: Option<&Alias>,
     t: &mut Translated,
+    rate: &mut Option<(Value, String)>,
 ) -> Value {
     let Value::Object(map) = value else {
         return value.clone();
@@ -426,16 +421,11 @@ fn params(
         let ours = match alias.and_then(|a| a.params.iter().find(|p| p.sdk == k)) {
             Some(Param { ours: None, .. }) => {
                 if matches!(k.as_str(), "samplingRate" | "sampleRate") {
-                    t.formats.push(ExpectedFormat {
-                        node: i,
-                        sample_rate: v.as_u64(),
-                    });
+                    *rate = Some((v.clone(), format!("nodes/{i}/params/{key}")));
                 }
                 continue;
             }
-            // A param our node does not have (yet: Silero's `speechPadMs` came with the Silero `Vad`)
-            // is left out rather than failing the user's manifest.
-            Some(Param { ours: Some(o), .. }) if !has_param(alias, o) => continue,
+            // Every mapped param exists in our node (a test checks the table).
             Some(Param { ours: Some(o), .. }) => o.to_string(),
             None => k,
         };

@@ -20,10 +20,10 @@ fn messages(issues: &[crate::pipeline::Issue]) -> Vec<String> {
 #[test]
 fn a_v1_passthrough_becomes_ours() {
     let source = load(PASSTHROUGH).unwrap();
-    assert!(source.v1 && source.yaml && source.negotiate);
+    assert!(source.v1 && source.yaml);
     assert_eq!(
         source.value,
-        json!({"version": 1, "name": "test-passthrough",
+        json!({"version": 1, "negotiate": true, "name": "test-passthrough",
             "description": "Simple passthrough pipeline for testing CLI execution",
             "nodes": [{"id": "pass", "type": "PassThrough", "params": {}}], "connections": []})
     );
@@ -42,10 +42,7 @@ fn the_vad_chain_maps_every_param_and_picks_gate_mode() {
     let vad = &nodes[1]["params"];
     assert_eq!(vad["minSpeechMs"], 250);
     assert_eq!(vad["minSilenceMs"], 300);
-    // with the Silero Vad (its params landed separately); left out before
-    let silero = crate::nodes::find("Vad")
-        .is_some_and(|t| (t.schema)().params.iter().any(|p| p.name == "speechPadMs"));
-    assert_eq!(vad.get("speechPadMs"), silero.then_some(&json!(30)));
+    assert_eq!(vad["speechPadMs"], 30);
     assert_eq!(vad["threshold"], 0.5);
     assert_eq!(vad["mode"], "gate");
     assert!(vad.get("samplingRate").is_none());
@@ -53,13 +50,8 @@ fn the_vad_chain_maps_every_param_and_picks_gate_mode() {
         nodes[2],
         json!({"id": "accumulator", "type": "UtteranceAccumulator", "params": {"minMs": 500, "maxMs": 30000}})
     );
-    assert_eq!(
-        source.formats,
-        vec![ExpectedFormat {
-            node: 1,
-            sample_rate: Some(16000)
-        }]
-    );
+    // sampling_rate: the rate the SDK node expects, which negotiation provides.
+    assert_eq!(nodes[1]["inputFormat"], json!({"sampleRate": 16000}));
     plan_from_str(VAD_CHAIN, &[]).unwrap();
 }
 
@@ -221,6 +213,30 @@ fn mutated_manifests_never_panic() {
             if let Ok(text) = std::str::from_utf8(&bytes) {
                 let _ = plan_from_str(text, &[]);
             }
+        }
+    }
+}
+
+#[test]
+fn every_mapped_param_exists_in_our_node() {
+    // A mapped param whose target our node lacked used to be dropped; the table must never map to
+    // nothing.
+    for alias in ALIASES {
+        let schema = (crate::nodes::find(alias.ours).expect(alias.ours).schema)();
+        for (sdk, ours) in alias.mapped() {
+            assert!(
+                schema.params.iter().any(|p| p.name == ours),
+                "{}.{sdk} maps to {}.{ours}, which does not exist",
+                alias.sdk,
+                alias.ours
+            );
+        }
+        for (name, _) in alias.defaults {
+            assert!(
+                schema.params.iter().any(|p| p.name == *name),
+                "{}: default {name}",
+                alias.sdk
+            );
         }
     }
 }

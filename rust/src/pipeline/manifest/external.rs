@@ -1,10 +1,13 @@
 //! Node types declared by the host (TypeScript nodes), as JSON from the bindings.
 
 use super::*;
+use crate::nodes::formats::{AudioAccepts, AudioOut, AudioSpec};
 
 /// Parses node types declared by the host (TypeScript nodes):
-/// `[{type, inputs?: [{name, accepts: [..]}], outputs?: [..], joinsInputs?}]`. Missing ports default
-/// to one port `in` accepting every type; missing outputs to every type.
+/// `[{type, inputs?: [{name, accepts: [..]}], outputs?: [..], joinsInputs?, inputFormat?,
+/// outputFormat?}]`. Missing ports default to one port `in` accepting every type; missing outputs to
+/// every type. `inputFormat` (`{sampleRate?, channels?, sampleFormat?}`, each a value or a list) is the
+/// audio its inputs accept; `outputFormat` (single values) the audio it emits — unknown when absent.
 pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
     let all: Vec<DataType> = DataType::all().to_vec();
     let types = |v: Option<&Value>, what: &str| -> Result<Vec<DataType>, String> {
@@ -66,6 +69,16 @@ pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
                 ))
             }
         };
+        let audio_in = match t.get("inputFormat") {
+            None | Some(Value::Null) => AudioAccepts::ANY,
+            Some(v) => {
+                AudioAccepts::from_json(v, &format!("nodeTypes[{i}] \"{name}\".inputFormat"))?
+            }
+        };
+        let audio_out = match t.get("outputFormat") {
+            None | Some(Value::Null) => AudioSpec::default(),
+            Some(v) => AudioSpec::from_json(v, &format!("nodeTypes[{i}] \"{name}\".outputFormat"))?,
+        };
         out.push(NodeSchema {
             type_name: name.to_string().into(),
             description: "",
@@ -75,6 +88,8 @@ pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
             events: &[], // host nodes report no node events
             joins_inputs: t["joinsInputs"].as_bool().unwrap_or(false),
             heavy: false,
+            audio_in,
+            audio_out: AudioOut::Fixed(audio_out),
         });
     }
     Ok(out)

@@ -180,11 +180,11 @@ pub(super) fn type_list(types: &[DataType]) -> String {
 }
 
 pub(super) fn topological_order(
-    nodes: &[Option<NodePlan>],
+    n: usize,
     edges: &[EdgePlan],
+    label: impl Fn(usize) -> String,
     issues: &mut Vec<Issue>,
 ) -> Vec<usize> {
-    let n = nodes.len();
     let mut indegree = vec![0usize; n];
     let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n];
     for e in edges {
@@ -205,14 +205,7 @@ pub(super) fn topological_order(
     }
     if order.len() < n {
         let placed: HashSet<usize> = order.iter().copied().collect();
-        let cyclic: Vec<String> = (0..n)
-            .filter(|i| !placed.contains(i))
-            .map(|i| {
-                nodes[i]
-                    .as_ref()
-                    .map_or(format!("nodes[{i}]"), |p| format!("\"{}\"", p.id))
-            })
-            .collect();
+        let cyclic: Vec<String> = (0..n).filter(|i| !placed.contains(i)).map(label).collect();
         issue(
             issues,
             "connections",

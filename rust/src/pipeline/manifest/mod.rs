@@ -5,6 +5,7 @@
 
 pub mod compat;
 mod external;
+pub mod formats;
 mod graph;
 pub mod source;
 pub mod yaml;
@@ -13,6 +14,7 @@ pub use external::external_types;
 use graph::{plan_edge, topological_order};
 
 use crate::data::{json_kind, DataType};
+use crate::nodes::formats::AudioAccepts;
 use crate::nodes::schema::{validate_params, NodeSchema, Params, PortSchema};
 use crate::nodes::{self, NodeType};
 use serde::Serialize;
@@ -62,6 +64,11 @@ pub struct NodePlan {
     pub ports: Vec<PortSchema>,
     /// Errors skip the item instead of failing the session.
     pub skip_errors: bool,
+    /// The audio formats its inputs accept: its type's, narrowed by the manifest's `inputFormat`.
+    pub audio_in: AudioAccepts,
+    /// For a converter that format negotiation put in front of an entry node: that node's index (the
+    /// session's input reaches it through the converter; pushes still name the entry).
+    pub stands_for: Option<usize>,
 }
 
 /// A validated connection.
@@ -86,6 +93,8 @@ pub struct Plan {
     pub edges: Vec<EdgePlan>,
     /// Node indices in topological order.
     pub order: Vec<usize>,
+    /// The manifest asks for format negotiation (`negotiate: true`).
+    pub negotiate: bool,
 }
 
 /// Default bound of an edge queue.
@@ -159,7 +168,14 @@ pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>>
     };
     check_keys(
         root,
-        &["version", "name", "description", "nodes", "connections"],
+        &[
+            "version",
+            "name",
+            "description",
+            "negotiate",
+            "nodes",
+            "connections",
+        ],
         "",
         &mut issues,
     );
@@ -172,6 +188,16 @@ pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>>
         ),
         None => issue(&mut issues, "version", "missing (expected 1)"),
     }
+
+    let negotiate = match root.get("negotiate") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            let message = format!("expected a boolean, got {}", json_kind(other));
+            issue(&mut issues, "negotiate", message);
+            false
+        }
+    };
 
     let mut nodes: Vec<Option<NodePlan>> = Vec::new();
     let mut ids: HashMap<String, usize> = HashMap::new();
@@ -244,7 +270,12 @@ pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>>
         }
     }
 
-    let order = topological_order(&nodes, &edges, &mut issues);
+    let label = |i: usize| {
+        nodes[i]
+            .as_ref()
+            .map_or(format!("nodes[{i}]"), |p| format!("\"{}\"", p.id))
+    };
+    let order = topological_order(nodes.len(), &edges, label, &mut issues);
     if !issues.is_empty() {
         return Err(issues);
     }
@@ -255,6 +286,7 @@ pub fn plan(value: &Value, externals: &[NodeSchema]) -> Result<Plan, Vec<Issue>>
             .collect(),
         edges,
         order,
+        negotiate,
     })
 }
 
@@ -301,7 +333,34 @@ fn plan_node(
             ids.insert(id.clone(), i);
         }
     }
-    check_keys(map, &["id", "type", "params", "skipErrors"], &label, issues);
+    check_keys(
+        map,
+        &["id", "type", "params", "skipErrors", "inputFormat"],
+        &label,
+        issues,
+    );
+    let input_format = match map.get("inputFormat") {
+        None => None,
+        Some(v) => match AudioAccepts::from_json(v, &format!("{label}.inputFormat")) {
+            Ok(a) => Some(a),
+            Err(message) => {
+                let (path, message) = message.split_once(": ").unwrap_or(("", &message));
+                issue(issues, path, message);
+                None
+            }
+        },
+    };
+    // The type's accepted formats narrowed by the manifest's.
+    let audio_in = |schema: &NodeSchema, issues: &mut Vec<Issue>| match &input_format {
+        None => Some(schema.audio_in.clone()),
+        Some(pinned) => match schema.audio_in.narrow(pinned, &schema.type_name) {
+            Ok(a) => Some(a),
+            Err(message) => {
+                issue(issues, format!("{label}.inputFormat"), message);
+                None
+            }
+        },
+    };
     let skip_errors = match map.get("skipErrors") {
         None => false,
         Some(Value::Bool(b)) => *b,
@@ -316,12 +375,12 @@ fn plan_node(
     };
     enum Found {
         Native(&'static NodeType),
-        External(NodeSchema),
+        External(Box<NodeSchema>),
     }
     let found = string_field(map, "type", &label, issues).and_then(|t| {
         match (nodes::find(t), externals.iter().find(|e| e.type_name == t)) {
             (Some(nt), _) => Some(Found::Native(nt)),
-            (None, Some(ext)) => Some(Found::External(ext.clone())),
+            (None, Some(ext)) => Some(Found::External(Box::new(ext.clone()))),
             (None, None) => {
                 let mut known: Vec<String> = nodes::registry()
                     .iter()
@@ -360,16 +419,20 @@ fn plan_node(
                 }
             };
             let ports = (node_type.ports)(&schema, &params);
+            let audio_in = audio_in(&schema, issues);
             Some(NodePlan {
                 id: id?,
                 node_type: Some(node_type),
+                audio_in: audio_in?,
                 schema,
                 params,
                 ports,
                 skip_errors,
+                stands_for: None,
             })
         }
         Found::External(schema) => {
+            let schema = *schema;
             // Host nodes validate their own params (their factory receives them).
             let params = match map.get("params") {
                 None | Some(Value::Null) => Params::default(),
@@ -384,13 +447,16 @@ fn plan_node(
                 }
             };
             let ports = schema.inputs.clone();
+            let audio_in = audio_in(&schema, issues);
             Some(NodePlan {
                 id: id?,
                 node_type: None,
+                audio_in: audio_in?,
                 schema,
                 params,
                 ports,
                 skip_errors,
+                stands_for: None,
             })
         }
     }

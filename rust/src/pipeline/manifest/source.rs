@@ -4,7 +4,7 @@
 //! are reported with the user's key names (`nodes[1] "vad".params.min_speech_duration_ms`) and, for
 //! YAML, the line (`… (line 12)`).
 
-use super::compat::{self, ExpectedFormat};
+use super::compat;
 use super::yaml::{self, Lines};
 use super::{Issue, MAX_MANIFEST_BYTES};
 use serde_json::Value;
@@ -19,10 +19,6 @@ pub struct Source {
     pub yaml: bool,
     /// The text was a RemoteMedia SDK (v1) manifest.
     pub v1: bool,
-    /// Formats its SDK nodes' params imply (v1 only).
-    pub formats: Vec<ExpectedFormat>,
-    /// It asks for format negotiation (v1 manifests do).
-    pub negotiate: bool,
     renames: HashMap<String, String>,
     lines: Option<Lines>,
 }
@@ -63,8 +59,6 @@ pub fn from_value(value: Value, lines: Option<Lines>) -> Source {
             value: t.value,
             yaml,
             v1: true,
-            formats: t.formats,
-            negotiate: t.negotiate,
             renames: t.renames,
             lines,
         }
@@ -73,8 +67,6 @@ pub fn from_value(value: Value, lines: Option<Lines>) -> Source {
             value,
             yaml,
             v1: false,
-            formats: Vec::new(),
-            negotiate: false,
             renames: HashMap::new(),
             lines,
         }

@@ -20,10 +20,12 @@ pub use super::wake::{current_events, wait_events};
 
 use super::engine::{Emit, Engine, EventBatch, Failure, Phase, SessionMetrics, Task};
 use super::entries::Entries;
-use super::manifest::{external_types, plan, Issue};
+use super::manifest::formats::{negotiate, Negotiated};
+use super::manifest::{external_types, plan, Issue, Plan};
 use super::pool::{self, Schedule, Slice};
 use super::wake::Waker;
 use crate::data::RuntimeData;
+use crate::nodes::formats::AudioSpec;
 use io::{lock, Io, OutboxSink};
 use serde_json::Value;
 use std::cell::Cell;
@@ -51,6 +53,14 @@ pub struct SessionOptions {
     /// session, or a source, may run before a later `set_events` call).
     #[serde(default)]
     pub events: bool,
+    /// The format of the audio that will be pushed (`{sampleRate?, channels?, sampleFormat?}`), from
+    /// which format negotiation starts.
+    #[serde(default)]
+    pub audio_input: Option<Value>,
+    /// Insert converters where a node does not accept the format it would get (overrides the
+    /// manifest's `negotiate`).
+    #[serde(default)]
+    pub negotiate: Option<bool>,
 }
 
 fn default_capacity() -> usize {
@@ -65,8 +75,27 @@ impl Default for SessionOptions {
             output_capacity: default_capacity(),
             node_types: None,
             events: false,
+            audio_input: None,
+            negotiate: None,
         }
     }
+}
+
+/// Validates a manifest and negotiates its formats as a session with `options` would (`validate` and
+/// sessions share it): the plan with any converters inserted, and what negotiation did.
+pub fn negotiated_plan(
+    manifest: &Value,
+    externals: &[crate::nodes::schema::NodeSchema],
+    options: &SessionOptions,
+) -> Result<(Plan, Negotiated), SessionError> {
+    let input = match &options.audio_input {
+        None | Some(Value::Null) => AudioSpec::default(),
+        Some(v) => AudioSpec::from_json(v, "audioInput").map_err(SessionError::Options)?,
+    };
+    let mut plan = plan(manifest, externals).map_err(SessionError::Manifest)?;
+    let enabled = options.negotiate.unwrap_or(plan.negotiate);
+    let negotiated = negotiate(&mut plan, &input, enabled).map_err(SessionError::Manifest)?;
+    Ok((plan, negotiated))
 }
 
 /// Why a session could not be created or used.
@@ -123,6 +152,8 @@ pub struct Session {
     /// A host node's emit found downstream full (its pump waits for room).
     emit_waiting: AtomicBool,
     node_ids: Vec<String>,
+    /// Ids of the sink nodes.
+    sinks: Vec<String>,
     /// The entry nodes, to route pushed items without locking the engine.
     entries: Entries,
 }
@@ -158,13 +189,14 @@ impl Session {
             Some(v) => external_types(v).map_err(SessionError::Options)?,
             None => Vec::new(),
         };
-        let plan = plan(manifest, &externals).map_err(SessionError::Manifest)?;
+        let (plan, _) = negotiated_plan(manifest, &externals, &options)?;
         // Nodes that block in file I/O make the pool lend a thread while the session runs.
         let blocking = plan.nodes.iter().any(|n| n.schema.heavy);
         let mut engine = Engine::new(plan, options.input_capacity).map_err(SessionError::Node)?;
         engine.initialize().map_err(SessionError::Node)?;
         engine.set_events(options.events);
         let node_ids = engine.node_ids();
+        let sinks = engine.sinks();
         let entries = engine.entries().clone();
         // Nothing can be pushed into a graph of sources: its input is closed from the start, so it
         // ends once its sources are read (close() stays harmless).
@@ -182,6 +214,7 @@ impl Session {
             recording: AtomicBool::new(options.events),
             emit_waiting: AtomicBool::new(false),
             node_ids,
+            sinks,
             entries,
         });
         if options.threaded {
@@ -201,6 +234,11 @@ impl Session {
     /// Node ids in manifest order (output items name their node by index into this).
     pub fn node_ids(&self) -> &[String] {
         &self.node_ids
+    }
+
+    /// Ids of the sink nodes, whose outputs the session emits.
+    pub fn sinks(&self) -> &[String] {
+        &self.sinks
     }
 
     /// The entry nodes pushed items go to (nodes without incoming connections that are not sources).

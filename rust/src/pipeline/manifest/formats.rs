@@ -1,0 +1,495 @@
+//! Format negotiation: the audio format of every edge, propagated from the entry (the session's
+//! declared `audioInput`) and from sources (a `WavReader`'s file) through each node's
+//! [`AudioOut`](crate::nodes::formats::AudioOut), and checked against what each node accepts
+//! ([`AudioAccepts`]). With negotiation on (`negotiate: true`), an edge whose format a node does not
+//! accept gets converters — `ChannelMix`, then `Resample`, then `AudioFormat` — and each is reported;
+//! with it off, every mismatch is an issue naming the edge and the formats on both sides. A field
+//! nobody declared (a pushed stream without `audioInput`, a TypeScript node's output) is unknown: with
+//! negotiation on it gets a converter anyway (a no-op when the audio already matches: each converter
+//! passes such items through untouched), with it off it is left to the run-time checks.
+
+use super::*;
+use crate::data::SampleFormat;
+use crate::nodes::formats::AudioSpec;
+use serde_json::json;
+
+/// A converter that format negotiation inserted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Insertion {
+    /// Its node id (`<target>:mono`, `<target>:resample`, …).
+    pub id: String,
+    /// `ChannelMix`, `Resample` or `AudioFormat`.
+    #[serde(rename = "type")]
+    #[cfg_attr(test, ts(type = "\"ChannelMix\" | \"Resample\" | \"AudioFormat\""))]
+    pub type_name: &'static str,
+    /// Its params.
+    #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
+    pub params: Value,
+    /// The node whose audio it converts; `None` for the session's input.
+    pub from: Option<String>,
+    /// The node it feeds.
+    pub to: String,
+    /// The input port of `to`.
+    pub port: String,
+    /// The stream's format before it.
+    pub before: AudioSpec,
+    /// The stream's format after it.
+    pub after: AudioSpec,
+    /// Why: what `to` accepts and what it would get.
+    pub reason: String,
+}
+
+/// The formats negotiation found for a node of the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct NodeFormat {
+    /// Node id.
+    pub id: String,
+    /// The audio it receives (after any inserted converter); absent when no audio reaches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub input: Option<AudioSpec>,
+    /// The audio it emits; absent when it emits none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub output: Option<AudioSpec>,
+}
+
+/// What negotiation did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Negotiated {
+    /// Converters inserted, in graph order.
+    pub inserted: Vec<Insertion>,
+    /// The formats of the manifest's nodes.
+    pub formats: Vec<NodeFormat>,
+}
+
+/// A manifest checked as a session would run it (`rm_manifest_check`): every issue (none when it is
+/// valid), the converters format negotiation inserted, and the audio formats of the manifest's nodes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestCheck {
+    /// Every problem, with its path (empty when the manifest is valid).
+    pub issues: Vec<Issue>,
+    /// Converters inserted, in graph order.
+    pub inserted: Vec<Insertion>,
+    /// The formats of the manifest's nodes, in graph order.
+    pub formats: Vec<NodeFormat>,
+}
+
+/// One converter to insert.
+struct Step {
+    type_name: &'static str,
+    /// Suffix of its id.
+    kind: &'static str,
+    params: Value,
+    before: AudioSpec,
+    after: AudioSpec,
+}
+
+/// Where converters go: on a connection (edge index), or between the session input and an entry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Site {
+    Edge(usize),
+    Entry(usize),
+}
+
+/// The converters that turn `have` into a format `want` admits, and the resulting format. A field of
+/// `have` that is unknown gets a converter when `want` constrains it.
+fn conversion(want: &AudioAccepts, have: AudioSpec) -> (Vec<Step>, AudioSpec) {
+    let mut steps = Vec::new();
+    let mut cur = have;
+    let push = |steps: &mut Vec<Step>,
+                cur: &mut AudioSpec,
+                type_name,
+                kind,
+                params: Value,
+                after: AudioSpec| {
+        steps.push(Step {
+            type_name,
+            kind,
+            params,
+            before: *cur,
+            after,
+        });
+        *cur = after;
+    };
+    let mut upmix = None;
+    if !want.channels.is_empty() && cur.channels.is_none_or(|c| !want.channels.contains(&c)) {
+        let target = if want.channels.contains(&1) {
+            1
+        } else {
+            want.channels[0]
+        };
+        if cur.channels != Some(1) {
+            let after = AudioSpec {
+                channels: Some(1),
+                ..cur
+            };
+            push(
+                &mut steps,
+                &mut cur,
+                "ChannelMix",
+                "mono",
+                json!({"mode": "mono"}),
+                after,
+            );
+        }
+        if target != 1 {
+            upmix = Some(target); // after resampling: fewer channels to resample
+        }
+    }
+    if !want.sample_rates.is_empty()
+        && cur
+            .sample_rate
+            .is_none_or(|r| !want.sample_rates.contains(&r))
+    {
+        // The lowest accepted rate at or above the stream's (no information lost), else the highest.
+        let target = match cur.sample_rate {
+            Some(r) => want
+                .sample_rates
+                .iter()
+                .copied()
+                .filter(|&t| t >= r)
+                .min()
+                .unwrap_or_else(|| want.sample_rates.iter().copied().max().unwrap_or(r)),
+            None => want.sample_rates[0],
+        };
+        let after = AudioSpec {
+            sample_rate: Some(target),
+            ..cur
+        };
+        push(
+            &mut steps,
+            &mut cur,
+            "Resample",
+            "resample",
+            json!({"targetRate": target}),
+            after,
+        );
+    }
+    if let Some(target) = upmix {
+        let after = AudioSpec {
+            channels: Some(target),
+            ..cur
+        };
+        push(
+            &mut steps,
+            &mut cur,
+            "ChannelMix",
+            "upmix",
+            json!({"mode": "upmix", "channels": target}),
+            after,
+        );
+    }
+    if !want.sample_formats.is_empty()
+        && cur
+            .sample_format
+            .is_none_or(|f| !want.sample_formats.contains(&f))
+    {
+        let target = if want.sample_formats.contains(&SampleFormat::F32) {
+            SampleFormat::F32
+        } else {
+            want.sample_formats[0]
+        };
+        let after = AudioSpec {
+            sample_format: Some(target),
+            ..cur
+        };
+        push(
+            &mut steps,
+            &mut cur,
+            "AudioFormat",
+            "format",
+            json!({"format": target.name()}),
+            after,
+        );
+    }
+    (steps, cur)
+}
+
+/// The fields of `have` that are known and not accepted, as `2 ch` / `44100 Hz` / `i16`.
+fn mismatches(want: &AudioAccepts, have: &AudioSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(r) = have.sample_rate {
+        if !want.sample_rates.is_empty() && !want.sample_rates.contains(&r) {
+            out.push(format!("{r} Hz"));
+        }
+    }
+    if let Some(c) = have.channels {
+        if !want.channels.is_empty() && !want.channels.contains(&c) {
+            out.push(format!("{c} ch"));
+        }
+    }
+    if let Some(f) = have.sample_format {
+        if !want.sample_formats.is_empty() && !want.sample_formats.contains(&f) {
+            out.push(f.name().to_string());
+        }
+    }
+    out
+}
+
+/// Checks the formats of a valid plan and, when `enabled`, inserts converters where a node does not
+/// accept what it would get (see the module docs). `input` is the format of the session's pushed audio.
+pub fn negotiate(
+    plan: &mut Plan,
+    input: &AudioSpec,
+    enabled: bool,
+) -> Result<Negotiated, Vec<Issue>> {
+    let n = plan.nodes.len();
+    let mut issues = Vec::new();
+    let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (e, edge) in plan.edges.iter().enumerate() {
+        incoming[edge.to].push(e);
+    }
+    let mut outputs: Vec<Option<AudioSpec>> = vec![None; n];
+    let mut formats = Vec::with_capacity(n);
+    let mut pending: Vec<(Site, Vec<Step>, String)> = Vec::new();
+    for &i in &plan.order {
+        let node = &plan.nodes[i];
+        let label = format!("\"{}\" ({})", node.id, node.schema.type_name);
+        // The audio streams that reach the node: (site, port, format, where it comes from).
+        let mut arrivals: Vec<(Site, usize, AudioSpec, String)> = Vec::new();
+        if incoming[i].is_empty()
+            && node
+                .ports
+                .first()
+                .is_some_and(|p| p.accepts.contains(&DataType::Audio))
+        {
+            arrivals.push((
+                Site::Entry(i),
+                0,
+                *input,
+                format!("the session input is {input}"),
+            ));
+        }
+        for &e in &incoming[i] {
+            let edge = &plan.edges[e];
+            let src = &plan.nodes[edge.from];
+            let carries_audio = src.schema.outputs.contains(&DataType::Audio)
+                && node.ports[edge.port].accepts.contains(&DataType::Audio);
+            if let (true, Some(spec)) = (carries_audio, outputs[edge.from]) {
+                let what = format!("\"{}\" ({}) emits {spec}", src.id, src.schema.type_name);
+                arrivals.push((Site::Edge(e), edge.port, spec, what));
+            }
+        }
+        let mut reference: Option<AudioSpec> = None;
+        let mut merged: Option<AudioSpec> = None;
+        for (site, port, have, what) in arrivals {
+            let mut want = node.audio_in.clone();
+            if want.same_across_ports {
+                if let Some(r) = reference {
+                    // Every port as the first one whose format is known.
+                    if let Some(rate) = r.sample_rate {
+                        want.sample_rates = vec![rate];
+                    }
+                    if let Some(ch) = r.channels {
+                        want.channels = vec![ch];
+                    }
+                }
+            }
+            let port_name = &node.ports[port].name;
+            let place = match site {
+                Site::Edge(e) => format!("connections[{e}]"),
+                Site::Entry(_) => format!("nodes[{i}] \"{}\"", node.id),
+            };
+            let (steps, after) = conversion(&want, have);
+            let mut arrived = have;
+            if enabled && !steps.is_empty() {
+                let carried: Vec<&str> = match site {
+                    Site::Edge(e) => {
+                        let src = &plan.nodes[plan.edges[e].from];
+                        src.schema
+                            .outputs
+                            .iter()
+                            .filter(|t| **t != DataType::Audio)
+                            .filter(|t| node.ports[port].accepts.contains(t))
+                            .map(|t| t.name())
+                            .collect()
+                    }
+                    Site::Entry(_) => Vec::new(), // the entry then takes audio only (see Engine::new)
+                };
+                if carried.is_empty() {
+                    let reason = format!(
+                        "{label} port \"{port_name}\" accepts {}; {what}",
+                        want.describe()
+                    );
+                    pending.push((site, steps, reason));
+                    arrived = after;
+                } else {
+                    issues.push(Issue {
+                        path: place,
+                        message: format!(
+                            "{what} but {label} port \"{port_name}\" accepts {}; converters cannot be \
+                             inserted on this connection because it also carries {} (convert the \
+                             audio before it, or narrow the node's accepted types)",
+                            want.describe(),
+                            carried.join("/")
+                        ),
+                    });
+                }
+            } else if !enabled {
+                let bad = mismatches(&want, &have);
+                if !bad.is_empty() {
+                    let fix: Vec<&str> = steps.iter().map(|s| s.type_name).collect();
+                    issues.push(Issue {
+                        path: place,
+                        message: format!(
+                            "format mismatch: {what} but {label} port \"{port_name}\" accepts {} \
+                             (not {}); add {} before it, or set \"negotiate\": true to insert it",
+                            want.describe(),
+                            bad.join(", "),
+                            fix.join(" → ")
+                        ),
+                    });
+                }
+            }
+            if want.same_across_ports && reference.is_none() {
+                reference =
+                    Some(arrived).filter(|r| r.sample_rate.is_some() || r.channels.is_some());
+            }
+            merged = Some(merged.map_or(arrived, |m| m.merge(arrived)));
+        }
+        let output = match node.schema.audio_out.output(&node.params, merged.as_ref()) {
+            Ok(o) => o,
+            Err(message) => {
+                issues.push(Issue {
+                    path: format!("nodes[{i}] \"{}\"", node.id),
+                    message: format!("{label}: {message}"),
+                });
+                None
+            }
+        };
+        outputs[i] = output;
+        formats.push(NodeFormat {
+            id: node.id.clone(),
+            input: merged,
+            output,
+        });
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    let mut order: HashMap<String, usize> = HashMap::new();
+    for (k, id) in plan.order.iter().map(|&i| &plan.nodes[i].id).enumerate() {
+        order.insert(id.clone(), k);
+    }
+    formats.sort_by_key(|f| order.get(&f.id).copied());
+    let inserted = insert(plan, pending);
+    Ok(Negotiated { inserted, formats })
+}
+
+/// Adds the converters to the plan (nodes appended after the manifest's, so manifest indices stay)
+/// and re-orders it.
+fn insert(plan: &mut Plan, pending: Vec<(Site, Vec<Step>, String)>) -> Vec<Insertion> {
+    let mut ids: HashSet<String> = plan.nodes.iter().map(|n| n.id.clone()).collect();
+    let mut report = Vec::new();
+    for (site, steps, reason) in pending {
+        let (from, to, port) = match site {
+            Site::Edge(e) => {
+                let edge = &plan.edges[e];
+                (Some(edge.from), edge.to, edge.port)
+            }
+            Site::Entry(i) => (None, i, 0),
+        };
+        let to_id = plan.nodes[to].id.clone();
+        let from_id = from.map(|f| plan.nodes[f].id.clone());
+        // `<target>:<kind>`, or `<target>:<source>:<kind>` when the target has several inputs.
+        let several = plan.edges.iter().filter(|e| e.to == to).count() > 1;
+        let base = match (&from_id, several) {
+            (Some(f), true) => format!("{to_id}:{f}"),
+            _ => to_id.clone(),
+        };
+        let mut chain = Vec::new();
+        for step in steps {
+            let mut id = format!("{base}:{}", step.kind);
+            let mut k = 2;
+            while ids.contains(&id) {
+                id = format!("{base}:{}{k}", step.kind);
+                k += 1;
+            }
+            ids.insert(id.clone());
+            let node_type = nodes::find(step.type_name).expect("converters are built-in types");
+            let schema = (node_type.schema)();
+            let params = validate_params(&schema, Some(&step.params))
+                .expect("negotiation builds valid converter params");
+            let ports = (node_type.ports)(&schema, &params);
+            chain.push(plan.nodes.len());
+            plan.nodes.push(NodePlan {
+                id: id.clone(),
+                node_type: Some(node_type),
+                audio_in: schema.audio_in.clone(),
+                schema,
+                params,
+                ports,
+                skip_errors: false,
+                stands_for: None,
+            });
+            report.push(Insertion {
+                id,
+                type_name: step.type_name,
+                params: step.params,
+                from: from_id.clone(),
+                to: to_id.clone(),
+                port: plan.nodes[to].ports[port].name.clone(),
+                before: step.before,
+                after: step.after,
+                reason: reason.clone(),
+            });
+        }
+        let (Some(&first), Some(&last)) = (chain.first(), chain.last()) else {
+            continue;
+        };
+        let hop = |from, to, port| EdgePlan {
+            from,
+            to,
+            port,
+            capacity: DEFAULT_EDGE_CAPACITY,
+            policy: EdgePolicy::Block,
+        };
+        for pair in chain.windows(2) {
+            plan.edges.push(hop(pair[0], pair[1], 0));
+        }
+        match site {
+            Site::Edge(e) => {
+                // The connection now ends at the first converter; the last feeds the node with the
+                // connection's own queue bound and policy.
+                let edge = &mut plan.edges[e];
+                let (to, port, capacity, policy) = (edge.to, edge.port, edge.capacity, edge.policy);
+                edge.to = first;
+                edge.port = 0;
+                edge.policy = EdgePolicy::Block;
+                plan.edges.push(EdgePlan {
+                    from: last,
+                    to,
+                    port,
+                    capacity,
+                    policy,
+                });
+            }
+            Site::Entry(i) => {
+                plan.nodes[first].stands_for = Some(i);
+                plan.edges.push(hop(last, i, 0));
+            }
+        }
+    }
+    if !report.is_empty() {
+        let mut issues = Vec::new();
+        plan.order = graph::topological_order(
+            plan.nodes.len(),
+            &plan.edges,
+            |i| i.to_string(),
+            &mut issues,
+        );
+        debug_assert!(issues.is_empty(), "converters on edges add no cycle");
+    }
+    report
+}
+
+#[cfg(test)]
+#[path = "formats_tests.rs"]
+mod tests;
