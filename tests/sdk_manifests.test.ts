@@ -14,6 +14,7 @@ import {
   Session,
   unregisterNode,
   validateManifest,
+  wavFrames,
 } from "../mod.ts";
 import { type CliIo, EXIT, runCli } from "../cli/main.ts";
 
@@ -86,6 +87,21 @@ describe("RemoteMedia SDK manifests", () => {
       ["AudioLevel", { silenceDb: -50 }],
       ["TextCollector", { minChars: 10 }],
     ]);
+  });
+
+  test("each YAML fixture has a JSON twin (nodeType, camelCase params) that translates the same", () => {
+    for (const name of ["passthrough", "level_and_text", "stream_health", "vad_chain"]) {
+      const yaml = convertManifest(sdk(`${name}.yaml`));
+      const json = convertManifest(sdk(`${name}.json`));
+      assert.deepEqual(validateManifest(sdk(`${name}.json`)), [], name);
+      if (name === "vad_chain") {
+        // the JSON chain starts with a FastResampleNode; the rest is the same
+        assert.deepEqual(json.nodes.slice(1).map((n) => n.type), yaml.nodes.map((n) => n.type));
+        assert.equal(json.negotiate, true);
+        continue;
+      }
+      assert.deepEqual(json, yaml, name);
+    }
   });
 
   test("issues point at the user's YAML: their keys and line numbers", () => {
@@ -233,7 +249,9 @@ describe("RemoteMedia SDK manifests", () => {
     assert.match(io.stdout.join("\n"), /colour \(line 14\)/);
     const dir = mkdtempSync(join(tmpdir(), "rm-sdk-"));
     try {
-      for (const name of ["vad_chain.yaml", "vad_chain.json", "passthrough.yaml"]) {
+      for (
+        const name of ["vad_chain.yaml", "vad_chain.json", "passthrough.yaml", "passthrough.json"]
+      ) {
         const out = join(dir, `${name}.wav`);
         io = capture();
         const code = await runCli(
@@ -248,15 +266,50 @@ describe("RemoteMedia SDK manifests", () => {
     }
   });
 
-  test("the SDK's stream-health analysers run side by side on one input", async () => {
-    const io = capture();
+  test("the SDK's stream-health analysers run side by side on one input (YAML and JSON)", async () => {
     const oneChannel = join(root, "tests/data/stream_health/one_channel.wav");
-    const code = await runCli(["run", sdkPath("stream_health.yaml"), "--input", oneChannel], io);
-    assert.equal(code, EXIT.ok, io.stderr);
-    const alerts = io.stdout.map((l) => JSON.parse(l)).filter((e) => e.type === "alert");
+    const alertsOf = async (name: string) => {
+      const io = capture();
+      const code = await runCli(["run", sdkPath(name), "--input", oneChannel], io);
+      assert.equal(code, EXIT.ok, io.stderr);
+      return io.stdout.map((l) => JSON.parse(l)).filter((e) => e.type === "alert");
+    };
+    const alerts = await alertsOf("stream_health.yaml");
     const kinds = alerts.map((a) => a.kind);
-    assert.ok(kinds.includes("channel_imbalance"), io.stdout.join("\n"));
+    assert.ok(kinds.includes("channel_imbalance"), JSON.stringify(alerts));
     // the SDK's 500 ms at -50 dBFS also finds the pause between the sentences; nothing else is wrong
     assert.deepEqual(kinds.filter((k) => !["channel_imbalance", "silence"].includes(k)), []);
+    assert.deepEqual(await alertsOf("stream_health.json"), alerts);
+  });
+
+  test("their Silero chain takes 48 kHz stereo: negotiation inserts what the SDK runtime converted", async () => {
+    const stereo48k = join(root, "examples/data/speech.wav");
+    const dir = mkdtempSync(join(tmpdir(), "rm-sdk-neg-"));
+    try {
+      const out = join(dir, "utterances.wav");
+      const io = capture();
+      const code = await runCli(
+        ["run", sdkPath("vad_chain.yaml"), "--input", stereo48k, "--output", out, "--verbose"],
+        io,
+      );
+      assert.equal(code, EXIT.ok, io.stderr);
+      const inserted = io.stderr.split("\n").filter((l) => l.startsWith("format: inserted"));
+      assert.deepEqual(inserted.map((l) => l.split(" ").slice(2, 4).join(" ")), [
+        'ChannelMix "vad:mono"',
+        'Resample "vad:resample"',
+      ]);
+      assert.match(inserted[1], /\(48000 Hz, 1 ch, i16 → 16000 Hz, 1 ch, i16\)/);
+      // the utterances come out at the rate the SDK node expected
+      let frames = 0;
+      for await (const frame of wavFrames(readFileSync(out), { frameMs: 0 })) {
+        const a = frame.asAudio();
+        assert.deepEqual([a.sampleRate, a.channels], [16000, 1]);
+        frames += a.numSamples;
+        frame.dispose();
+      }
+      assert.ok(frames > 16000, `${frames} frames of speech`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
