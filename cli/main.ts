@@ -99,6 +99,9 @@ Media Streams on /twilio (docs/PROTOCOL.md), /healthz and /metrics (Prometheus).
   --threaded                  run every session on the shared native worker pool (the native work
                               leaves the JavaScript thread: more sessions per process)
   --workers <n>               worker pool size (default: REMOTEMEDIA_WORKER_THREADS, else one per core)
+  --negotiate                 format negotiation: insert converters where a node cannot take the
+                              client's start layout (default: the manifest's "negotiate"; without it
+                              such a start is refused with 1008, naming both formats)
   --static <dir>              also serve the files of <dir> over HTTP, its index.html at /
                               (examples/web: the browser client)`,
   convert: CONVERT_HELP,
@@ -125,6 +128,7 @@ const BOOL_FLAGS = new Set([
   "--no-stats",
   "--version",
   "--threaded",
+  "--negotiate",
 ]);
 
 function parse(args: string[]): Parsed {
@@ -194,7 +198,10 @@ async function serveCommand(parsed: Parsed, io: CliIo): Promise<number> {
       drainTimeoutMs: int("--drain-timeout-ms"),
       bargeIn: from ? { from } : undefined,
       routes,
-      session: parsed.flags.has("--threaded") ? { execution: "threaded" } : undefined,
+      session: {
+        ...(parsed.flags.has("--threaded") ? { execution: "threaded" as const } : {}),
+        ...(parsed.flags.has("--negotiate") ? { negotiate: true } : {}),
+      },
     },
     io.out,
     io.err,

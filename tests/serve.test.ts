@@ -94,6 +94,41 @@ describe("serve: the native protocol", () => {
     });
   });
 
+  test("the start layout is the session's audio format: a bare Vad refuses stereo, or negotiates it", async () => {
+    const bareVad: Manifest = { version: 1, nodes: [{ id: "vad", type: "Vad" }] };
+    const expected = await localJsonOutputs(vadManifest, frames, 48000, 2);
+    await withServer({ manifest: bareVad }, async (url) => {
+      const client = await WsClient.open(url);
+      client.sendJson({ type: "start", sampleRate: 48000, channels: 2, format: "i16" });
+      const error = await client.waitFor((m) => m.type === "error");
+      assert.match(
+        error.message,
+        /^start: nodes\[0\] "vad": format mismatch: the session input is 48000 Hz, 2 ch, i16 but "vad" \(Vad\) port "in" accepts 1 ch/,
+      );
+      assert.equal((await client.closed).code, CloseCode.protocolError);
+    });
+    // With negotiation (serve's session options), a ChannelMix goes in front: the same events as the
+    // explicit ChannelMix → Resample → Vad chain (the Vad resamples 48 kHz to 16 kHz inside).
+    await withServer(
+      { manifest: bareVad, session: { negotiate: true }, maxQueuedFrames: frames.length },
+      async (url) => {
+        const client = await WsClient.open(url);
+        client.sendJson({ type: "start", sampleRate: 48000, channels: 2, format: "i16" });
+        const ready = await client.waitFor((m) => m.type === "ready");
+        assert.deepEqual(ready.entries, [{ id: "vad", type: "Vad", accepts: ["audio"] }]);
+        for (const frame of frames) client.ws.send(frame);
+        client.sendJson({ type: "close" });
+        await client.waitFor((m) => m.type === "end");
+        const events = client.json.filter((m) => m.type === "output").map((m) => m.value);
+        assert.equal(events.length, expected.length);
+        assert.deepEqual(
+          events.map((e) => e.type),
+          expected.map((e) => (e as { type: string }).type),
+        );
+      },
+    );
+  });
+
   test("audio outputs come as binary frames with a header; outputFormat converts them", async () => {
     await withServer({ manifest: gainManifest }, async (url) => {
       const samples = new Float32Array([0.5, -0.25, 1, -1, 0.125, 0]);

@@ -10,7 +10,7 @@
  */
 import type { WebSocketPeer } from "../../ffi/http.ts";
 import { PipelineError, RemoteMediaError } from "../errors.ts";
-import type { Manifest } from "../manifest.ts";
+import type { AudioSpec, Manifest } from "../manifest.ts";
 import type { SessionStats } from "../observability.ts";
 import type { RuntimeData } from "../runtime_data.ts";
 import { Session, type SessionOptions } from "../session.ts";
@@ -178,9 +178,12 @@ export abstract class Connection {
     void this.end("client_gone");
   }
 
-  /** Starts `manifest`'s session and the output loops; throws a ManifestError or PipelineError. */
-  protected startSession(manifest: Manifest | string): Session {
-    const session = Session.create(manifest, this.settings.session);
+  /**
+   * Starts `manifest`'s session for audio of `audioInput`'s format (format negotiation starts from it)
+   * and the output loops; throws a ManifestError or PipelineError.
+   */
+  protected startSession(manifest: Manifest | string, audioInput: AudioSpec): Session {
+    const session = Session.create(manifest, { ...this.settings.session, audioInput });
     this.session = session;
     this.#outputs = Promise.all(
       session.sinkIds.map((sink, index) => this.#outputLoop(session, sink, index)),

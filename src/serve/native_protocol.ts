@@ -121,12 +121,17 @@ export class NativeConnection extends Connection {
     if (params && Object.keys(params).length > 0) {
       manifest = withParams(parsedManifest(manifest) as Manifest, params);
     }
+    // The pipeline gets i16 for G.711 (decoded natively), else the wire format.
+    const sampleFormat = format === "f32" ? "f32" : "i16";
     try {
-      this.startSession(manifest);
+      this.startSession(manifest, { sampleRate, channels, sampleFormat });
     } catch (error) {
       if (error instanceof ManifestError) {
+        // A bad param, or a layout the pipeline cannot take (format negotiation off).
         throw new ProtocolError(
-          `start.params: ${error.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+          `${params ? "start.params" : "start"}: ${
+            error.issues.map((i) => `${i.path}: ${i.message}`).join("; ")
+          }`,
         );
       }
       throw error;

@@ -142,11 +142,14 @@ export class TwilioConnection extends Connection {
       manifest = withParams(parsedManifest(manifest) as Manifest, params);
     }
     try {
-      this.startSession(manifest);
+      // μ-law is decoded natively to i16 before the pipeline.
+      this.startSession(manifest, { sampleRate, channels, sampleFormat: "i16" });
     } catch (error) {
       if (error instanceof ManifestError) {
         throw new ProtocolError(
-          `customParameters: ${error.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`,
+          `${Object.keys(params).length > 0 ? "customParameters" : "start"}: ${
+            error.issues.map((i) => `${i.path}: ${i.message}`).join("; ")
+          }`,
         );
       }
       throw error;
