@@ -11,27 +11,13 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CliIo, EXIT, runCli, VERSION } from "../cli/main.ts";
+import { EXIT, runCli, VERSION } from "../cli/main.ts";
+import { captureIo as capture } from "./helpers.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const speech = join(root, "examples/data/speech.wav");
 const deno = join(root, "node_modules/.bin/deno");
 const bun = join(root, "node_modules/.bin/bun");
-
-function capture(): CliIo & { stdout: string[]; stderr: string } {
-  const io = {
-    stdout: [] as string[],
-    stderr: "",
-    isTty: false,
-    out(line: string): void {
-      io.stdout.push(line);
-    },
-    err(text: string): void {
-      io.stderr += text;
-    },
-  };
-  return io;
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "rm-cli-"));

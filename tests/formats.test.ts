@@ -20,7 +20,8 @@ import {
   validateManifest,
   wavFrames,
 } from "../mod.ts";
-import { type CliIo, EXIT, runCli } from "../cli/main.ts";
+import { EXIT, runCli } from "../cli/main.ts";
+import { captureIo as capture } from "./helpers.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const speechWav = join(root, "rust/tests/data/silero/speech.wav"); // 16 kHz mono i16
@@ -64,21 +65,6 @@ async function jsonOutputs(
   }
   await pushing;
   return out;
-}
-
-function capture(): CliIo & { stdout: string[]; stderr: string } {
-  const io = {
-    stdout: [] as string[],
-    stderr: "",
-    isTty: false,
-    out(line: string): void {
-      io.stdout.push(line);
-    },
-    err(text: string): void {
-      io.stderr += text;
-    },
-  };
-  return io;
 }
 
 const vadOnly: Manifest = {

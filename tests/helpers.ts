@@ -1,6 +1,7 @@
 /** Test helpers shared by Deno and Bun runs. */
 import { readdirSync } from "node:fs";
 import { collectGarbage, memoryUsage, runtime as currentRuntime } from "../ffi/runtime.ts";
+import type { CliIo } from "../cli/common.ts";
 
 /** Forces a full garbage collection (Deno needs --v8-flags=--expose-gc). */
 export function forceGc(): void {
@@ -38,4 +39,20 @@ export function threadCount(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A `CliIo` that keeps what the CLI prints: `stdout` lines and `stderr` text. */
+export function captureIo(): CliIo & { stdout: string[]; stderr: string } {
+  const io = {
+    stdout: [] as string[],
+    stderr: "",
+    isTty: false,
+    out(line: string): void {
+      io.stdout.push(line);
+    },
+    err(text: string): void {
+      io.stderr += text;
+    },
+  };
+  return io;
 }

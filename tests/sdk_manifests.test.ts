@@ -16,7 +16,8 @@ import {
   validateManifest,
   wavFrames,
 } from "../mod.ts";
-import { type CliIo, EXIT, runCli } from "../cli/main.ts";
+import { EXIT, runCli } from "../cli/main.ts";
+import { captureIo as capture } from "./helpers.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const sdk = (name: string) => readFileSync(join(root, "tests/data/sdk", name), "utf8");
@@ -27,21 +28,6 @@ async function collect(session: Session): Promise<RuntimeData[]> {
   const all: RuntimeData[] = [];
   for await (const out of session) all.push(out);
   return all;
-}
-
-function capture(): CliIo & { stdout: string[]; stderr: string } {
-  const io = {
-    stdout: [] as string[],
-    stderr: "",
-    isTty: false,
-    out(line: string): void {
-      io.stdout.push(line);
-    },
-    err(text: string): void {
-      io.stderr += text;
-    },
-  };
-  return io;
 }
 
 describe("RemoteMedia SDK manifests", () => {
