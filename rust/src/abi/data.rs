@@ -343,12 +343,9 @@ pub unsafe extern "C" fn rm_data_attributes(handle: RmHandle, buf: *mut u8, cap:
             return Ok(0);
         }
         let json = data.attributes().to_json();
-        let n = json.len().min(cap);
-        if n > 0 && !buf.is_null() {
-            // SAFETY: the caller guarantees `cap >= n` writable bytes; the source is Rust-owned.
-            unsafe { std::ptr::copy_nonoverlapping(json.as_ptr(), buf, n) };
-        }
-        Ok(json.len() as i32)
+        // SAFETY: the caller guarantees `buf` null or `cap` writable bytes for this call.
+        let out = unsafe { super::output_bytes(buf, cap) };
+        Ok(super::copy_out(json.as_bytes(), out) as i32)
     })
 }
 

@@ -120,7 +120,7 @@ pub(crate) unsafe fn input_attributes(ptr: *const u8, len: usize) -> Result<Attr
 /// # Safety
 /// `buf` must be null, or point to `cap` writable bytes that nothing else reads or writes until the
 /// returned slice is dropped.
-unsafe fn output_bytes<'a>(buf: *mut u8, cap: usize) -> &'a mut [MaybeUninit<u8>] {
+pub(crate) unsafe fn output_bytes<'a>(buf: *mut u8, cap: usize) -> &'a mut [MaybeUninit<u8>] {
     if buf.is_null() {
         return &mut [];
     }
@@ -131,7 +131,7 @@ unsafe fn output_bytes<'a>(buf: *mut u8, cap: usize) -> &'a mut [MaybeUninit<u8>
 
 /// Copies as much of `bytes` as fits into `out` and returns the full length of `bytes`: the caller
 /// calls again with a larger buffer when that exceeds the buffer's size.
-fn copy_out(bytes: &[u8], out: &mut [MaybeUninit<u8>]) -> usize {
+pub(crate) fn copy_out(bytes: &[u8], out: &mut [MaybeUninit<u8>]) -> usize {
     for (slot, byte) in out.iter_mut().zip(bytes) {
         slot.write(*byte);
     }
