@@ -374,11 +374,6 @@ pub fn negotiate(
     if !issues.is_empty() {
         return Err(issues);
     }
-    let mut order: HashMap<String, usize> = HashMap::new();
-    for (k, id) in plan.order.iter().map(|&i| &plan.nodes[i].id).enumerate() {
-        order.insert(id.clone(), k);
-    }
-    formats.sort_by_key(|f| order.get(&f.id).copied());
     let inserted = insert(plan, pending);
     Ok(Negotiated { inserted, formats })
 }
