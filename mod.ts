@@ -69,6 +69,7 @@ export {
   type ManifestIssue,
   type ManifestReport,
   type NodeFormat,
+  type NodeOptions,
   type NodeSpec,
   nodeTypes,
   PipelineBuilder,

@@ -46,8 +46,8 @@ const HELP: Record<string, string> = {
 
 Usage:
   remotemedia run <manifest.json> [--input in.wav] [--output out.wav] [--param node.key=value]...
-                  [--report report.html]
-  remotemedia validate <manifest.json>
+                  [--report report.html] [--negotiate]
+  remotemedia validate <manifest.json> [--negotiate]
   remotemedia convert <old.yaml>          (a RemoteMedia SDK or YAML manifest → our JSON)
   remotemedia serve <manifest.json> [--port 8080] [--host 127.0.0.1] [--param node.key=value]...
                     [--static <dir>]
@@ -56,7 +56,8 @@ Usage:
   remotemedia --version
 
 Options for every command:
-  --verbose   show stack traces of errors
+  --verbose   show stack traces of errors (run, validate: also the converters format
+              negotiation inserted)
   --help      show help
 
 Exit codes: 0 ok, 1 a node failed, 2 usage error, 3 invalid manifest, 4 file not readable.`,
@@ -72,9 +73,12 @@ Sources (a WavReader with a path) start by themselves; entry nodes (no incoming 
   --param <node.key=value> override a node param (value parsed as JSON, else a string); repeatable
   --stats                  print the per-node statistics table (counts, p50/p95/max) to stderr (default)
   --no-stats               do not print it
+  --negotiate              format negotiation even if the manifest does not ask for it: insert
+                           ChannelMix / Resample / AudioFormat where a node cannot take the audio
+                           (it starts from the --input file's format)
   --verbose                show stack traces of errors, and the converters format negotiation
-                           inserted (negotiation starts from the --input file's format)`,
-  validate: `remotemedia validate <manifest.json> [--verbose]
+                           inserted`,
+  validate: `remotemedia validate <manifest.json> [--negotiate] [--verbose]
 
 Checks a manifest and lists every problem with its path. Exit code 0 when valid, 3 when not.
 With --verbose, also lists the converters format negotiation inserts (manifests with
@@ -214,13 +218,20 @@ function validate(parsed: Parsed, io: CliIo): number {
   if (!path) throw new UsageError("validate needs a manifest file");
   if (extra.length) throw new UsageError(`unexpected argument ${extra[0]}`);
   const text = readText(path);
-  const check = checkManifest(text);
+  const check = checkManifest(text, {
+    negotiate: parsed.flags.has("--negotiate") ? true : undefined,
+  });
   if (!check.valid) {
     for (const i of check.issues) io.out(`${path}: ${i.path ? i.path + ": " : ""}${i.message}`);
     return EXIT.invalidManifest;
   }
   const m = convertManifest(text);
-  io.out(`${path}: ok (${m.nodes.length} nodes, ${m.connections?.length ?? 0} connections)`);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+  io.out(
+    `${path}: ok (${count(m.nodes.length, "node")}, ${
+      count(m.connections?.length ?? 0, "connection")
+    })`,
+  );
   if (parsed.flags.has("--verbose")) {
     for (const c of check.inserted) io.out(describeInsertion(c));
   }

@@ -158,13 +158,18 @@ export async function run(parsed: Parsed, io: CliIo): Promise<number> {
   manifest = withOutput(manifest, output);
   // Format negotiation starts from the input file's format.
   const audioInput = input === undefined ? undefined : await wavFormat(input);
-  const check = checkManifest(manifest, { audioInput });
+  const negotiate = parsed.flags.has("--negotiate") ? true : undefined;
+  const check = checkManifest(manifest, { audioInput, negotiate });
   if (!check.valid) throw new ManifestError(check.issues);
   if (parsed.flags.has("--verbose")) {
     for (const c of check.inserted) io.err(describeInsertion(c) + "\n");
   }
 
-  const session = Session.create(manifest, { record: report !== undefined, audioInput });
+  const session = Session.create(manifest, {
+    record: report !== undefined,
+    audioInput,
+    negotiate,
+  });
   // --input follows the rule of push: frames go to every entry node whose input accepts audio.
   const entries = session.entries;
   try {

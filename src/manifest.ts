@@ -254,8 +254,9 @@ export interface ManifestReport {
  */
 export function checkManifest(
   manifest: Manifest | string,
-  options: FormatOptions = {},
+  options?: FormatOptions | null,
 ): ManifestReport {
+  options ??= {};
   const native = lib();
   const bytes = encoder.encode(manifestText(manifest));
   const nativeOptions = formatOptions(options);
@@ -294,8 +295,16 @@ export type BuiltinNodeArgs<T extends BuiltinNodeType> = [
   {
     [K in keyof NodeParams[T]]-?: Record<never, never> extends Pick<NodeParams[T], K> ? never : K;
   }[keyof NodeParams[T]],
-] extends [never] ? [params?: NodeParams[T], options?: { skipErrors?: boolean }]
-  : [params: NodeParams[T], options?: { skipErrors?: boolean }];
+] extends [never] ? [params?: NodeParams[T], options?: NodeOptions]
+  : [params: NodeParams[T], options?: NodeOptions];
+
+/** Options of a manifest node in {@link PipelineBuilder.node} (its `skipErrors` and `inputFormat`). */
+export interface NodeOptions {
+  /** Skip (and count) items that make the node fail instead of failing the session. */
+  skipErrors?: boolean;
+  /** The audio this node must receive (see {@link NodeSpec.inputFormat}). */
+  inputFormat?: AudioFormatConstraint;
+}
 
 /**
  * Builds a manifest in code; `build()` returns the same JSON a file would hold.
@@ -316,6 +325,7 @@ export class PipelineBuilder {
   #connections: Connection[] = [];
   #instances = new Map<string, LocalNode>();
   #name?: string;
+  #negotiate?: boolean;
 
   /** Names the pipeline. */
   name(name: string): this {
@@ -342,13 +352,13 @@ export class PipelineBuilder {
     id: string,
     type: RegisteredNodeType<P>,
     params?: P,
-    options?: { skipErrors?: boolean },
+    options?: NodeOptions,
   ): this;
   node(
     id: string,
     typeOrInstance: string | Node,
     paramsOrOptions?: Record<string, unknown> | InstanceOptions,
-    options: { skipErrors?: boolean } = {},
+    options: NodeOptions = {},
   ): this {
     if (typeof typeOrInstance !== "string") {
       const opts = (paramsOrOptions ?? {}) as InstanceOptions;
@@ -363,7 +373,17 @@ export class PipelineBuilder {
     const spec: NodeSpec = { id, type: typeOrInstance };
     if (paramsOrOptions !== undefined) spec.params = paramsOrOptions as Record<string, unknown>;
     if (options.skipErrors) spec.skipErrors = true;
+    if (options.inputFormat) spec.inputFormat = options.inputFormat;
     this.#nodes.push(spec);
+    return this;
+  }
+
+  /**
+   * Format negotiation for this pipeline (`negotiate: true` in the manifest): converters are inserted
+   * where a node cannot take the audio it would get (see {@link checkManifest}).
+   */
+  negotiate(on = true): this {
+    this.#negotiate = on;
     return this;
   }
 
@@ -387,6 +407,7 @@ export class PipelineBuilder {
       connections: structuredClone(this.#connections),
     };
     if (this.#name !== undefined) manifest.name = this.#name;
+    if (this.#negotiate !== undefined) manifest.negotiate = this.#negotiate;
     // Instances belong to the manifest (not to a global registry): they go when it goes.
     return attachInstances(manifest, new Map(this.#instances));
   }

@@ -13,6 +13,8 @@ import {
   type Manifest,
   ManifestError,
   nodeTypes,
+  PipelineBuilder,
+  PipelineError,
   registerNode,
   RuntimeData,
   Session,
@@ -322,6 +324,105 @@ describe("format negotiation", () => {
     assert.deepEqual(await run(manifest), await run(vadOnly));
   });
 
+  test("undeclared input: no guard where one would change audio the node accepts; the engine checks it", async () => {
+    // A node that takes stereo, or 8 or 16 kHz: a converter to one value would downmix or resample
+    // audio that already fits (stereo → dual mono; 16 kHz → 8 kHz). None is inserted; the audio
+    // reaches the node untouched, and audio that does not fit fails before the node sees it.
+    const received: Int16Array[] = [];
+    const Probe = registerNode("StereoProbe", () => ({
+      process(d: RuntimeData): undefined {
+        received.push(Int16Array.from(d.asAudio().samples as Int16Array));
+      },
+    }), {
+      accepts: ["audio"],
+      outputs: ["json"],
+      inputFormat: { channels: 2, sampleRate: [8000, 16000] },
+    });
+    try {
+      const manifest = new PipelineBuilder().negotiate().node("probe", Probe).build();
+      assert.equal(manifest.negotiate, true);
+      assert.deepEqual(checkManifest(manifest).inserted, []);
+      {
+        await using session = Session.create(manifest);
+        const samples = new Int16Array([1000, 0, 2000, 0, 3000, 0]);
+        await session.push(RuntimeData.audio({ samples, sampleRate: 16000, channels: 2 }));
+        session.close();
+        for await (const d of session) d.dispose();
+        assert.deepEqual(received.map((r) => [...r]), [[1000, 0, 2000, 0, 3000, 0]]);
+      }
+      await using session = Session.create(manifest);
+      await assert.rejects(
+        session.push(RuntimeData.audio({ samples: new Int16Array(4), sampleRate: 16000 })),
+        (error: unknown) =>
+          error instanceof PipelineError && error.nodeId === "probe" &&
+          /gets audio of 16000 Hz, 1 ch, i16 but accepts 8000 Hz or 16000 Hz, 2 ch \(not 1 ch\)/
+            .test(error.message),
+      );
+    } finally {
+      unregisterNode("StereoProbe");
+    }
+  });
+
+  test("pushed audio that contradicts audioInput is refused; the session goes on", async () => {
+    await using session = Session.create(vadOnly, {
+      audioInput: { sampleRate: 16000, channels: 1, sampleFormat: "i16" },
+    });
+    await assert.rejects(
+      session.push(
+        RuntimeData.audio({ samples: new Int16Array(1920), sampleRate: 48000, channels: 2 }),
+      ),
+      (error: unknown) =>
+        error instanceof ArgumentError &&
+        error.message.startsWith(
+          "push: audio of 48000 Hz, 2 ch, i16 does not match the session's audioInput (16000 Hz, 1 ch, i16)",
+        ),
+    );
+    await session.push(RuntimeData.audio({ samples: new Int16Array(320), sampleRate: 16000 }));
+    session.close();
+    for await (const d of session) d.dispose();
+  });
+
+  test("interrupt({ from }) also drops what the converters in front of the node hold", async () => {
+    const manifest: Manifest = {
+      version: 1,
+      negotiate: true,
+      nodes: [{ id: "p", type: "PassThrough", inputFormat: { sampleRate: 16000 } }],
+    };
+    // Inline: every push has run the graph when it resolves, so what came before the interrupt has
+    // been polled and anything after it was produced after it.
+    await using session = Session.create(manifest, {
+      audioInput: { sampleRate: 48000, channels: 1, sampleFormat: "f32" },
+      execution: "inline",
+    });
+    const drain = (into: number[]) => {
+      for (let d = session.poll(); d; d = session.poll()) {
+        into.push(...d.asAudio().samples);
+        d.dispose();
+      }
+    };
+    const before: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await session.push(
+        RuntimeData.audio({ samples: new Float32Array(480).fill(0.5), sampleRate: 48000 }),
+      );
+      drain(before);
+    }
+    assert.ok(before.length < 3 * 160, "the resampler holds some of the input back");
+    session.interrupt({ from: "p" });
+    const after: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await session.push(RuntimeData.audio({ samples: new Float32Array(480), sampleRate: 48000 }));
+      drain(after);
+    }
+    session.close();
+    for await (const d of session) {
+      after.push(...d.asAudio().samples);
+      d.dispose();
+    }
+    assert.equal(after.filter((x) => Math.abs(x) > 1e-3).length, 0);
+    assert.ok(after.length > 2000, `${after.length} samples after`);
+  });
+
   test("what cannot be converted, and bad options, are clear errors", () => {
     const upmix: Manifest = {
       version: 1,
@@ -375,6 +476,31 @@ describe("format negotiation", () => {
       validateManifest(yaml, { audioInput, negotiate: false })[0].message,
       /accepts 16000 Hz, 1 ch \(not 8000 Hz, 2 ch\)/,
     );
+  });
+
+  test("checkManifest takes null options; remotemedia run --negotiate turns negotiation on", async () => {
+    assert.equal(checkManifest(vadOnly, null).valid, true);
+    const dir = mkdtempSync(join(tmpdir(), "rm-formats-neg-"));
+    try {
+      const manifest = join(dir, "m.json");
+      writeFileSync(manifest, JSON.stringify(vadOnly));
+      const stereo8k = join(root, "tests/data/stream_health/one_channel.wav");
+      const io = capture();
+      assert.equal(
+        await runCli(["run", manifest, "--input", stereo8k, "--negotiate", "--verbose"], io),
+        EXIT.ok,
+        io.stderr,
+      );
+      assert.match(io.stderr, /format: inserted ChannelMix "vad:mono"/);
+      const validated = capture();
+      assert.equal(await runCli(["validate", manifest, "--negotiate", "--verbose"], validated), 0);
+      assert.deepEqual(validated.stdout.map((l) => l.replace(/^.*?: /, "")), [
+        "ok (1 node, 0 connections)",
+        'inserted ChannelMix "vad:mono" {"mode":"mono"} before "vad" (? Hz, ? ch, ? → ? Hz, 1 ch, ?): "vad" (Vad) port "in" accepts 1 ch; the session input is ? Hz, ? ch, ?',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("remotemedia run --verbose prints what negotiation inserted from the input file's format", async () => {

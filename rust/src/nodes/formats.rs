@@ -7,7 +7,7 @@ use super::schema::Params;
 use crate::data::SampleFormat;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The format of an audio stream as far as it is known before the session runs: each field `None`
 /// (absent in JSON) when it depends on data not seen yet (a TypeScript node's output, a pushed stream
@@ -65,19 +65,10 @@ impl AudioSpec {
         }
     }
 
-    /// Reads `{sampleRate?, channels?, sampleFormat?}` (`what` names it in errors).
-    pub fn from_json(value: &Value, what: &str) -> Result<AudioSpec, String> {
-        let accepts = AudioAccepts::from_json(value, what)?;
-        let single = |n: usize, field: &str| {
-            if n > 1 {
-                Err(format!("{what}.{field}: expected one value, got a list"))
-            } else {
-                Ok(())
-            }
-        };
-        single(accepts.sample_rates.len(), "sampleRate")?;
-        single(accepts.channels.len(), "channels")?;
-        single(accepts.sample_formats.len(), "sampleFormat")?;
+    /// Reads `{sampleRate?, channels?, sampleFormat?}` (single values; `what` names it in errors;
+    /// every bad field is reported).
+    pub fn from_json(value: &Value, what: &str) -> Result<AudioSpec, Vec<String>> {
+        let accepts = read(value, what, false)?;
         Ok(AudioSpec {
             sample_rate: accepts.sample_rates.first().copied(),
             channels: accepts.channels.first().copied(),
@@ -132,6 +123,32 @@ impl AudioAccepts {
             channels: vec![1],
             ..Self::ANY
         }
+    }
+
+    /// True when nothing is constrained (the engine then checks nothing at run time).
+    pub fn is_any(&self) -> bool {
+        self.sample_rates.is_empty() && self.channels.is_empty() && self.sample_formats.is_empty()
+    }
+
+    /// The fields of `have` that are known and not accepted, as `2 ch` / `44100 Hz` / `i16`.
+    pub fn mismatches(&self, have: &AudioSpec) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(r) = have.sample_rate {
+            if !self.sample_rates.is_empty() && !self.sample_rates.contains(&r) {
+                out.push(format!("{r} Hz"));
+            }
+        }
+        if let Some(c) = have.channels {
+            if !self.channels.is_empty() && !self.channels.contains(&c) {
+                out.push(format!("{c} ch"));
+            }
+        }
+        if let Some(f) = have.sample_format {
+            if !self.sample_formats.is_empty() && !self.sample_formats.contains(&f) {
+                out.push(f.name().to_string());
+            }
+        }
+        out
     }
 
     /// True when `spec`'s known fields are all accepted.
@@ -230,72 +247,87 @@ impl AudioAccepts {
     }
 
     /// Reads `{sampleRate?, channels?, sampleFormat?}`, each a value or a list of values (`what`
-    /// names the object in errors).
-    pub fn from_json(value: &Value, what: &str) -> Result<AudioAccepts, String> {
-        let Value::Object(map) = value else {
-            return Err(format!(
-                "{what}: expected an object {{sampleRate?, channels?, sampleFormat?}}, got {}",
-                crate::data::json_kind(value)
-            ));
-        };
-        for key in map.keys() {
-            if !["sampleRate", "channels", "sampleFormat"].contains(&key.as_str()) {
-                return Err(format!(
-                    "{what}.{key}: unknown key (expected one of sampleRate, channels, sampleFormat)"
-                ));
-            }
-        }
-        fn list<T>(
-            map: &Map<String, Value>,
-            key: &str,
-            what: &str,
-            expected: &str,
-            read: impl Fn(&Value) -> Option<T>,
-        ) -> Result<Vec<T>, String> {
-            let items: Vec<&Value> = match map.get(key) {
-                None | Some(Value::Null) => return Ok(Vec::new()),
-                Some(Value::Array(items)) if !items.is_empty() => items.iter().collect(),
-                Some(v) => vec![v],
-            };
-            items
-                .into_iter()
-                .map(|v| {
-                    read(v).ok_or_else(|| format!("{what}.{key}: expected {expected}, got {v}"))
-                })
-                .collect()
-        }
-        let int = |lo: u64, hi: u64| {
-            move |v: &Value| {
-                v.as_u64()
-                    .filter(|n| (lo..=hi).contains(n))
-                    .map(|n| n as u32)
-            }
-        };
-        Ok(AudioAccepts {
-            sample_rates: list(
-                map,
-                "sampleRate",
-                what,
-                "a sample rate between 1000 and 384000 Hz (or a list of them)",
-                int(1000, 384_000),
-            )?,
-            channels: list(
-                map,
-                "channels",
-                what,
-                "a channel count between 1 and 64 (or a list of them)",
-                int(1, 64),
-            )?,
-            sample_formats: list(
-                map,
-                "sampleFormat",
-                what,
-                "f32, i16 or i32 (or a list of them)",
-                |v| v.as_str().and_then(SampleFormat::from_name),
-            )?,
-            same_across_ports: false,
-        })
+    /// names the object in errors; every bad field is reported).
+    pub fn from_json(value: &Value, what: &str) -> Result<AudioAccepts, Vec<String>> {
+        read(value, what, true)
     }
+}
+
+/// Reads an [`AudioAccepts`] (`lists`: a field may be a list of values) or reports every bad field.
+fn read(value: &Value, what: &str, lists: bool) -> Result<AudioAccepts, Vec<String>> {
+    let Value::Object(map) = value else {
+        return Err(vec![format!(
+            "{what}: expected an object {{sampleRate?, channels?, sampleFormat?}}, got {}",
+            crate::data::json_kind(value)
+        )]);
+    };
+    let mut errors = Vec::new();
+    for key in map.keys() {
+        if !["sampleRate", "channels", "sampleFormat"].contains(&key.as_str()) {
+            errors.push(format!(
+                "{what}.{key}: unknown key (expected one of sampleRate, channels, sampleFormat)"
+            ));
+        }
+    }
+    let mut list = |key: &str, expected: &str, read: &dyn Fn(&Value) -> Option<u32>| {
+        let expected = if lists {
+            format!("{expected} (or a list of them)")
+        } else {
+            expected.to_string()
+        };
+        let items: Vec<&Value> = match map.get(key) {
+            None => return Vec::new(),
+            Some(Value::Array(items)) if lists && !items.is_empty() => items.iter().collect(),
+            Some(v @ Value::Array(_)) if !lists => {
+                errors.push(format!("{what}.{key}: expected one value, got {v}"));
+                return Vec::new();
+            }
+            // null (NaN in JavaScript becomes null in JSON) is a bad value, not "unknown"
+            Some(v) => vec![v],
+        };
+        let mut out = Vec::new();
+        for v in items {
+            match read(v) {
+                Some(x) => out.push(x),
+                None => {
+                    errors.push(format!("{what}.{key}: expected {expected}, got {v}"));
+                    return Vec::new();
+                }
+            }
+        }
+        out
+    };
+    let int = |lo: u64, hi: u64| {
+        move |v: &Value| {
+            v.as_u64()
+                .filter(|n| (lo..=hi).contains(n))
+                .map(|n| n as u32)
+        }
+    };
+    let sample_rates = list(
+        "sampleRate",
+        "a sample rate between 1000 and 384000 Hz",
+        &int(1000, 384_000),
+    );
+    let channels = list("channels", "a channel count between 1 and 64", &int(1, 64));
+    let codes = list("sampleFormat", "f32, i16 or i32", &|v: &Value| {
+        v.as_str()
+            .and_then(SampleFormat::from_name)
+            .map(|f| f as u32)
+    });
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let sample_formats = codes
+        .into_iter()
+        .filter_map(|c| SampleFormat::from_code(c as i32).ok())
+        .collect();
+    Ok(AudioAccepts {
+        sample_rates,
+        channels,
+        sample_formats,
+        same_across_ports: false,
+    })
 }
 
 impl Serialize for AudioAccepts {
@@ -411,13 +443,29 @@ mod tests {
         let e = AudioAccepts::from_json(&json!({"channels": 0}), "inputFormat").unwrap_err();
         assert_eq!(
             e,
-            "inputFormat.channels: expected a channel count between 1 and 64 (or a list of them), got 0"
+            ["inputFormat.channels: expected a channel count between 1 and 64 (or a list of them), got 0"]
         );
-        let e = AudioAccepts::from_json(&json!({"rate": 1}), "x").unwrap_err();
-        assert!(e.starts_with("x.rate: unknown key"), "{e}");
-        let e =
-            AudioSpec::from_json(&json!({"sampleRate": [8000, 16000]}), "audioInput").unwrap_err();
-        assert_eq!(e, "audioInput.sampleRate: expected one value, got a list");
+        // every bad field, not the first only; null (NaN in JavaScript) is not "unknown"
+        let e = AudioAccepts::from_json(
+            &json!({"rate": 1, "sampleRate": 480, "sampleFormat": ["f64"], "channels": null}),
+            "x",
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 4, "{e:?}");
+        assert!(e[0].starts_with("x.rate: unknown key"), "{e:?}");
+        assert!(e.iter().any(|m| m.ends_with("got null")), "{e:?}");
+        let e = AudioSpec::from_json(
+            &json!({"sampleRate": [8000, 16000], "channels": 0}),
+            "audioInput",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            [
+                "audioInput.sampleRate: expected one value, got [8000,16000]",
+                "audioInput.channels: expected a channel count between 1 and 64, got 0"
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub use tasks::{Emit, Task, TaskKind};
 use super::entries::{Entries, Route};
 use super::manifest::{EdgePolicy, Plan};
 use crate::data::{DataType, RuntimeData};
+use crate::nodes::formats::AudioAccepts;
 use crate::nodes::{Node, NodeError, Outputs};
 use observe::{CallStats, EventLog};
 use std::collections::VecDeque;
@@ -154,6 +155,11 @@ struct Slot {
     edge_count: usize,
     /// When the input being processed entered the session (outputs inherit it).
     entered: Instant,
+    /// The audio formats it accepts, when it constrains them: audio that does not fit fails it (or is
+    /// skipped) before it reaches the node, for TypeScript nodes too.
+    audio_in: Option<AudioAccepts>,
+    /// For a converter format negotiation inserted: the node it converts for (reset with it).
+    converts_for: Option<usize>,
 }
 
 impl Slot {
@@ -224,6 +230,8 @@ impl Engine {
                 cursor: 0,
                 edge_count: 0,
                 entered: Instant::now(),
+                audio_in: (!n.audio_in.is_any()).then(|| n.audio_in.clone()),
+                converts_for: n.converts_for,
             });
         }
         let mut edges = Vec::new();
@@ -244,7 +252,7 @@ impl Engine {
             if plan.nodes[i].ports.is_empty() {
                 entry_table.add_source(i, &slot.type_name); // starts by itself: no entry edge
             } else if slot.inputs.iter().all(Vec::is_empty) {
-                receivers.push((plan.nodes[i].stands_for.unwrap_or(i), i));
+                receivers.push((plan.nodes[i].converts_for.unwrap_or(i), i));
             }
         }
         receivers.sort_unstable();
@@ -426,7 +434,9 @@ impl Engine {
         self.interrupt_nodes(&all)
     }
 
-    /// The nodes reachable from `from` (included), as a mask over node indices: a branch.
+    /// The nodes reachable from `from` (included), as a mask over node indices: a branch. The
+    /// converters format negotiation put in front of a node of the branch belong to it (their
+    /// buffered audio is that node's input).
     pub fn downstream(&self, from: &[usize]) -> Vec<bool> {
         let mut mask = vec![false; self.slots.len()];
         let mut stack: Vec<usize> = from.iter().copied().filter(|&n| n < mask.len()).collect();
@@ -435,6 +445,11 @@ impl Engine {
                 continue;
             }
             stack.extend(self.slots[n].outputs.iter().map(|&e| self.edges[e].to));
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            if slot.converts_for.is_some_and(|to| mask[to]) {
+                mask[i] = true;
+            }
         }
         mask
     }

@@ -7,6 +7,8 @@
 //! `process` event); a host node's call becomes a task instead (see `tasks`).
 
 use super::{flatten, Engine, Phase, Queued, Sink, TaskKind};
+use crate::data::RuntimeData;
+use crate::nodes::formats::AudioSpec;
 use crate::nodes::Outputs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
@@ -103,6 +105,16 @@ impl Engine {
     /// errors (a flush never does). Returns false on failure.
     fn execute(&mut self, n: usize, work: Work, sink: &mut dyn Sink) -> bool {
         self.calls += 1;
+        if let Some(problem) = self.format_problem(n, &work) {
+            let slot = &mut self.slots[n];
+            slot.stats.items_in += 1;
+            if slot.skip_errors {
+                slot.stats.errors += 1;
+                return true;
+            }
+            self.fail(n, problem);
+            return false;
+        }
         if self.slots[n].node.is_none() {
             self.dispatch_work(n, work, sink);
             return true;
@@ -151,6 +163,36 @@ impl Engine {
         }
         self.scratch = out; // reused by the next call
         ok
+    }
+
+    /// Why the audio of `work` does not fit what node `n` accepts (its type's formats narrowed by its
+    /// `inputFormat`), if it does not: checked before the node sees it, so a TypeScript node that
+    /// declares `inputFormat` gets nothing else.
+    fn format_problem(&self, n: usize, work: &Work) -> Option<String> {
+        let accepts = self.slots[n].audio_in.as_ref()?;
+        let check = |item: &RuntimeData| {
+            let audio = item.as_audio().ok()?;
+            let have = AudioSpec::new(
+                audio.sample_rate,
+                u32::from(audio.channels),
+                audio.samples.format(),
+            );
+            let bad = accepts.mismatches(&have);
+            (!bad.is_empty()).then(|| {
+                format!(
+                    "gets audio of {have} but accepts {} (not {}): convert it before this node \
+                     (ChannelMix / Resample / AudioFormat), or declare the session's audioInput and \
+                     set negotiate: true",
+                    accepts.describe(),
+                    bad.join(", ")
+                )
+            })
+        };
+        match work {
+            Work::One(_, (item, _)) => check(item),
+            Work::Joined(items) => items.iter().find_map(|(_, (item, _))| check(item)),
+            Work::Resume | Work::Flush => None,
+        }
     }
 
     /// A call of host node `n` becomes a task (a host node never has pending output to resume).

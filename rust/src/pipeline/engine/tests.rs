@@ -75,7 +75,7 @@ fn engine() -> Engine {
         ports: probe_schema().inputs,
         skip_errors: false,
         audio_in: AudioAccepts::ANY,
-        stands_for: None,
+        converts_for: None,
     };
     let plan = Plan {
         nodes: vec![node("a"), node("b")],
@@ -244,7 +244,7 @@ fn node_events_are_forwarded_with_the_node_id_and_json_items_are_only_data() {
             ports: talker_schema().inputs,
             skip_errors: false,
             audio_in: AudioAccepts::ANY,
-            stands_for: None,
+            converts_for: None,
         }],
         edges: vec![],
         order: vec![0],

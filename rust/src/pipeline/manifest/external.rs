@@ -72,12 +72,14 @@ pub fn external_types(value: &Value) -> Result<Vec<NodeSchema>, String> {
         let audio_in = match t.get("inputFormat") {
             None | Some(Value::Null) => AudioAccepts::ANY,
             Some(v) => {
-                AudioAccepts::from_json(v, &format!("nodeTypes[{i}] \"{name}\".inputFormat"))?
+                AudioAccepts::from_json(v, &format!("nodeTypes[{i}] \"{name}\".inputFormat"))
+                    .map_err(|e| e.join("; "))?
             }
         };
         let audio_out = match t.get("outputFormat") {
             None | Some(Value::Null) => AudioSpec::default(),
-            Some(v) => AudioSpec::from_json(v, &format!("nodeTypes[{i}] \"{name}\".outputFormat"))?,
+            Some(v) => AudioSpec::from_json(v, &format!("nodeTypes[{i}] \"{name}\".outputFormat"))
+                .map_err(|e| e.join("; "))?,
         };
         out.push(NodeSchema {
             type_name: name.to_string().into(),

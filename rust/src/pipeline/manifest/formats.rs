@@ -11,6 +11,7 @@
 use super::*;
 use crate::data::SampleFormat;
 use crate::nodes::formats::AudioSpec;
+use crate::pipeline::entries::bit;
 use serde_json::json;
 
 /// A converter that format negotiation inserted.
@@ -99,7 +100,9 @@ enum Site {
 }
 
 /// The converters that turn `have` into a format `want` admits, and the resulting format. A field of
-/// `have` that is unknown gets a converter when `want` constrains it.
+/// `have` that is unknown gets a converter only when the converter leaves audio that already fits
+/// untouched: `want` names a single value (a mono downmix, one rate, one sample format). Otherwise it
+/// stays unknown, and the engine checks the audio when it arrives.
 fn conversion(want: &AudioAccepts, have: AudioSpec) -> (Vec<Step>, AudioSpec) {
     let mut steps = Vec::new();
     let mut cur = have;
@@ -119,7 +122,11 @@ fn conversion(want: &AudioAccepts, have: AudioSpec) -> (Vec<Step>, AudioSpec) {
         *cur = after;
     };
     let mut upmix = None;
-    if !want.channels.is_empty() && cur.channels.is_none_or(|c| !want.channels.contains(&c)) {
+    let wrong = |list: &[u32], v: Option<u32>| match v {
+        Some(v) => !list.is_empty() && !list.contains(&v),
+        None => list.len() == 1,
+    };
+    if (cur.channels.is_some() || want.channels == [1]) && wrong(&want.channels, cur.channels) {
         let target = if want.channels.contains(&1) {
             1
         } else {
@@ -143,11 +150,7 @@ fn conversion(want: &AudioAccepts, have: AudioSpec) -> (Vec<Step>, AudioSpec) {
             upmix = Some(target); // after resampling: fewer channels to resample
         }
     }
-    if !want.sample_rates.is_empty()
-        && cur
-            .sample_rate
-            .is_none_or(|r| !want.sample_rates.contains(&r))
-    {
+    if wrong(&want.sample_rates, cur.sample_rate) {
         // The lowest accepted rate at or above the stream's (no information lost), else the highest.
         let target = match cur.sample_rate {
             Some(r) => want
@@ -186,11 +189,8 @@ fn conversion(want: &AudioAccepts, have: AudioSpec) -> (Vec<Step>, AudioSpec) {
             after,
         );
     }
-    if !want.sample_formats.is_empty()
-        && cur
-            .sample_format
-            .is_none_or(|f| !want.sample_formats.contains(&f))
-    {
+    let codes: Vec<u32> = want.sample_formats.iter().map(|&f| f as u32).collect();
+    if wrong(&codes, cur.sample_format.map(|f| f as u32)) {
         let target = if want.sample_formats.contains(&SampleFormat::F32) {
             SampleFormat::F32
         } else {
@@ -212,27 +212,6 @@ fn conversion(want: &AudioAccepts, have: AudioSpec) -> (Vec<Step>, AudioSpec) {
     (steps, cur)
 }
 
-/// The fields of `have` that are known and not accepted, as `2 ch` / `44100 Hz` / `i16`.
-fn mismatches(want: &AudioAccepts, have: &AudioSpec) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(r) = have.sample_rate {
-        if !want.sample_rates.is_empty() && !want.sample_rates.contains(&r) {
-            out.push(format!("{r} Hz"));
-        }
-    }
-    if let Some(c) = have.channels {
-        if !want.channels.is_empty() && !want.channels.contains(&c) {
-            out.push(format!("{c} ch"));
-        }
-    }
-    if let Some(f) = have.sample_format {
-        if !want.sample_formats.is_empty() && !want.sample_formats.contains(&f) {
-            out.push(f.name().to_string());
-        }
-    }
-    out
-}
-
 /// Checks the formats of a valid plan and, when `enabled`, inserts converters where a node does not
 /// accept what it would get (see the module docs). `input` is the format of the session's pushed audio.
 pub fn negotiate(
@@ -247,6 +226,10 @@ pub fn negotiate(
         incoming[edge.to].push(e);
     }
     let mut outputs: Vec<Option<AudioSpec>> = vec![None; n];
+    // The data types each node may emit (a bit per type): a PassThrough emits what reaches it, so a
+    // PassThrough fed audio only does not carry other types to a node that needs a converter.
+    let mut emits: Vec<u8> = vec![0; n];
+    let mask = |types: &[DataType]| types.iter().fold(0u8, |m, &t| m | bit(t));
     let mut formats = Vec::with_capacity(n);
     let mut pending: Vec<(Site, Vec<Step>, String)> = Vec::new();
     for &i in &plan.order {
@@ -267,10 +250,23 @@ pub fn negotiate(
                 format!("the session input is {input}"),
             ));
         }
+        let mut arrived = match node.ports.first() {
+            Some(p) if incoming[i].is_empty() => mask(&p.accepts),
+            _ => 0,
+        };
+        for &e in &incoming[i] {
+            let edge = &plan.edges[e];
+            arrived |= emits[edge.from] & mask(&node.ports[edge.port].accepts);
+        }
+        emits[i] = if node.node_type.is_some() && node.schema.type_name == "PassThrough" {
+            arrived
+        } else {
+            mask(&node.schema.outputs)
+        };
         for &e in &incoming[i] {
             let edge = &plan.edges[e];
             let src = &plan.nodes[edge.from];
-            let carries_audio = src.schema.outputs.contains(&DataType::Audio)
+            let carries_audio = emits[edge.from] & bit(DataType::Audio) != 0
                 && node.ports[edge.port].accepts.contains(&DataType::Audio);
             if let (true, Some(spec)) = (carries_audio, outputs[edge.from]) {
                 let what = format!("\"{}\" ({}) emits {spec}", src.id, src.schema.type_name);
@@ -302,12 +298,11 @@ pub fn negotiate(
             if enabled && !steps.is_empty() {
                 let carried: Vec<&str> = match site {
                     Site::Edge(e) => {
-                        let src = &plan.nodes[plan.edges[e].from];
-                        src.schema
-                            .outputs
+                        let from = emits[plan.edges[e].from];
+                        node.ports[port]
+                            .accepts
                             .iter()
-                            .filter(|t| **t != DataType::Audio)
-                            .filter(|t| node.ports[port].accepts.contains(t))
+                            .filter(|&&t| t != DataType::Audio && from & bit(t) != 0)
                             .map(|t| t.name())
                             .collect()
                     }
@@ -333,7 +328,7 @@ pub fn negotiate(
                     });
                 }
             } else if !enabled {
-                let bad = mismatches(&want, &have);
+                let bad = want.mismatches(&have);
                 if !bad.is_empty() {
                     let fix: Vec<&str> = steps.iter().map(|s| s.type_name).collect();
                     issues.push(Issue {
@@ -422,7 +417,7 @@ fn insert(plan: &mut Plan, pending: Vec<(Site, Vec<Step>, String)>) -> Vec<Inser
                 params,
                 ports,
                 skip_errors: false,
-                stands_for: None,
+                converts_for: Some(to),
             });
             report.push(Insertion {
                 id,
@@ -466,10 +461,7 @@ fn insert(plan: &mut Plan, pending: Vec<(Site, Vec<Step>, String)>) -> Vec<Inser
                     policy,
                 });
             }
-            Site::Entry(i) => {
-                plan.nodes[first].stands_for = Some(i);
-                plan.edges.push(hop(last, i, 0));
-            }
+            Site::Entry(i) => plan.edges.push(hop(last, i, 0)),
         }
     }
     if !report.is_empty() {

@@ -82,7 +82,7 @@ fn stereo_into_a_vad_gets_a_channel_mix_in_front_of_the_entry() {
         "\"vad\" (Vad) port \"in\" accepts 1 ch; the session input is 48000 Hz, 2 ch, f32"
     );
     // The converter receives the session's input on the Vad's behalf.
-    assert_eq!(p.nodes[1].stands_for, Some(0));
+    assert_eq!(p.nodes[1].converts_for, Some(0));
     assert_eq!(edges(&p), vec![("vad:mono".into(), "vad".into(), 0)]);
     assert_eq!(p.order, vec![1, 0]);
     assert_eq!(n.formats[0].input, Some(spec(48000, 1, SampleFormat::F32)));
@@ -403,5 +403,71 @@ fn converter_ids_never_collide_with_the_users() {
     assert_eq!(
         summary(&n),
         vec![("vad:mono2".into(), "ChannelMix", json!({"mode": "mono"}))]
+    );
+}
+
+#[test]
+fn an_unknown_field_gets_a_guard_only_where_it_leaves_fitting_audio_untouched() {
+    // Lists, and a channel count above one: a converter would change audio the node accepts (16 kHz
+    // into [8000, 16000] resampled to 8 kHz, stereo into [2] downmixed and copied back): nothing is
+    // inserted; the engine checks the audio when it arrives.
+    let m = json!({"version": 1, "negotiate": true, "nodes": [{"id": "asr", "type": "Asr"}]});
+    for format in [
+        json!({"sampleRate": [8000, 16000]}),
+        json!({"channels": [1, 2]}),
+        json!({"channels": 2}),
+        json!({"sampleFormat": ["i16", "f32"]}),
+    ] {
+        let (p, n) = ok(run(
+            m.clone(),
+            &host(format.clone()),
+            AudioSpec::default(),
+            None,
+        ));
+        assert!(n.inserted.is_empty(), "{format}: {:?}", summary(&n));
+        assert_eq!(p.nodes.len(), 1);
+    }
+    // Known, the same lists convert what does not fit, to the nearest accepted value.
+    let (_, n) = ok(run(
+        m,
+        &host(json!({"sampleRate": [8000, 16000, 48000]})),
+        spec(44100, 1, SampleFormat::F32),
+        None,
+    ));
+    assert_eq!(
+        summary(&n),
+        vec![(
+            "asr:resample".into(),
+            "Resample",
+            json!({"targetRate": 48000})
+        )]
+    );
+}
+
+#[test]
+fn a_pass_through_carries_only_what_reaches_it() {
+    // Asr takes every type; a PassThrough fed by a Gain only ever carries audio to it.
+    let types =
+        external_types(&json!([{"type": "Asr", "inputFormat": {"sampleRate": 16000}}])).unwrap();
+    let m = json!({"version": 1, "negotiate": true, "nodes": [
+        {"id": "g", "type": "Gain"}, {"id": "p", "type": "PassThrough"}, {"id": "asr", "type": "Asr"}
+    ], "connections": [{"from": "g", "to": "p"}, {"from": "p", "to": "asr"}]});
+    let (_, n) = ok(run(m, &types, spec(48000, 1, SampleFormat::F32), None));
+    assert_eq!(
+        summary(&n),
+        vec![(
+            "asr:resample".into(),
+            "Resample",
+            json!({"targetRate": 16000})
+        )]
+    );
+    // As an entry it passes on whatever is pushed: JSON too, so no converter can go after it.
+    let m = json!({"version": 1, "negotiate": true, "nodes": [
+        {"id": "p", "type": "PassThrough"}, {"id": "asr", "type": "Asr"}
+    ], "connections": [{"from": "p", "to": "asr"}]});
+    let got = messages(run(m, &types, spec(48000, 1, SampleFormat::F32), None));
+    assert!(
+        got[0].contains("it also carries text/video/json/binary/tensor"),
+        "{got:?}"
     );
 }

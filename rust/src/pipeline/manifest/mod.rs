@@ -66,9 +66,10 @@ pub struct NodePlan {
     pub skip_errors: bool,
     /// The audio formats its inputs accept: its type's, narrowed by the manifest's `inputFormat`.
     pub audio_in: AudioAccepts,
-    /// For a converter that format negotiation put in front of an entry node: that node's index (the
-    /// session's input reaches it through the converter; pushes still name the entry).
-    pub stands_for: Option<usize>,
+    /// For a converter that format negotiation inserted: the node it converts for (the one it was put
+    /// in front of). It is reset with that node, and in front of an entry it takes the session's input
+    /// for it (pushes still name the entry).
+    pub converts_for: Option<usize>,
 }
 
 /// A validated connection.
@@ -343,9 +344,11 @@ fn plan_node(
         None => None,
         Some(v) => match AudioAccepts::from_json(v, &format!("{label}.inputFormat")) {
             Ok(a) => Some(a),
-            Err(message) => {
-                let (path, message) = message.split_once(": ").unwrap_or(("", &message));
-                issue(issues, path, message);
+            Err(messages) => {
+                for message in messages {
+                    let (path, message) = message.split_once(": ").unwrap_or(("", &message));
+                    issue(issues, path, message);
+                }
                 None
             }
         },
@@ -428,7 +431,7 @@ fn plan_node(
                 params,
                 ports,
                 skip_errors,
-                stands_for: None,
+                converts_for: None,
             })
         }
         Found::External(schema) => {
@@ -456,7 +459,7 @@ fn plan_node(
                 params,
                 ports,
                 skip_errors,
-                stands_for: None,
+                converts_for: None,
             })
         }
     }

@@ -81,6 +81,16 @@ impl Default for SessionOptions {
     }
 }
 
+/// The declared format of the pushed audio (`audioInput`; unknown fields when absent).
+fn audio_input(options: &SessionOptions) -> Result<AudioSpec, SessionError> {
+    match &options.audio_input {
+        None | Some(Value::Null) => Ok(AudioSpec::default()),
+        Some(v) => {
+            AudioSpec::from_json(v, "audioInput").map_err(|e| SessionError::Options(e.join("; ")))
+        }
+    }
+}
+
 /// Validates a manifest and negotiates its formats as a session with `options` would (`validate` and
 /// sessions share it): the plan with any converters inserted, and what negotiation did.
 pub fn negotiated_plan(
@@ -88,10 +98,7 @@ pub fn negotiated_plan(
     externals: &[crate::nodes::schema::NodeSchema],
     options: &SessionOptions,
 ) -> Result<(Plan, Negotiated), SessionError> {
-    let input = match &options.audio_input {
-        None | Some(Value::Null) => AudioSpec::default(),
-        Some(v) => AudioSpec::from_json(v, "audioInput").map_err(SessionError::Options)?,
-    };
+    let input = audio_input(options)?;
     let mut plan = plan(manifest, externals).map_err(SessionError::Manifest)?;
     let enabled = options.negotiate.unwrap_or(plan.negotiate);
     let negotiated = negotiate(&mut plan, &input, enabled).map_err(SessionError::Manifest)?;
@@ -154,6 +161,8 @@ pub struct Session {
     node_ids: Vec<String>,
     /// Ids of the sink nodes.
     sinks: Vec<String>,
+    /// The declared format of pushed audio: a pushed item that contradicts it is refused.
+    audio_input: AudioSpec,
     /// The entry nodes, to route pushed items without locking the engine.
     entries: Entries,
 }
@@ -190,6 +199,7 @@ impl Session {
             None => Vec::new(),
         };
         let (plan, _) = negotiated_plan(manifest, &externals, &options)?;
+        let audio_input = audio_input(&options)?;
         // Nodes that block in file I/O make the pool lend a thread while the session runs.
         let blocking = plan.nodes.iter().any(|n| n.schema.heavy);
         let mut engine = Engine::new(plan, options.input_capacity).map_err(SessionError::Node)?;
@@ -216,6 +226,7 @@ impl Session {
             node_ids,
             sinks,
             entries,
+            audio_input,
         });
         if options.threaded {
             let task: Weak<dyn pool::Task> = session.me.clone();
@@ -234,6 +245,34 @@ impl Session {
     /// Node ids in manifest order (output items name their node by index into this).
     pub fn node_ids(&self) -> &[String] {
         &self.node_ids
+    }
+
+    /// Refuses pushed audio that contradicts the declared `audioInput` (validation and negotiation
+    /// counted on it).
+    fn check_declared(&self, item: &RuntimeData) -> Result<(), SessionError> {
+        let declared = &self.audio_input;
+        if *declared == AudioSpec::default() {
+            return Ok(());
+        }
+        let Ok(audio) = item.as_audio() else {
+            return Ok(());
+        };
+        let have = AudioSpec::new(
+            audio.sample_rate,
+            u32::from(audio.channels),
+            audio.samples.format(),
+        );
+        let fits = |d: Option<u32>, h: Option<u32>| d.is_none() || d == h;
+        if fits(declared.sample_rate, have.sample_rate)
+            && fits(declared.channels, have.channels)
+            && (declared.sample_format.is_none() || declared.sample_format == have.sample_format)
+        {
+            return Ok(());
+        }
+        Err(SessionError::Input(format!(
+            "push: audio of {have} does not match the session's audioInput ({declared}), which \
+             validation and format negotiation counted on"
+        )))
     }
 
     /// Ids of the sink nodes, whose outputs the session emits.
@@ -318,6 +357,7 @@ impl Session {
             .entries
             .route(item.data_type(), to)
             .map_err(SessionError::Input)?;
+        self.check_declared(&item)?;
         {
             let mut io = lock(&self.io);
             io.check_open("push")?;

@@ -124,7 +124,9 @@ fn node_errors_end_the_session_with_the_node_id() {
     assert_eq!(phase, Phase::Failed);
     assert_eq!(
         failure.unwrap().to_string(),
-        "node \"v\" (Vad) failed: Vad needs mono audio, got 2 channels (add a ChannelMix node before it)"
+        "node \"v\" (Vad) failed: gets audio of 16000 Hz, 2 ch, f32 but accepts 1 ch (not 2 ch): \
+         convert it before this node (ChannelMix / Resample / AudioFormat), or declare the session's \
+         audioInput and set negotiate: true"
     );
     let err = s.push(audio(1, 0.0)).unwrap_err();
     assert!(err.to_string().contains("node \"v\" (Vad) failed"));
@@ -505,4 +507,115 @@ fn a_dropped_threaded_session_is_cleaned_up() {
     };
     assert_eq!(frames, 480);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A session with a host node type `Asr` that accepts 16 kHz mono.
+fn with_asr(manifest: serde_json::Value, negotiate: bool) -> Arc<Session> {
+    Session::create(
+        &manifest,
+        SessionOptions {
+            node_types: Some(serde_json::json!([
+                {"type": "Asr", "inputs": [{"name": "in", "accepts": ["audio"]}], "outputs": ["json"],
+                 "inputFormat": {"sampleRate": 16000, "channels": 1}}
+            ])),
+            negotiate: Some(negotiate),
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn interrupting_a_node_resets_the_converters_in_front_of_it() {
+    // 48 kHz into a node that takes 16 kHz: `p:resample` holds audio of p's input. Interrupting p
+    // must drop it, or stale audio reaches p after the interrupt.
+    let m = serde_json::json!({"version": 1, "negotiate": true, "nodes": [
+        {"id": "p", "type": "PassThrough", "inputFormat": {"sampleRate": 16000}}
+    ]});
+    let s = Session::create(
+        &m,
+        SessionOptions {
+            audio_input: Some(serde_json::json!({"sampleRate": 48000, "channels": 1})),
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.node_ids(), ["p", "p:resample"]);
+    let p = s.node_ids().iter().position(|id| id == "p").unwrap();
+    let mask = s.downstream(&[p]);
+    assert_eq!(
+        mask,
+        vec![true, true],
+        "the converter belongs to p's branch"
+    );
+    for _ in 0..3 {
+        let frame = AudioBuffer::new(Samples::F32(vec![0.5; 480]), 48000, 1).unwrap();
+        s.push(Arc::new(RuntimeData::audio(frame))).unwrap();
+    }
+    drain(&s);
+    s.interrupt_branch(Some(&[p]));
+    let mut after = Vec::new();
+    for _ in 0..20 {
+        let frame = AudioBuffer::new(Samples::F32(vec![0.0; 480]), 48000, 1).unwrap();
+        s.push(Arc::new(RuntimeData::audio(frame))).unwrap();
+        for (_, d) in drain(&s) {
+            after.extend(d.as_audio().unwrap().samples.to_f32());
+        }
+    }
+    s.close().unwrap();
+    for (_, d) in drain(&s) {
+        after.extend(d.as_audio().unwrap().samples.to_f32());
+    }
+    assert!(
+        after.len() >= 16000 * 20 / 100 - 320,
+        "{} samples after",
+        after.len()
+    );
+    let stale = after.iter().filter(|x| x.abs() > 1e-3).count();
+    assert_eq!(stale, 0, "no audio from before the interrupt after it");
+}
+
+#[test]
+fn pushed_audio_that_contradicts_audio_input_is_refused_and_the_session_goes_on() {
+    let m = serde_json::json!({"version": 1, "nodes": [{"id": "g", "type": "Gain"}]});
+    let s = Session::create(
+        &m,
+        SessionOptions {
+            audio_input: Some(serde_json::json!({"sampleRate": 16000, "channels": 1})),
+            ..SessionOptions::default()
+        },
+    )
+    .unwrap();
+    let err = s.push(stereo()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "push: audio of 16000 Hz, 2 ch, f32 does not match the session's audioInput (16000 Hz, 1 ch, \
+         ?), which validation and format negotiation counted on"
+    );
+    assert!(matches!(err, SessionError::Input(_)));
+    s.push(audio(4, 0.25)).unwrap();
+    assert_eq!(s.phase().0, Phase::Running);
+}
+
+#[test]
+fn a_host_node_that_declares_its_input_format_gets_nothing_else() {
+    // Nothing declared and negotiation off: the engine refuses the audio before the host node sees it.
+    let m = serde_json::json!({"version": 1, "nodes": [{"id": "asr", "type": "Asr"}]});
+    let s = with_asr(m.clone(), false);
+    let frame = AudioBuffer::new(Samples::F32(vec![0.0; 960]), 48000, 1).unwrap();
+    let frame = Arc::new(RuntimeData::audio(frame));
+    let _ = s.push(frame.clone());
+    let (phase, failure) = s.phase();
+    assert_eq!(phase, Phase::Failed);
+    assert!(
+        failure
+            .unwrap()
+            .to_string()
+            .starts_with("node \"asr\" (Asr) failed: gets audio of 48000 Hz, 1 ch, f32 but accepts 16000 Hz, 1 ch (not 48000 Hz)"),
+    );
+    // With negotiation, guards (one rate, mono) convert it: the host node gets a task of 16 kHz audio.
+    let s = with_asr(m, true);
+    s.push(frame).unwrap();
+    assert_eq!(s.phase().0, Phase::Running);
+    assert_eq!(s.node_ids(), ["asr", "asr:mono", "asr:resample"]);
 }
