@@ -7,7 +7,6 @@
  * @module
  */
 import { POLL_INFO_LEN } from "../ffi/symbols.ts";
-import { RemoteMediaError } from "./errors.ts";
 import { waitForProgress, yieldIfBusy } from "./host_tasks.ts";
 import { checkHandle, lastError } from "./native.ts";
 import { describe } from "./node.ts";
@@ -70,8 +69,7 @@ export class SessionIo {
     const index = this.#s.nodeIds.indexOf(to);
     if (index >= 0) return index; // the native side checks that it is an entry accepting the item
     const entries = this.entries.map((e) => `"${e.id}" (${e.type}) accepts ${e.accepts.join("/")}`);
-    throw new RemoteMediaError(
-      "invalid_argument",
+    throw new ArgumentError(
       `push: to "${to}": no node has this id; entries: ${entries.join("; ") || "none"}`,
     );
   }

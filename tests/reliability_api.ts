@@ -97,14 +97,14 @@ export const apiCases: Case[] = [
   {
     area: "push",
     name: "push(data, { to }) naming no node",
-    expect: "RemoteMediaError naming the id and listing the entries; the session goes on",
+    expect: "ArgumentError naming the id and listing the entries; the session goes on",
     run: () =>
       refusedPush(async (s) => {
         using text = RuntimeData.text("hi");
         await s.push(text, { to: "ghost" });
       }),
     error: new RegExp(`^push: to "ghost": no node has this id; ${ENTRIES.source}$`),
-    type: RemoteMediaError,
+    type: ArgumentError,
   },
   {
     area: "push",
