@@ -30,7 +30,7 @@ export function renderReliability(cases: Case[]): string {
     "that runs under `deno test` and `bun test` (it checks the error's message, often its class, and that",
     "no native handle leaked; rows that must not fail assert the right behaviour themselves). Other",
     "guarantees are tested elsewhere: panics never cross the C ABI (`rust/tests/abi.rs`, and a panicking",
-    "node in `rust/src/pipeline/engine.rs`), sessions run concurrently and on Worker threads",
+    "node in `rust/src/pipeline/engine/schedule.rs`), sessions run concurrently and on Worker threads",
     "(`tests/concurrency.test.ts`), long runs (`make soak`), fuzzing (`make fuzz`) and valgrind",
     "(`make valgrind`).",
     "",
