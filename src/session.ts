@@ -260,13 +260,19 @@ export class Session implements AsyncIterable<RuntimeData>, AsyncDisposable {
   /**
    * The input as a `WritableStream`: each written item is pushed (a full pipeline makes `write` wait)
    * and then released — the stream owns what is written to it. Closing the stream closes the session's
-   * input; aborting it aborts the session.
+   * input; aborting it aborts the session, and so does an item the session refuses (the write rejects
+   * and the outputs end with the same error).
    */
   get writable(): WritableStream<RuntimeData> {
     this.#writable ??= new WritableStream<RuntimeData>({
       write: async (data) => {
         try {
           await this.push(data);
+        } catch (error) {
+          // A refused item (a type no entry takes, audio against the declared audioInput) errors the
+          // writable; the session must end with it too, or its readable side would wait forever.
+          if (!this.finished) this.abort(error).catch(() => {});
+          throw error;
         } finally {
           data.dispose();
         }

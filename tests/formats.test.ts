@@ -13,6 +13,7 @@ import {
   type Manifest,
   ManifestError,
   nodeTypes,
+  Pipeline,
   PipelineBuilder,
   PipelineError,
   registerNode,
@@ -421,6 +422,87 @@ describe("format negotiation", () => {
     }
     assert.equal(after.filter((x) => Math.abs(x) > 1e-3).length, 0);
     assert.ok(after.length > 2000, `${after.length} samples after`);
+  });
+
+  test("a joined node: only the port whose audio does not fit is left out (skipErrors), and counted", async () => {
+    const calls: string[] = [];
+    const Join = registerNode("FormatJoin", () => ({
+      processMulti(inputs: Record<string, RuntimeData>): undefined {
+        calls.push(
+          Object.entries(inputs).map(([port, d]) => `${port}=${d.asAudio().sampleRate}`).join(","),
+        );
+      },
+    }), { inputs: ["a", "b"], outputs: ["json"], inputFormat: { sampleRate: 16000 } });
+    try {
+      const manifest = new PipelineBuilder()
+        .node("left", "PassThrough")
+        .node("right", "PassThrough")
+        .node("join", Join, {}, { skipErrors: true })
+        .connect("left", "join", { port: "a" })
+        .connect("right", "join", { port: "b" })
+        .build();
+      await using session = Session.create(manifest);
+      await session.push(RuntimeData.audio({ samples: new Float32Array(160), sampleRate: 16000 }), {
+        to: "left",
+      });
+      await session.push(RuntimeData.audio({ samples: new Float32Array(480), sampleRate: 48000 }), {
+        to: "right",
+      });
+      session.close();
+      for await (const d of session) d.dispose();
+      assert.deepEqual(calls, ["a=16000"]);
+      const join = session.stats().nodes.find((n) => n.id === "join")!;
+      assert.deepEqual([join.itemsIn, join.errors], [2, 1]);
+    } finally {
+      unregisterNode("FormatJoin");
+    }
+  });
+
+  test("a refused write ends the session: the transform's readable errors instead of hanging", async () => {
+    const audioInput = { sampleRate: 16000, channels: 1, sampleFormat: "f32" } as const;
+    const frame = (sampleRate: number) =>
+      RuntimeData.audio({ samples: new Float32Array(sampleRate / 100), sampleRate });
+    const source = ReadableStream.from([frame(16000), frame(48000), frame(16000)]);
+    const transform = Pipeline.from({ version: 1, nodes: [{ id: "g", type: "Gain" }] }).transform({
+      audioInput,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the readable never ended")), 20_000);
+    });
+    const reading = (async () => {
+      for await (const d of source.pipeThrough(transform)) d.dispose();
+    })();
+    try {
+      await assert.rejects(
+        Promise.race([reading, hung]),
+        (error: unknown) =>
+          error instanceof ArgumentError &&
+          /does not match the session's audioInput/.test(error.message),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  test("negotiate never makes a valid manifest invalid: an unknown format on a connection that also carries JSON", () => {
+    const manifest: Manifest = {
+      version: 1,
+      nodes: [
+        { id: "vad", type: "Vad", params: { mode: "pass" } },
+        { id: "p", type: "PassThrough", inputFormat: { sampleRate: 16000 } },
+      ],
+      connections: [{ from: "vad", to: "p" }],
+    };
+    assert.deepEqual(validateManifest(manifest), []);
+    const report = checkManifest(manifest, { negotiate: true });
+    assert.deepEqual(report.issues, []);
+    assert.deepEqual(report.inserted.map((c) => c.id), ["vad:mono"]); // the guard in front of the Vad
+    // Known and wrong, it is refused: no converter can sit where JSON passes too.
+    assert.match(
+      validateManifest(manifest, { negotiate: true, audioInput: { sampleRate: 48000 } })[0].message,
+      /accepts 16000 Hz \(not 48000 Hz\); converters cannot be inserted on this connection because it also carries json/,
+    );
   });
 
   test("what cannot be converted, and bad options, are clear errors", () => {

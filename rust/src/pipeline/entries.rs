@@ -60,6 +60,8 @@ pub struct Entries {
     sources: Vec<(usize, String)>,
     /// Every node id, in manifest order (to name a node given by index).
     node_ids: Vec<String>,
+    /// `(converter, node it converts for)` of the converters format negotiation inserted.
+    converters: Vec<(usize, usize)>,
 }
 
 impl Entries {
@@ -82,6 +84,11 @@ impl Entries {
             accepts: accepts.to_vec(),
             mask,
         });
+    }
+
+    /// Records a converter format negotiation put in front of node `of` (for messages).
+    pub fn add_converter(&mut self, node: usize, of: usize) {
+        self.converters.push((node, of));
     }
 
     /// Records a source node (no input port).
@@ -144,10 +151,16 @@ impl Entries {
                 self.node_ids.len()
             );
         };
+        let converts = self.converters.iter().find(|(c, _)| *c == node);
         let why = if self.sources.iter().any(|(n, _)| *n == node) {
-            "it is a source: it takes no input and starts by itself"
+            "it is a source: it takes no input and starts by itself".to_string()
+        } else if let Some(&(_, of)) = converts {
+            let of = &self.node_ids[of];
+            format!(
+                "it is a converter format negotiation put in front of \"{of}\": push to \"{of}\""
+            )
         } else {
-            "it takes its input from other nodes"
+            "it takes its input from other nodes".to_string()
         };
         let entries = if self.list.is_empty() {
             format!("this pipeline has none{}", self.sources_note())

@@ -160,6 +160,8 @@ struct Slot {
     audio_in: Option<AudioAccepts>,
     /// For a converter format negotiation inserted: the node it converts for (reset with it).
     converts_for: Option<usize>,
+    /// Input port names (for messages).
+    ports: Vec<String>,
 }
 
 impl Slot {
@@ -232,6 +234,7 @@ impl Engine {
                 entered: Instant::now(),
                 audio_in: (!n.audio_in.is_any()).then(|| n.audio_in.clone()),
                 converts_for: n.converts_for,
+                ports: n.ports.iter().map(|p| p.name.clone()).collect(),
             });
         }
         let mut edges = Vec::new();
@@ -249,6 +252,9 @@ impl Engine {
         // converter takes nothing else).
         let mut receivers = Vec::new();
         for (i, slot) in slots.iter().enumerate() {
+            if let Some(of) = plan.nodes[i].converts_for {
+                entry_table.add_converter(i, of);
+            }
             if plan.nodes[i].ports.is_empty() {
                 entry_table.add_source(i, &slot.type_name); // starts by itself: no entry edge
             } else if slot.inputs.iter().all(Vec::is_empty) {

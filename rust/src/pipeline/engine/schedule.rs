@@ -105,16 +105,10 @@ impl Engine {
     /// errors (a flush never does). Returns false on failure.
     fn execute(&mut self, n: usize, work: Work, sink: &mut dyn Sink) -> bool {
         self.calls += 1;
-        if let Some(problem) = self.format_problem(n, &work) {
-            let slot = &mut self.slots[n];
-            slot.stats.items_in += 1;
-            if slot.skip_errors {
-                slot.stats.errors += 1;
-                return true;
-            }
-            self.fail(n, problem);
-            return false;
-        }
+        let work = match self.screen(n, work) {
+            Ok(work) => work,
+            Err(ok) => return ok,
+        };
         if self.slots[n].node.is_none() {
             self.dispatch_work(n, work, sink);
             return true;
@@ -165,12 +159,16 @@ impl Engine {
         ok
     }
 
-    /// Why the audio of `work` does not fit what node `n` accepts (its type's formats narrowed by its
-    /// `inputFormat`), if it does not: checked before the node sees it, so a TypeScript node that
-    /// declares `inputFormat` gets nothing else.
-    fn format_problem(&self, n: usize, work: &Work) -> Option<String> {
-        let accepts = self.slots[n].audio_in.as_ref()?;
-        let check = |item: &RuntimeData| {
+    /// Audio that does not fit what node `n` accepts (its type's formats narrowed by its
+    /// `inputFormat`) never reaches it — a TypeScript node that declares `inputFormat` gets nothing
+    /// else. Such an item fails the node, or with `skipErrors` is counted and left out (a joined call
+    /// goes on with the other ports' items). `Err(ok)`: the call is over (`ok`: the session goes on).
+    fn screen(&mut self, n: usize, work: Work) -> Result<Work, bool> {
+        let Some(accepts) = self.slots[n].audio_in.as_ref() else {
+            return Ok(work);
+        };
+        let slot = &self.slots[n];
+        let problem = |port: usize, item: &RuntimeData| {
             let audio = item.as_audio().ok()?;
             let have = AudioSpec::new(
                 audio.sample_rate,
@@ -179,20 +177,58 @@ impl Engine {
             );
             let bad = accepts.mismatches(&have);
             (!bad.is_empty()).then(|| {
+                let port = match slot.ports.get(port) {
+                    Some(name) if slot.ports.len() > 1 => format!("port \"{name}\" "),
+                    _ => String::new(),
+                };
                 format!(
-                    "gets audio of {have} but accepts {} (not {}): convert it before this node \
-                     (ChannelMix / Resample / AudioFormat), or declare the session's audioInput and \
-                     set negotiate: true",
+                    "{port}gets audio of {have} but accepts {} (not {}): convert it before this node \
+                     (ChannelMix / Resample / AudioFormat; format negotiation inserts them where the \
+                     format is known before the run: the session's audioInput, a node's outputFormat)",
                     accepts.describe(),
                     bad.join(", ")
                 )
             })
         };
-        match work {
-            Work::One(_, (item, _)) => check(item),
-            Work::Joined(items) => items.iter().find_map(|(_, (item, _))| check(item)),
-            Work::Resume | Work::Flush => None,
+        let (work, problems, bad_items) = match work {
+            Work::One(port, queued) => match problem(port, &queued.0) {
+                None => return Ok(Work::One(port, queued)),
+                Some(p) => (None, vec![p], 1),
+            },
+            Work::Joined(items) => {
+                let (good, bad): (Vec<_>, Vec<_>) = items
+                    .into_iter()
+                    .map(|(p, q)| {
+                        let why = problem(p, &q.0);
+                        (p, q, why)
+                    })
+                    .partition(|(_, _, why)| why.is_none());
+                if bad.is_empty() {
+                    let good = good.into_iter().map(|(p, q, _)| (p, q)).collect();
+                    return Ok(Work::Joined(good));
+                }
+                let count = bad.len();
+                let problems = bad.into_iter().filter_map(|(_, _, why)| why).collect();
+                let good: Vec<_> = good.into_iter().map(|(p, q, _)| (p, q)).collect();
+                (
+                    (!good.is_empty()).then_some(Work::Joined(good)),
+                    problems,
+                    count,
+                )
+            }
+            other => return Ok(other),
+        };
+        let slot = &mut self.slots[n];
+        slot.stats.items_in += bad_items as u64;
+        if slot.skip_errors {
+            slot.stats.errors += bad_items as u64;
+            return work.ok_or(true);
         }
+        if let Some(Work::Joined(good)) = &work {
+            slot.stats.items_in += good.len() as u64;
+        }
+        self.fail(n, problems.join("; "));
+        Err(false)
     }
 
     /// A call of host node `n` becomes a task (a host node never has pending output to resume).

@@ -315,14 +315,17 @@ pub fn negotiate(
                     );
                     pending.push((site, steps, reason));
                     arrived = after;
-                } else {
+                } else if !want.mismatches(&have).is_empty() {
+                    // A known mismatch no converter can fix here. (Guards for unknown fields are
+                    // simply left out: the engine checks the audio when it arrives.)
                     issues.push(Issue {
                         path: place,
                         message: format!(
-                            "{what} but {label} port \"{port_name}\" accepts {}; converters cannot be \
-                             inserted on this connection because it also carries {} (convert the \
-                             audio before it, or narrow the node's accepted types)",
+                            "{what} but {label} port \"{port_name}\" accepts {} (not {}); converters \
+                             cannot be inserted on this connection because it also carries {} \
+                             (convert the audio before it, or narrow the node's accepted types)",
                             want.describe(),
+                            want.mismatches(&have).join(", "),
                             carried.join("/")
                         ),
                     });

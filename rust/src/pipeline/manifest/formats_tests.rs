@@ -347,12 +347,24 @@ fn what_cannot_be_converted_is_an_issue_either_way() {
         {"id": "vad", "type": "Vad", "params": {"mode": "pass"}},
         {"id": "asr", "type": "Asr"}
     ], "connections": [{"from": "vad", "to": "asr"}]});
-    let got = messages(run(m, &types, spec(16000, 1, SampleFormat::F32), true));
+    let got = messages(run(
+        m.clone(),
+        &types,
+        spec(16000, 1, SampleFormat::F32),
+        true,
+    ));
     assert_eq!(got.len(), 1);
     assert!(
-        got[0].starts_with("connections[0]: \"vad\" (Vad) emits 16000 Hz, 1 ch, f32 but \"asr\" (Asr) port \"in\" accepts 8000 Hz; converters cannot be inserted on this connection because it also carries json"),
+        got[0].starts_with("connections[0]: \"vad\" (Vad) emits 16000 Hz, 1 ch, f32 but \"asr\" (Asr) port \"in\" accepts 8000 Hz (not 16000 Hz); converters cannot be inserted on this connection because it also carries json"),
         "{}",
         got[0]
+    );
+    // Unknown, no guard can go there either: nothing is inserted and nothing is wrong yet (the engine
+    // checks the audio when it arrives); negotiation never makes a valid manifest invalid.
+    let (_, n) = ok(run(m, &types, AudioSpec::default(), true));
+    assert_eq!(
+        summary(&n),
+        vec![("vad:mono".into(), "ChannelMix", json!({"mode": "mono"}))]
     );
 }
 

@@ -125,8 +125,9 @@ fn node_errors_end_the_session_with_the_node_id() {
     assert_eq!(
         failure.unwrap().to_string(),
         "node \"v\" (Vad) failed: gets audio of 16000 Hz, 2 ch, f32 but accepts 1 ch (not 2 ch): \
-         convert it before this node (ChannelMix / Resample / AudioFormat), or declare the session's \
-         audioInput and set negotiate: true"
+         convert it before this node (ChannelMix / Resample / AudioFormat; format negotiation inserts \
+         them where the format is known before the run: the session's audioInput, a node's \
+         outputFormat)"
     );
     let err = s.push(audio(1, 0.0)).unwrap_err();
     assert!(err.to_string().contains("node \"v\" (Vad) failed"));
@@ -618,4 +619,18 @@ fn a_host_node_that_declares_its_input_format_gets_nothing_else() {
     s.push(frame).unwrap();
     assert_eq!(s.phase().0, Phase::Running);
     assert_eq!(s.node_ids(), ["asr", "asr:mono", "asr:resample"]);
+}
+
+#[test]
+fn pushing_to_a_converter_names_the_node_to_push_to() {
+    let m = json!({"version": 1, "negotiate": true, "nodes": [{"id": "vad", "type": "Vad"}]});
+    let s = Session::create(&m, SessionOptions::default()).unwrap();
+    assert_eq!(s.node_ids(), ["vad", "vad:mono"]);
+    let err = s.push_to(audio(320, 0.0), Some(1)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "push: to \"vad:mono\": not an entry node (it is a converter format negotiation put in front \
+         of \"vad\": push to \"vad\"); entries: \"vad\" (Vad) accepts audio"
+    );
+    s.push_to(audio(320, 0.0), Some(0)).unwrap();
 }
