@@ -21,11 +21,29 @@ fn manifests() -> Vec<serde_json::Value> {
                       {"id": "res", "type": "Resample", "params": {"targetRate": 8000}}],
             "connections": [{"from": "src", "to": "host", "port": "a"}, {"from": "src", "to": "res"},
                             {"from": "res", "to": "host", "port": "b"}]}),
+        // Format negotiation: converters in front of the Vad (an entry) and of a host node that takes
+        // 8 kHz mono only; interrupts of either branch reset them; stereo pushes meet the run-time
+        // check (or the audioInput check).
+        json!({"version": 1, "negotiate": true,
+            "nodes": [{"id": "vad", "type": "Vad", "params": {"model": "earshot", "mode": "pass"}},
+                      {"id": "narrow", "type": "Narrow"},
+                      {"id": "level", "type": "AudioLevel", "params": {"passAudio": true},
+                       "inputFormat": {"sampleRate": [8000, 16000]}}],
+            "connections": [{"from": "vad", "to": "narrow"}, {"from": "vad", "to": "level"}]}),
     ]
 }
 
 fn host_types() -> serde_json::Value {
-    json!([{"type": "Host", "inputs": [{"name": "a"}, {"name": "b"}], "joinsInputs": true}])
+    json!([{"type": "Host", "inputs": [{"name": "a"}, {"name": "b"}], "joinsInputs": true},
+           {"type": "Narrow", "inputs": [{"name": "in", "accepts": ["audio"]}],
+            "inputFormat": {"sampleRate": 8000, "channels": 1}}])
+}
+
+fn stereo(len: u8, value: u8) -> Arc<RuntimeData> {
+    let v = (value as f32 - 128.0) / 128.0;
+    Arc::new(RuntimeData::audio(
+        AudioBuffer::new(Samples::F32(vec![v; 2 * len as usize]), 48000, 2).unwrap(),
+    ))
 }
 
 fn audio(len: u8, value: u8) -> Arc<RuntimeData> {
@@ -47,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         output_capacity: 1 + (first as usize >> 5 & 3),
         node_types: Some(host_types()),
         events: first & 0x04 != 0,
-        // Negotiation on these graphs (no node constrains formats) must change nothing.
+        // Negotiation on or off (the last graph asks for it; the option overrides).
         negotiate: Some(first & 0x02 != 0),
         audio_input: (first & 0x01 != 0).then(|| json!({"sampleRate": 16000, "channels": 1})),
     };
@@ -67,7 +85,11 @@ fuzz_target!(|data: &[u8]| {
                 let _ = session.push_to(audio(arg, op), Some(to));
             }
             2 => {
-                let _ = session.push(Arc::new(RuntimeData::text("x")));
+                if arg & 1 == 0 {
+                    let _ = session.push(Arc::new(RuntimeData::text("x")));
+                } else {
+                    let _ = session.push(stereo(arg, op));
+                }
             }
             3 => {
                 if arg & 1 == 0 {
