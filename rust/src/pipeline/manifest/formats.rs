@@ -3,10 +3,15 @@
 //! [`AudioOut`](crate::nodes::formats::AudioOut), and checked against what each node accepts
 //! ([`AudioAccepts`]). With negotiation on (`negotiate: true`), an edge whose format a node does not
 //! accept gets converters — `ChannelMix`, then `Resample`, then `AudioFormat` — and each is reported;
-//! with it off, every mismatch is an issue naming the edge and the formats on both sides. A field
-//! nobody declared (a pushed stream without `audioInput`, a TypeScript node's output) is unknown: with
-//! negotiation on it gets a converter anyway (a no-op when the audio already matches: each converter
-//! passes such items through untouched), with it off it is left to the run-time checks.
+//! with it off, every known mismatch is an issue naming the edge and the formats on both sides. A
+//! field nobody declared (a pushed stream without `audioInput`, a TypeScript node's output) is
+//! unknown: with negotiation on it gets a converter only where that converter passes fitting audio
+//! through untouched (one accepted value), and otherwise nothing — the engine checks every audio item
+//! against its node's formats when it arrives (`engine::schedule`).
+//!
+//! One file (~550 lines, a third of them the report types and their docs): the walk over the graph
+//! ([`Walk`]), the choice of converters (`conversion`) and their insertion (`insert`) share `Step` and
+//! `Site` and are read together. The tests are in `formats_tests.rs`.
 
 use super::*;
 use crate::data::SampleFormat;
@@ -220,66 +225,73 @@ pub fn negotiate(
     enabled: bool,
 ) -> Result<Negotiated, Vec<Issue>> {
     let n = plan.nodes.len();
-    let mut issues = Vec::new();
-    let mut incoming: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (e, edge) in plan.edges.iter().enumerate() {
-        incoming[edge.to].push(e);
+    let mut walk = Walk {
+        plan,
+        enabled,
+        incoming: vec![Vec::new(); n],
+        outputs: vec![None; n],
+        emits: vec![0; n],
+        issues: Vec::new(),
+        pending: Vec::new(),
+    };
+    for (e, edge) in walk.plan.edges.iter().enumerate() {
+        walk.incoming[edge.to].push(e);
     }
-    let mut outputs: Vec<Option<AudioSpec>> = vec![None; n];
-    // The data types each node may emit (a bit per type): a PassThrough emits what reaches it, so a
-    // PassThrough fed audio only does not carry other types to a node that needs a converter.
-    let mut emits: Vec<u8> = vec![0; n];
-    let mask = |types: &[DataType]| types.iter().fold(0u8, |m, &t| m | bit(t));
     let mut formats = Vec::with_capacity(n);
-    let mut pending: Vec<(Site, Vec<Step>, String)> = Vec::new();
-    for &i in &plan.order {
+    for &i in &walk.plan.order {
+        formats.push(walk.visit(i, input));
+    }
+    let Walk {
+        issues, pending, ..
+    } = walk;
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    let inserted = insert(plan, pending);
+    Ok(Negotiated { inserted, formats })
+}
+
+/// An audio stream reaching a node: where from, on which port, in what format, and how to say so.
+struct Arrival {
+    site: Site,
+    port: usize,
+    format: AudioSpec,
+    what: String,
+}
+
+/// The state of negotiation as it visits the nodes in graph order.
+struct Walk<'a> {
+    plan: &'a Plan,
+    enabled: bool,
+    /// The edges into each node.
+    incoming: Vec<Vec<usize>>,
+    /// The audio each visited node emits (`None`: none).
+    outputs: Vec<Option<AudioSpec>>,
+    /// The data types each visited node may emit (a bit per type): a PassThrough emits what reaches
+    /// it, so one fed audio only carries no other type to a node that needs a converter.
+    emits: Vec<u8>,
+    issues: Vec<Issue>,
+    /// Converters to insert: where, which, and why.
+    pending: Vec<(Site, Vec<Step>, String)>,
+}
+
+fn mask(types: &[DataType]) -> u8 {
+    types.iter().fold(0u8, |m, &t| m | bit(t))
+}
+
+impl Walk<'_> {
+    /// Settles what reaches node `i` (converters or issues) and what it emits.
+    fn visit(&mut self, i: usize, input: &AudioSpec) -> NodeFormat {
+        let plan = self.plan;
         let node = &plan.nodes[i];
-        let label = format!("\"{}\" ({})", node.id, node.schema.type_name);
-        // The audio streams that reach the node: (site, port, format, where it comes from).
-        let mut arrivals: Vec<(Site, usize, AudioSpec, String)> = Vec::new();
-        if incoming[i].is_empty()
-            && node
-                .ports
-                .first()
-                .is_some_and(|p| p.accepts.contains(&DataType::Audio))
-        {
-            arrivals.push((
-                Site::Entry(i),
-                0,
-                *input,
-                format!("the session input is {input}"),
-            ));
-        }
-        let mut arrived = match node.ports.first() {
-            Some(p) if incoming[i].is_empty() => mask(&p.accepts),
-            _ => 0,
-        };
-        for &e in &incoming[i] {
-            let edge = &plan.edges[e];
-            arrived |= emits[edge.from] & mask(&node.ports[edge.port].accepts);
-        }
-        emits[i] = if node.node_type.is_some() && node.schema.type_name == "PassThrough" {
-            arrived
-        } else {
-            mask(&node.schema.outputs)
-        };
-        for &e in &incoming[i] {
-            let edge = &plan.edges[e];
-            let src = &plan.nodes[edge.from];
-            let carries_audio = emits[edge.from] & bit(DataType::Audio) != 0
-                && node.ports[edge.port].accepts.contains(&DataType::Audio);
-            if let (true, Some(spec)) = (carries_audio, outputs[edge.from]) {
-                let what = format!("\"{}\" ({}) emits {spec}", src.id, src.schema.type_name);
-                arrivals.push((Site::Edge(e), edge.port, spec, what));
-            }
-        }
+        self.emits[i] = self.emitted_types(i);
         let mut reference: Option<AudioSpec> = None;
         let mut merged: Option<AudioSpec> = None;
-        for (site, port, have, what) in arrivals {
+        for arrival in self.arrivals(i, input) {
             let mut want = node.audio_in.clone();
             if want.same_across_ports {
+                // Every port as the first one whose format is known.
                 if let Some(r) = reference {
-                    // Every port as the first one whose format is known.
                     if let Some(rate) = r.sample_rate {
                         want.sample_rates = vec![rate];
                     }
@@ -288,64 +300,7 @@ pub fn negotiate(
                     }
                 }
             }
-            let port_name = &node.ports[port].name;
-            let place = match site {
-                Site::Edge(e) => format!("connections[{e}]"),
-                Site::Entry(_) => format!("nodes[{i}] \"{}\"", node.id),
-            };
-            let (steps, after) = conversion(&want, have);
-            let mut arrived = have;
-            if enabled && !steps.is_empty() {
-                let carried: Vec<&str> = match site {
-                    Site::Edge(e) => {
-                        let from = emits[plan.edges[e].from];
-                        node.ports[port]
-                            .accepts
-                            .iter()
-                            .filter(|&&t| t != DataType::Audio && from & bit(t) != 0)
-                            .map(|t| t.name())
-                            .collect()
-                    }
-                    Site::Entry(_) => Vec::new(), // the entry then takes audio only (see Engine::new)
-                };
-                if carried.is_empty() {
-                    let reason = format!(
-                        "{label} port \"{port_name}\" accepts {}; {what}",
-                        want.describe()
-                    );
-                    pending.push((site, steps, reason));
-                    arrived = after;
-                } else if !want.mismatches(&have).is_empty() {
-                    // A known mismatch no converter can fix here. (Guards for unknown fields are
-                    // simply left out: the engine checks the audio when it arrives.)
-                    issues.push(Issue {
-                        path: place,
-                        message: format!(
-                            "{what} but {label} port \"{port_name}\" accepts {} (not {}); converters \
-                             cannot be inserted on this connection because it also carries {} \
-                             (convert the audio before it, or narrow the node's accepted types)",
-                            want.describe(),
-                            want.mismatches(&have).join(", "),
-                            carried.join("/")
-                        ),
-                    });
-                }
-            } else if !enabled {
-                let bad = want.mismatches(&have);
-                if !bad.is_empty() {
-                    let fix: Vec<&str> = steps.iter().map(|s| s.type_name).collect();
-                    issues.push(Issue {
-                        path: place,
-                        message: format!(
-                            "format mismatch: {what} but {label} port \"{port_name}\" accepts {} \
-                             (not {}); add {} before it, or set \"negotiate\": true to insert it",
-                            want.describe(),
-                            bad.join(", "),
-                            fix.join(" → ")
-                        ),
-                    });
-                }
-            }
+            let arrived = self.settle(i, &arrival, &want);
             if want.same_across_ports && reference.is_none() {
                 reference =
                     Some(arrived).filter(|r| r.sample_rate.is_some() || r.channels.is_some());
@@ -355,25 +310,142 @@ pub fn negotiate(
         let output = match node.schema.audio_out.output(&node.params, merged.as_ref()) {
             Ok(o) => o,
             Err(message) => {
-                issues.push(Issue {
+                self.issues.push(Issue {
                     path: format!("nodes[{i}] \"{}\"", node.id),
-                    message: format!("{label}: {message}"),
+                    message: format!("\"{}\" ({}): {message}", node.id, node.schema.type_name),
                 });
                 None
             }
         };
-        outputs[i] = output;
-        formats.push(NodeFormat {
+        self.outputs[i] = output;
+        NodeFormat {
             id: node.id.clone(),
             input: merged,
             output,
-        });
+        }
     }
-    if !issues.is_empty() {
-        return Err(issues);
+
+    /// The data types node `i` may emit, from what may reach it.
+    fn emitted_types(&self, i: usize) -> u8 {
+        let node = &self.plan.nodes[i];
+        let mut arrived = match node.ports.first() {
+            Some(p) if self.incoming[i].is_empty() => mask(&p.accepts),
+            _ => 0,
+        };
+        for &e in &self.incoming[i] {
+            let edge = &self.plan.edges[e];
+            arrived |= self.emits[edge.from] & mask(&node.ports[edge.port].accepts);
+        }
+        if node.node_type.is_some() && node.schema.type_name == "PassThrough" {
+            arrived
+        } else {
+            mask(&node.schema.outputs)
+        }
     }
-    let inserted = insert(plan, pending);
-    Ok(Negotiated { inserted, formats })
+
+    /// The audio streams that reach node `i`: the session's input for an entry taking audio, and
+    /// each connection from a node that emits audio.
+    fn arrivals(&self, i: usize, input: &AudioSpec) -> Vec<Arrival> {
+        let node = &self.plan.nodes[i];
+        let mut out = Vec::new();
+        let takes_audio = |port: usize| node.ports[port].accepts.contains(&DataType::Audio);
+        if self.incoming[i].is_empty() && !node.ports.is_empty() && takes_audio(0) {
+            out.push(Arrival {
+                site: Site::Entry(i),
+                port: 0,
+                format: *input,
+                what: format!("the session input is {input}"),
+            });
+        }
+        for &e in &self.incoming[i] {
+            let edge = &self.plan.edges[e];
+            let src = &self.plan.nodes[edge.from];
+            let carries_audio = self.emits[edge.from] & bit(DataType::Audio) != 0;
+            if let (true, true, Some(format)) = (
+                carries_audio,
+                takes_audio(edge.port),
+                self.outputs[edge.from],
+            ) {
+                out.push(Arrival {
+                    site: Site::Edge(e),
+                    port: edge.port,
+                    format,
+                    what: format!("\"{}\" ({}) emits {format}", src.id, src.schema.type_name),
+                });
+            }
+        }
+        out
+    }
+
+    /// Decides what happens to one stream reaching node `i` that must fit `want`: converters (with
+    /// negotiation), an issue (a known mismatch), or nothing. Returns the format that arrives.
+    fn settle(&mut self, i: usize, arrival: &Arrival, want: &AudioAccepts) -> AudioSpec {
+        let node = &self.plan.nodes[i];
+        let label = format!("\"{}\" ({})", node.id, node.schema.type_name);
+        let port_name = &node.ports[arrival.port].name;
+        let (have, what) = (arrival.format, &arrival.what);
+        let place = match arrival.site {
+            Site::Edge(e) => format!("connections[{e}]"),
+            Site::Entry(_) => format!("nodes[{i}] \"{}\"", node.id),
+        };
+        let (steps, after) = conversion(want, have);
+        let bad = want.mismatches(&have);
+        if steps.is_empty() || (!self.enabled && bad.is_empty()) {
+            return have;
+        }
+        if !self.enabled {
+            let fix: Vec<&str> = steps.iter().map(|s| s.type_name).collect();
+            self.issues.push(Issue {
+                path: place,
+                message: format!(
+                    "format mismatch: {what} but {label} port \"{port_name}\" accepts {} (not {}); \
+                     add {} before it, or set \"negotiate\": true to insert it",
+                    want.describe(),
+                    bad.join(", "),
+                    fix.join(" → ")
+                ),
+            });
+            return have;
+        }
+        // A converter takes audio only: the connection must carry nothing else. (In front of an
+        // entry, the entry then takes audio only: see Engine::new.)
+        let carried: Vec<&str> = match arrival.site {
+            Site::Edge(e) => {
+                let from = self.emits[self.plan.edges[e].from];
+                node.ports[arrival.port]
+                    .accepts
+                    .iter()
+                    .filter(|&&t| t != DataType::Audio && from & bit(t) != 0)
+                    .map(|t| t.name())
+                    .collect()
+            }
+            Site::Entry(_) => Vec::new(),
+        };
+        if carried.is_empty() {
+            let reason = format!(
+                "{label} port \"{port_name}\" accepts {}; {what}",
+                want.describe()
+            );
+            self.pending.push((arrival.site, steps, reason));
+            return after;
+        }
+        // A known mismatch no converter can fix here is an issue; guards for unknown fields are
+        // simply left out (the engine checks the audio when it arrives).
+        if !bad.is_empty() {
+            self.issues.push(Issue {
+                path: place,
+                message: format!(
+                    "{what} but {label} port \"{port_name}\" accepts {} (not {}); converters cannot \
+                     be inserted on this connection because it also carries {} (convert the audio \
+                     before it, or narrow the node's accepted types)",
+                    want.describe(),
+                    bad.join(", "),
+                    carried.join("/")
+                ),
+            });
+        }
+        have
+    }
 }
 
 /// Adds the converters to the plan (nodes appended after the manifest's, so manifest indices stay)
