@@ -10,7 +10,7 @@
 //! against its node's formats when it arrives (`engine::schedule`).
 //!
 //! One file (~550 lines, a third of them the report types and their docs): the walk over the graph
-//! ([`Walk`]), the choice of converters (`conversion`) and their insertion (`insert`) share `Step` and
+//! (`Walk`), the choice of converters (`conversion`) and their insertion (`insert`) share `Step` and
 //! `Site` and are read together. The tests are in `formats_tests.rs`.
 
 use super::*;
