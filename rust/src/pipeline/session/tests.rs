@@ -496,6 +496,9 @@ fn a_dropped_threaded_session_is_cleaned_up() {
         wait_events(current_events(), Duration::from_millis(10));
     }
     drop(s);
+    // Forgetting a session aborts it: items still queued may be dropped (under valgrind's slow
+    // clock the pool may not have written all three), but the writer is cleaned up — the file is
+    // finalized with whole items.
     let start = std::time::Instant::now();
     let frames = loop {
         if let Ok(reader) = hound::WavReader::open(&path) {
@@ -506,7 +509,10 @@ fn a_dropped_threaded_session_is_cleaned_up() {
         assert!(start.elapsed() < Duration::from_secs(30), "never finalized");
         std::thread::sleep(Duration::from_millis(5));
     };
-    assert_eq!(frames, 480);
+    assert!(
+        [160, 320, 480].contains(&frames),
+        "{frames} frames: not whole items"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
