@@ -875,7 +875,11 @@ queueDepth: number,
 /**
  * Items dropped on the node's `dropOldest` input edges.
  */
-dropped: number, };
+dropped: number, 
+/**
+ * For a converter that format negotiation inserted: the id of the node it converts for.
+ */
+convertsFor?: string, };
 
 /**
  * A snapshot of a session's metrics.
@@ -886,7 +890,8 @@ export type SessionMetrics = {
  */
 phase: number, 
 /**
- * Per node, in manifest order.
+ * Per node, in manifest order, each converter format negotiation inserted just before the node
+ * it converts for.
  */
 nodes: Array<NodeMetrics>, 
 /**

@@ -90,7 +90,9 @@ export class Observer {
 
   /** Starts recording the session's timeline (see `Session.reportData`). */
   record(manifest: unknown): void {
-    this.#recorder = new Recorder(manifest, this.#s.nodeIds);
+    // Lanes in the order people read the graph: a converter format negotiation inserted just before
+    // the node it converts for (the native metrics list them so).
+    this.#recorder = new Recorder(manifest, this.#metrics().nodes.map((n) => n.id));
     this.#s.native.symbols.rm_session_set_events(this.#s.handle, 1);
     if (!this.#s.threaded) return;
     // Held weakly and unref'd: the timer neither keeps a forgotten session alive nor the process.

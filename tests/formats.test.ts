@@ -505,6 +505,38 @@ describe("format negotiation", () => {
     );
   });
 
+  test("stats and the timeline report list each converter just before the node it converts for", async () => {
+    const manifest: Manifest = {
+      version: 1,
+      negotiate: true,
+      nodes: [
+        { id: "gain", type: "Gain" },
+        { id: "p", type: "PassThrough", inputFormat: { sampleRate: 16000, sampleFormat: "i16" } },
+      ],
+      connections: [{ from: "gain", to: "p" }],
+    };
+    await using session = Session.create(manifest, {
+      audioInput: { sampleRate: 48000, channels: 1, sampleFormat: "f32" },
+      record: true,
+    });
+    assert.deepEqual(session.nodeIds, ["gain", "p", "p:resample", "p:format"]); // indices stay
+    await session.push(RuntimeData.audio({ samples: new Float32Array(960), sampleRate: 48000 }));
+    session.close();
+    for await (const d of session) d.dispose();
+    assert.deepEqual(session.stats().nodes.map((n) => [n.id, n.convertsFor]), [
+      ["gain", undefined],
+      ["p:resample", "p"],
+      ["p:format", "p"],
+      ["p", undefined],
+    ]);
+    assert.deepEqual(session.reportData().nodes.map((n) => n.id), [
+      "gain",
+      "p:resample",
+      "p:format",
+      "p",
+    ]);
+  });
+
   test("what cannot be converted, and bad options, are clear errors", () => {
     const upmix: Manifest = {
       version: 1,

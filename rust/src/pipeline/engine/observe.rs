@@ -130,6 +130,10 @@ pub struct NodeMetrics {
     /// Items dropped on the node's `dropOldest` input edges.
     #[cfg_attr(test, ts(type = "number"))]
     pub dropped: u64,
+    /// For a converter that format negotiation inserted: the id of the node it converts for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub converts_for: Option<String>,
 }
 
 /// A snapshot of a session's metrics.
@@ -139,7 +143,8 @@ pub struct NodeMetrics {
 pub struct SessionMetrics {
     /// The session's phase (`Phase` as a number).
     pub phase: i32,
-    /// Per node, in manifest order.
+    /// Per node, in manifest order, each converter format negotiation inserted just before the node
+    /// it converts for.
     pub nodes: Vec<NodeMetrics>,
     /// Items waiting to enter the graph.
     pub input_queue: usize,
@@ -352,11 +357,27 @@ impl Engine {
         }
     }
 
-    /// Per-node metrics (manifest order); the session's own queues are left at 0 for it to fill in.
+    /// Node indices in manifest order, each converter (in the order it was inserted) just before the
+    /// node it converts for: how people read a graph.
+    pub fn display_order(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.slots.len());
+        for (i, slot) in self.slots.iter().enumerate() {
+            if slot.converts_for.is_some() {
+                continue;
+            }
+            order.extend((0..self.slots.len()).filter(|&c| self.slots[c].converts_for == Some(i)));
+            order.push(i);
+        }
+        order
+    }
+
+    /// Per-node metrics (manifest order, converters before the node they convert for); the session's
+    /// own queues are left at 0 for it to fill in.
     pub fn metrics(&self) -> SessionMetrics {
         let nodes = self
-            .slots
-            .iter()
+            .display_order()
+            .into_iter()
+            .map(|i| &self.slots[i])
             .map(|s| {
                 let inputs = || s.inputs.iter().flatten().map(|&e| &self.edges[e]);
                 NodeMetrics {
@@ -371,6 +392,7 @@ impl Engine {
                     errors: s.stats.errors,
                     queue_depth: inputs().map(|e| e.queue.len()).sum(),
                     dropped: inputs().map(|e| e.dropped).sum(),
+                    converts_for: s.converts_for.map(|to| self.slots[to].id.clone()),
                 }
             })
             .collect();

@@ -383,6 +383,7 @@ fn events_and_metrics_serialise_to_the_json_typescript_reads() {
             errors: 0,
             queue_depth: 1,
             dropped: 0,
+            converts_for: None,
         }],
         input_queue: 2,
         output_queue: 4,

@@ -625,6 +625,22 @@ fn a_host_node_that_declares_its_input_format_gets_nothing_else() {
     s.push(frame).unwrap();
     assert_eq!(s.phase().0, Phase::Running);
     assert_eq!(s.node_ids(), ["asr", "asr:mono", "asr:resample"]);
+    // Metrics list the converters just before the node they convert for, and say which it is.
+    let metrics = s.metrics();
+    let rows: Vec<(&str, Option<&str>)> = metrics["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap(), n["convertsFor"].as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("asr:mono", Some("asr")),
+            ("asr:resample", Some("asr")),
+            ("asr", None)
+        ]
+    );
 }
 
 #[test]
