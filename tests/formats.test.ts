@@ -585,11 +585,10 @@ describe("format negotiation", () => {
       ["vad:resample", { targetRate: 16000 }], // its sampling_rate: 16000
     ]);
     assert.equal(report.issues.length, 0);
-    // Opting out names the SDK node's expectation.
-    assert.match(
-      validateManifest(yaml, { audioInput, negotiate: false })[0].message,
-      /accepts 16000 Hz, 1 ch \(not 8000 Hz, 2 ch\)/,
-    );
+    // Opting out names the SDK node's expectation, on the user's YAML line.
+    const [issue] = validateManifest(yaml, { audioInput, negotiate: false });
+    assert.match(issue.message, /accepts 16000 Hz, 1 ch \(not 8000 Hz, 2 ch\)/);
+    assert.match(issue.path, /^connections\[0\] \(line \d+\)$/);
   });
 
   test("checkManifest takes null options; remotemedia run --negotiate turns negotiation on", async () => {
