@@ -301,6 +301,21 @@ describe("serve: limits", () => {
       client.sendJson({ type: "start", sampleRate: 16000 });
       assert.equal((await client.closed).code, CloseCode.idleTimeout);
     });
+    // The idle timer is one per connection, re-armed for what is left when it fires early: a client
+    // that keeps talking for four timeouts stays, and is closed once it goes quiet.
+    await withServer({ manifest: gainManifest, idleTimeoutMs: 200 }, async (url) => {
+      const client = await WsClient.open(url);
+      client.sendJson({ type: "start", sampleRate: 16000 });
+      await client.waitFor((m) => m.type === "ready");
+      let open = true;
+      void client.closed.then(() => open = false);
+      for (let i = 0; i < 20 && open; i++) {
+        client.ws.send(new Uint8Array(640));
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      assert.ok(open, "closed while the client was sending");
+      assert.equal((await client.closed).code, CloseCode.idleTimeout);
+    });
   });
 
   test("a full input queue drops the oldest frames and counts them", async () => {

@@ -99,6 +99,8 @@ export abstract class Connection {
   #closeRequested?: EndReason;
   #outputs?: Promise<void>;
   #idle?: ReturnType<typeof setTimeout>;
+  /** When the client last sent something (`performance.now()`). */
+  #lastActivity = 0;
   #ending?: Promise<void>;
   #ended = false;
   #endedResolve!: () => void;
@@ -241,6 +243,7 @@ export abstract class Connection {
     if (this.#closeRequested) return;
     this.#closeRequested = reason;
     clearTimeout(this.#idle); // the client may stay silent while the outputs drain
+    this.#idle = undefined;
     this.#queue.push({ kind: "close" });
     this.#pump();
   }
@@ -307,18 +310,26 @@ export abstract class Connection {
     }
   }
 
+  /**
+   * Notes activity for the idle timeout. One timer per connection, not one per message (resetting a
+   * timer costs ~1.2 µs a message in Deno): when it fires early it re-arms for the time that is left.
+   */
   #touch(): void {
-    clearTimeout(this.#idle);
-    if (this.settings.idleTimeoutMs > 0 && !this.#closeRequested) {
-      this.#idle = setTimeout(
-        () =>
-          void this.end(
-            "idle",
-            new ProtocolError(`nothing received for ${this.settings.idleTimeoutMs} ms`),
-          ),
-        this.settings.idleTimeoutMs,
-      );
+    this.#lastActivity = performance.now();
+    if (this.settings.idleTimeoutMs > 0 && !this.#closeRequested && this.#idle === undefined) {
+      this.#armIdle(this.settings.idleTimeoutMs);
     }
+  }
+
+  #armIdle(ms: number): void {
+    this.#idle = setTimeout(() => {
+      this.#idle = undefined;
+      if (this.#closeRequested || this.ending) return;
+      const idle = performance.now() - this.#lastActivity;
+      const limit = this.settings.idleTimeoutMs;
+      if (idle < limit) return this.#armIdle(limit - idle);
+      void this.end("idle", new ProtocolError(`nothing received for ${limit} ms`));
+    }, ms);
   }
 
   /** Sends a message if the socket is still open; counts a drop when the runtime refused it. */
