@@ -24,6 +24,7 @@ lint: deps
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo check --quiet --manifest-path rust/fuzz/Cargo.toml  # the fuzz targets keep compiling
+	cargo fmt --check --manifest-path rust/fuzz/Cargo.toml
 	$(DENO) fmt --check
 	$(DENO) lint
 	$(DENO) check mod.ts tests/ examples/ ffi/ src/ tools/ bench/ cli/main.ts

@@ -8,7 +8,9 @@ use remotemedia::pipeline::{plan_from_str, Session, SessionOptions};
 use serde_json::json;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if plan_from_str(text, &[]).is_ok() {
         if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
             for audio_input in [None, Some(json!({"sampleRate": 48000, "channels": 2}))] {

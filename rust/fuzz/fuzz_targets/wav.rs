@@ -3,8 +3,8 @@
 //! handle it made must be freed.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use remotemedia::abi::wav::*;
 use remotemedia::abi::contract::RM_WAV_INFO_LEN;
+use remotemedia::abi::wav::*;
 use remotemedia::abi::{rm_data_free, rm_live_handles};
 use remotemedia::data::RuntimeData;
 use remotemedia::wav::{WavError, WavParser};
