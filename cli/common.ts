@@ -143,19 +143,26 @@ export function withOutput(manifest: Manifest, output?: string): Manifest {
       throw new UsageError("--output: no sink node of this pipeline emits audio");
     }
     const id = unique("output", ids);
-    const keep = unique("output-audio", ids);
-    out.nodes.push({ id: keep, type: "Filter", params: { types: ["audio"] } });
     out.nodes.push({ id, type: "WavWriter", params: { path: output } });
-    out.connections.push({ from: keep, to: id });
     for (const sink of audioSinks) {
-      // The sink keeps printing its other outputs (events, text) through a tap.
+      // Each sink's audio goes to the writer through a filter of its own, so that validation sees
+      // each branch's format at the writer (one file is one stream: unequal branches are refused, or
+      // converted with --negotiate); the sink keeps printing its other outputs through a tap.
+      const keep = unique(`${sink}:audio`, ids);
       const tap = unique(`${sink}${TAP_SUFFIX}`, ids);
-      out.nodes.push({
-        id: tap,
-        type: "Filter",
-        params: { types: ["text", "json", "video", "binary", "tensor"] },
-      });
-      out.connections.push({ from: sink, to: keep }, { from: sink, to: tap });
+      out.nodes.push(
+        { id: keep, type: "Filter", params: { types: ["audio"] } },
+        {
+          id: tap,
+          type: "Filter",
+          params: { types: ["text", "json", "video", "binary", "tensor"] },
+        },
+      );
+      out.connections.push(
+        { from: sink, to: keep },
+        { from: keep, to: id },
+        { from: sink, to: tap },
+      );
     }
   }
   return out;

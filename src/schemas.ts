@@ -49,14 +49,16 @@ export interface NodeTypeSchema {
   events: string[];
   /**
    * The audio its inputs accept (format negotiation checks every connection against it): lists of
-   * allowed `sampleRates`, `channels` and `sampleFormats` (absent: any), and `sameAcrossPorts` for a
-   * mixer whose ports must share rate and channels.
+   * allowed `sampleRates`, `channels` and `sampleFormats` (absent: any); `sameLayout` for a node that
+   * takes one stream (every input at the same rate and channel count: a mixer, a resampler, a file
+   * writer) and `sameFormat` when the sample format must match too (nodes that append samples).
    */
   audioIn: {
     sampleRates?: number[];
     channels?: number[];
     sampleFormats?: SampleFormat[];
-    sameAcrossPorts?: boolean;
+    sameLayout?: boolean;
+    sameFormat?: boolean;
   };
   /**
    * The format of the audio it emits: `"none"`, `"same"` as its input, `"derived"` from its params

@@ -78,8 +78,9 @@ const vadOnly: Manifest = {
 describe("format negotiation", () => {
   test("node types declare the audio they accept and emit", () => {
     const types = new Map(nodeTypes().map((t) => [t.type, t]));
-    assert.deepEqual(types.get("Vad")!.audioIn, { channels: [1] });
-    assert.deepEqual(types.get("Mix")!.audioIn, { sameAcrossPorts: true });
+    assert.deepEqual(types.get("Vad")!.audioIn, { channels: [1], sameLayout: true });
+    assert.deepEqual(types.get("Mix")!.audioIn, { sameLayout: true });
+    assert.deepEqual(types.get("WavWriter")!.audioIn, { sameLayout: true, sameFormat: true });
     assert.deepEqual(types.get("Gain")!.audioIn, {});
     assert.equal(types.get("Gain")!.audioOut, "same");
     assert.equal(types.get("Resample")!.audioOut, "derived");
@@ -611,6 +612,55 @@ describe("format negotiation", () => {
         "ok (1 node, 0 connections)",
         'inserted ChannelMix "vad:mono" {"mode":"mono"} before "vad" (? Hz, ? ch, ? → ? Hz, 1 ch, ?): "vad" (Vad) port "in" accepts 1 ch; the session input is ? Hz, ? ch, ?',
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("remotemedia run --output with two sinks of different rates: refused before running, or converted", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rm-formats-two-"));
+    try {
+      const manifest = join(dir, "two.json");
+      writeFileSync(
+        manifest,
+        JSON.stringify({
+          version: 1,
+          nodes: [
+            { id: "hi", type: "Gain" },
+            { id: "lo", type: "Resample", params: { targetRate: 16000 } },
+          ],
+        }),
+      );
+      const stereo48k = join(root, "examples/data/speech.wav");
+      const out = join(dir, "out.wav");
+      const refused = capture();
+      assert.equal(
+        await runCli(["run", manifest, "--input", stereo48k, "--output", out], refused),
+        EXIT.invalidManifest,
+      );
+      assert.match(
+        refused.stderr,
+        /"lo:audio" \(Filter\) emits 16000 Hz, 2 ch, i16 but "output" \(WavWriter\) port "in" accepts 48000 Hz, 2 ch, i16 \(not 16000 Hz\).*it takes one stream/,
+      );
+      const io = capture();
+      assert.equal(
+        await runCli(["run", manifest, "--input", stereo48k, "--output", out, "--negotiate"], io),
+        EXIT.ok,
+        io.stderr,
+      );
+      let frames = 0;
+      for await (const frame of wavFrames(readFileSync(out), { frameMs: 0 })) {
+        assert.equal(frame.asAudio().sampleRate, 48000);
+        frames += frame.asAudio().numSamples;
+        frame.dispose();
+      }
+      let input = 0;
+      for await (const frame of wavFrames(readFileSync(stereo48k), { frameMs: 0 })) {
+        input += frame.asAudio().numSamples;
+        frame.dispose();
+      }
+      // both branches; the second resampled to 16 kHz and back, each stage exact to the frame
+      assert.equal(frames, input + Math.round(input / 3) * 3);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

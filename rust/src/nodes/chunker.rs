@@ -35,7 +35,7 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
-        audio_in: AudioAccepts::ANY,
+        audio_in: AudioAccepts::one_format(),
         audio_out: AudioOut::Same,
     }
 }

@@ -104,8 +104,11 @@ pub struct AudioAccepts {
     pub channels: Vec<u32>,
     /// Accepted sample formats.
     pub sample_formats: Vec<SampleFormat>,
-    /// Every input port must get the same rate and channel count (a mixer).
-    pub same_across_ports: bool,
+    /// Everything that reaches it is one stream: every input (each port, each connection) must bring
+    /// the same rate and channel count (a mixer, a resampler, a file writer).
+    pub same_layout: bool,
+    /// ... and the same sample format (nodes that append samples: a chunker, a file writer).
+    pub same_format: bool,
 }
 
 impl AudioAccepts {
@@ -114,13 +117,31 @@ impl AudioAccepts {
         sample_rates: Vec::new(),
         channels: Vec::new(),
         sample_formats: Vec::new(),
-        same_across_ports: false,
+        same_layout: false,
+        same_format: false,
     };
 
     /// Mono audio at any rate and in any sample format.
     pub fn mono() -> Self {
         AudioAccepts {
             channels: vec![1],
+            ..Self::ANY
+        }
+    }
+
+    /// One stream of any format: every input with the same rate and channels.
+    pub fn one_layout() -> Self {
+        AudioAccepts {
+            same_layout: true,
+            ..Self::ANY
+        }
+    }
+
+    /// One stream of samples appended together: the same rate, channels and sample format.
+    pub fn one_format() -> Self {
+        AudioAccepts {
+            same_layout: true,
+            same_format: true,
             ..Self::ANY
         }
     }
@@ -210,7 +231,8 @@ impl AudioAccepts {
                 who,
                 |f| f.name().to_string(),
             )?,
-            same_across_ports: self.same_across_ports || other.same_across_ports,
+            same_layout: self.same_layout || other.same_layout,
+            same_format: self.same_format || other.same_format,
         })
     }
 
@@ -326,7 +348,8 @@ fn read(value: &Value, what: &str, lists: bool) -> Result<AudioAccepts, Vec<Stri
         sample_rates,
         channels,
         sample_formats,
-        same_across_ports: false,
+        same_layout: false,
+        same_format: false,
     })
 }
 
@@ -343,8 +366,11 @@ impl Serialize for AudioAccepts {
             let names: Vec<&str> = self.sample_formats.iter().map(|f| f.name()).collect();
             map.serialize_entry("sampleFormats", &names)?;
         }
-        if self.same_across_ports {
-            map.serialize_entry("sameAcrossPorts", &true)?;
+        if self.same_layout {
+            map.serialize_entry("sameLayout", &true)?;
+        }
+        if self.same_format {
+            map.serialize_entry("sameFormat", &true)?;
         }
         map.end()
     }

@@ -36,7 +36,7 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
-        audio_in: AudioAccepts { same_across_ports: true, ..AudioAccepts::ANY },
+        audio_in: AudioAccepts::one_layout(),
         audio_out: AudioOut::Derived(|_, input| Ok(input.map(|i| AudioSpec { sample_format: Some(SampleFormat::F32), ..*i }))),
     }
 }

@@ -34,7 +34,7 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
-        audio_in: AudioAccepts::ANY,
+        audio_in: AudioAccepts::one_layout(),
         audio_out: AudioOut::Same,
     }
 }

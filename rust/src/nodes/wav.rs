@@ -104,7 +104,7 @@ fn writer_schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: true,
-        audio_in: AudioAccepts::ANY,
+        audio_in: AudioAccepts::one_format(),
         audio_out: AudioOut::Derived(|p, input| same_when("passThrough", p, input)),
     }
 }

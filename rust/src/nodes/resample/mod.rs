@@ -56,7 +56,7 @@ fn schema() -> NodeSchema {
         events: &[],
         joins_inputs: false,
         heavy: false,
-        audio_in: AudioAccepts::ANY,
+        audio_in: AudioAccepts::one_layout(),
         audio_out: AudioOut::Derived(|p, input| { let rate = p.0.get("targetRate").and_then(|v| v.as_u64()).map(|r| r as u32); Ok(input.map(|i| AudioSpec { sample_rate: rate, ..*i })) }),
     }
 }

@@ -53,7 +53,7 @@ fn schema() -> NodeSchema {
         events: &["speech_start", "speech_end"],
         joins_inputs: false,
         heavy: false,
-        audio_in: AudioAccepts::mono(),
+        audio_in: AudioAccepts { same_layout: true, ..AudioAccepts::mono() },
         audio_out: AudioOut::Derived(|p, input| Ok(if p.0.get("mode").and_then(|m| m.as_str()) == Some("events") { None } else { input.copied() })),
     }
 }

@@ -268,11 +268,35 @@ struct Walk<'a> {
     /// The audio each visited node emits (`None`: none).
     outputs: Vec<Option<AudioSpec>>,
     /// The data types each visited node may emit (a bit per type): a PassThrough emits what reaches
-    /// it, so one fed audio only carries no other type to a node that needs a converter.
+    /// it and a Filter what it keeps of that, so one fed audio only carries no other type to a node
+    /// that needs a converter.
     emits: Vec<u8>,
     issues: Vec<Issue>,
     /// Converters to insert: where, which, and why.
     pending: Vec<(Site, Vec<Step>, String)>,
+}
+
+/// Narrows `want` to the known fields of `reference` its node needs all inputs to share; true when
+/// it narrowed anything.
+fn pin(want: &mut AudioAccepts, reference: &AudioSpec) -> bool {
+    let mut pinned = false;
+    if want.same_layout {
+        if let Some(rate) = reference.sample_rate {
+            want.sample_rates = vec![rate];
+            pinned = true;
+        }
+        if let Some(ch) = reference.channels {
+            want.channels = vec![ch];
+            pinned = true;
+        }
+    }
+    if want.same_format {
+        if let Some(f) = reference.sample_format {
+            want.sample_formats = vec![f];
+            pinned = true;
+        }
+    }
+    pinned
 }
 
 fn mask(types: &[DataType]) -> u8 {
@@ -287,23 +311,17 @@ impl Walk<'_> {
         self.emits[i] = self.emitted_types(i);
         let mut reference: Option<AudioSpec> = None;
         let mut merged: Option<AudioSpec> = None;
+        let one_stream = node.audio_in.same_layout || node.audio_in.same_format;
         for arrival in self.arrivals(i, input) {
             let mut want = node.audio_in.clone();
-            if want.same_across_ports {
-                // Every port as the first one whose format is known.
-                if let Some(r) = reference {
-                    if let Some(rate) = r.sample_rate {
-                        want.sample_rates = vec![rate];
-                    }
-                    if let Some(ch) = r.channels {
-                        want.channels = vec![ch];
-                    }
-                }
-            }
-            let arrived = self.settle(i, &arrival, &want);
-            if want.same_across_ports && reference.is_none() {
-                reference =
-                    Some(arrived).filter(|r| r.sample_rate.is_some() || r.channels.is_some());
+            // A node that takes one stream: every input as the first one whose format is known.
+            let pinned = match reference {
+                Some(r) => pin(&mut want, &r),
+                None => false,
+            };
+            let arrived = self.settle(i, &arrival, &want, pinned);
+            if one_stream && reference.is_none() {
+                reference = Some(arrived).filter(|r| *r != AudioSpec::default());
             }
             merged = Some(merged.map_or(arrived, |m| m.merge(arrived)));
         }
@@ -336,10 +354,22 @@ impl Walk<'_> {
             let edge = &self.plan.edges[e];
             arrived |= self.emits[edge.from] & mask(&node.ports[edge.port].accepts);
         }
-        if node.node_type.is_some() && node.schema.type_name == "PassThrough" {
-            arrived
-        } else {
-            mask(&node.schema.outputs)
+        if node.node_type.is_none() {
+            return mask(&node.schema.outputs);
+        }
+        match &*node.schema.type_name {
+            // what reaches it, or the part of it that it keeps
+            "PassThrough" => arrived,
+            "Filter" => {
+                let kept = node.params.0.get("types").and_then(Value::as_array);
+                let kept: Vec<DataType> = kept
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().and_then(DataType::from_name))
+                    .collect();
+                arrived & mask(&kept)
+            }
+            _ => mask(&node.schema.outputs),
         }
     }
 
@@ -379,9 +409,23 @@ impl Walk<'_> {
 
     /// Decides what happens to one stream reaching node `i` that must fit `want`: converters (with
     /// negotiation), an issue (a known mismatch), or nothing. Returns the format that arrives.
-    fn settle(&mut self, i: usize, arrival: &Arrival, want: &AudioAccepts) -> AudioSpec {
+    /// `pinned`: `want` is the format of the node's other input (it takes one stream).
+    fn settle(
+        &mut self,
+        i: usize,
+        arrival: &Arrival,
+        want: &AudioAccepts,
+        pinned: bool,
+    ) -> AudioSpec {
         let node = &self.plan.nodes[i];
         let label = format!("\"{}\" ({})", node.id, node.schema.type_name);
+        let accepts = want.describe();
+        // Why a node that accepts any format wants this one.
+        let note = if pinned {
+            " (it takes one stream: every input in the format of the first)"
+        } else {
+            ""
+        };
         let port_name = &node.ports[arrival.port].name;
         let (have, what) = (arrival.format, &arrival.what);
         let place = match arrival.site {
@@ -399,8 +443,8 @@ impl Walk<'_> {
                 path: place,
                 message: format!(
                     "format mismatch: {what} but {label} port \"{port_name}\" accepts {} (not {}); \
-                     add {} before it, or set \"negotiate\": true to insert it",
-                    want.describe(),
+                     add {} before it, or set \"negotiate\": true to insert it{note}",
+                    accepts,
                     bad.join(", "),
                     fix.join(" → ")
                 ),
@@ -422,10 +466,7 @@ impl Walk<'_> {
             Site::Entry(_) => Vec::new(),
         };
         if carried.is_empty() {
-            let reason = format!(
-                "{label} port \"{port_name}\" accepts {}; {what}",
-                want.describe()
-            );
+            let reason = format!("{label} port \"{port_name}\" accepts {accepts}; {what}{note}");
             self.pending.push((arrival.site, steps, reason));
             return after;
         }
@@ -437,8 +478,8 @@ impl Walk<'_> {
                 message: format!(
                     "{what} but {label} port \"{port_name}\" accepts {} (not {}); converters cannot \
                      be inserted on this connection because it also carries {} (convert the audio \
-                     before it, or narrow the node's accepted types)",
-                    want.describe(),
+                     before it, or narrow the node's accepted types){note}",
+                    accepts,
                     bad.join(", "),
                     carried.join("/")
                 ),

@@ -304,7 +304,8 @@ fn mixer_ports_are_brought_to_the_first_ports_rate_and_channels() {
         vec![
             "connections[1]: format mismatch: \"b\" (Gain) emits 48000 Hz, 2 ch, f32 but \"mix\" \
              (Mix) port \"b\" accepts 16000 Hz, 2 ch (not 48000 Hz); add Resample before it, or set \
-             \"negotiate\": true to insert it"
+             \"negotiate\": true to insert it (it takes one stream: every input in the format of the \
+             first)"
         ]
     );
     let (p, n) = ok(run(m, &[], input, true));
@@ -481,5 +482,62 @@ fn a_pass_through_carries_only_what_reaches_it() {
     assert!(
         got[0].contains("it also carries text/video/json/binary/tensor"),
         "{got:?}"
+    );
+    // A Filter carries what it keeps of what reaches it: a Vad's audio without its events.
+    let m = json!({"version": 1, "negotiate": true, "nodes": [
+        {"id": "vad", "type": "Vad", "params": {"mode": "pass"}},
+        {"id": "f", "type": "Filter", "params": {"types": ["audio"]}},
+        {"id": "asr", "type": "Asr"}
+    ], "connections": [{"from": "vad", "to": "f"}, {"from": "f", "to": "asr"}]});
+    let (_, n) = ok(run(m, &types, spec(48000, 1, SampleFormat::F32), None));
+    assert_eq!(
+        summary(&n),
+        vec![(
+            "asr:resample".into(),
+            "Resample",
+            json!({"targetRate": 16000})
+        )]
+    );
+}
+
+#[test]
+fn unequal_branches_into_one_writer_are_one_stream() {
+    // Two sinks of different formats into one WavWriter (what `remotemedia run --output` builds):
+    // found before anything runs, or converted to the first branch's format.
+    let m = json!({"version": 1, "nodes": [
+        {"id": "hi", "type": "Gain"},
+        {"id": "lo", "type": "Resample", "params": {"targetRate": 16000}},
+        {"id": "fmt", "type": "AudioFormat", "params": {"format": "i16"}},
+        {"id": "out", "type": "WavWriter", "params": {"path": "/dev/null"}}
+    ], "connections": [
+        {"from": "hi", "to": "out"}, {"from": "lo", "to": "fmt"}, {"from": "fmt", "to": "out"}
+    ]});
+    let input = spec(48000, 1, SampleFormat::F32);
+    let got = messages(run(m.clone(), &[], input, false));
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].starts_with(
+            "connections[2]: format mismatch: \"fmt\" (AudioFormat) emits 16000 Hz, 1 ch, i16 but \
+             \"out\" (WavWriter) port \"in\" accepts 48000 Hz, 1 ch, f32 (not 16000 Hz, i16)"
+        ),
+        "{}",
+        got[0]
+    );
+    assert!(got[0].ends_with("(it takes one stream: every input in the format of the first)"));
+    let (_, n) = ok(run(m, &[], input, true));
+    assert_eq!(
+        summary(&n),
+        vec![
+            (
+                "out:fmt:resample".into(),
+                "Resample",
+                json!({"targetRate": 48000})
+            ),
+            (
+                "out:fmt:format".into(),
+                "AudioFormat",
+                json!({"format": "f32"})
+            ),
+        ]
     );
 }
