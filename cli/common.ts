@@ -125,9 +125,15 @@ export function applyParams(manifest: Manifest, params: string[]): Manifest {
 
 /**
  * Adds a `WavWriter` fed by every audio sink (after the manifest's own nodes and connections, so that
- * error paths such as `nodes[2]` keep pointing at the user's manifest).
+ * error paths such as `nodes[2]` keep pointing at the user's manifest). `emitsAudio`, when given, says
+ * which nodes emit audio with their params (format negotiation's `formats`: an `AudioLevel` without
+ * `passAudio` emits none); otherwise the node types' declared outputs decide.
  */
-export function withOutput(manifest: Manifest, output?: string): Manifest {
+export function withOutput(
+  manifest: Manifest,
+  output?: string,
+  emitsAudio?: (id: string) => boolean,
+): Manifest {
   const out = structuredClone(manifest);
   out.connections ??= [];
   const ids = out.nodes.map((n) => n.id);
@@ -136,6 +142,7 @@ export function withOutput(manifest: Manifest, output?: string): Manifest {
   if (output !== undefined) {
     const types = new Map(nodeTypes().map((t) => [t.type, t]));
     const audioSinks = sinks.filter((id) => {
+      if (emitsAudio) return emitsAudio(id);
       const type = out.nodes.find((n) => n.id === id)!.type;
       return types.get(type)?.outputs.includes("audio") ?? true;
     });

@@ -155,12 +155,27 @@ export async function run(parsed: Parsed, io: CliIo): Promise<number> {
   if (report === "") throw new UsageError("--report needs a file name (--report report.html)");
   if (input !== undefined) checkReadable(input); // fail early, with exit code 4
   let manifest = applyParams(loadManifest(manifestPath), parsed.flags.get("--param") ?? []);
-  manifest = withOutput(manifest, output);
-  // Format negotiation starts from the input file's format.
+  // Format negotiation starts from the input file's format. The user's manifest is checked first
+  // (its issues are theirs); what --output adds is checked after, and said in --output's terms.
   const audioInput = input === undefined ? undefined : await wavFormat(input);
   const negotiate = parsed.flags.has("--negotiate") ? true : undefined;
-  const check = checkManifest(manifest, { audioInput, negotiate });
+  let check = checkManifest(manifest, { audioInput, negotiate });
   if (!check.valid) throw new ManifestError(check.issues);
+  if (output !== undefined) {
+    const audio = new Set(check.formats.filter((f) => f.output).map((f) => f.id));
+    manifest = withOutput(manifest, output, (id) => audio.has(id));
+    check = checkManifest(manifest, { audioInput, negotiate });
+    if (!check.valid) {
+      // One file is one stream: the audio sinks differ in format.
+      const issue = check.issues[0];
+      const sink = /"([^"]+):audio" \(Filter\)/.exec(issue.message)?.[1];
+      throw new UsageError(
+        `--output: the audio sinks differ in format, and one file is one stream${
+          sink ? ` (sink "${sink}": ${issue.message.replace(/^format mismatch: /, "")})` : ""
+        }; give --negotiate to convert every sink to the first one's format, or write one sink`,
+      );
+    }
+  }
   if (parsed.flags.has("--verbose")) {
     for (const c of check.inserted) io.err(describeInsertion(c) + "\n");
   }

@@ -636,12 +636,24 @@ describe("format negotiation", () => {
       const refused = capture();
       assert.equal(
         await runCli(["run", manifest, "--input", stereo48k, "--output", out], refused),
-        EXIT.invalidManifest,
+        EXIT.usage,
       );
       assert.match(
         refused.stderr,
-        /"lo:audio" \(Filter\) emits 16000 Hz, 2 ch, i16 but "output" \(WavWriter\) port "in" accepts 48000 Hz, 2 ch, i16 \(not 16000 Hz\).*it takes one stream/,
+        /--output: the audio sinks differ in format, and one file is one stream \(sink "lo": "lo:audio" \(Filter\) emits 16000 Hz, 2 ch, i16 but "output" \(WavWriter\) port "in" accepts 48000 Hz, 2 ch, i16 \(not 16000 Hz\).*\); give --negotiate/,
       );
+      // A sink that emits no audio with its params (AudioLevel without passAudio) is not written.
+      const levels = join(dir, "levels.json");
+      writeFileSync(
+        levels,
+        JSON.stringify({ version: 1, nodes: [{ id: "level", type: "AudioLevel" }] }),
+      );
+      const none = capture();
+      assert.equal(
+        await runCli(["run", levels, "--input", stereo48k, "--output", out], none),
+        EXIT.usage,
+      );
+      assert.match(none.stderr, /--output: no sink node of this pipeline emits audio/);
       const io = capture();
       assert.equal(
         await runCli(["run", manifest, "--input", stereo48k, "--output", out, "--negotiate"], io),

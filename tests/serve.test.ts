@@ -318,6 +318,30 @@ describe("serve: limits", () => {
     });
   });
 
+  test("an idle timeout beyond what a timer holds (2^31 - 1 ms) is armed in pieces, never spinning", async () => {
+    const delays: number[] = [];
+    const original = globalThis.setTimeout;
+    // deno-lint-ignore no-explicit-any
+    (globalThis as any).setTimeout = (fn: () => void, ms?: number, ...rest: unknown[]) => {
+      delays.push(ms ?? 0);
+      return original(fn, ms, ...rest);
+    };
+    try {
+      await withServer({ manifest: gainManifest, idleTimeoutMs: 4_000_000_000 }, async (url) => {
+        const client = await WsClient.open(url);
+        client.sendJson({ type: "start", sampleRate: 16000 });
+        await client.waitFor((m) => m.type === "ready");
+        client.sendJson({ type: "close" });
+        await client.closed;
+      });
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    const idle = delays.filter((ms) => ms > 1_000_000);
+    assert.ok(idle.length >= 1, "the idle timer was armed");
+    assert.ok(idle.every((ms) => ms <= 2 ** 31 - 1), `delays ${idle.join(", ")}`);
+  });
+
   test("a full input queue drops the oldest frames and counts them", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => release = resolve);

@@ -322,6 +322,7 @@ export abstract class Connection {
   }
 
   #armIdle(ms: number): void {
+    // Timers take at most 2^31 - 1 ms (longer ones fire at once): a longer timeout re-arms.
     this.#idle = setTimeout(() => {
       this.#idle = undefined;
       if (this.#closeRequested || this.ending) return;
@@ -329,7 +330,7 @@ export abstract class Connection {
       const limit = this.settings.idleTimeoutMs;
       if (idle < limit) return this.#armIdle(limit - idle);
       void this.end("idle", new ProtocolError(`nothing received for ${limit} ms`));
-    }, ms);
+    }, Math.min(ms, 2 ** 31 - 1));
   }
 
   /** Sends a message if the socket is still open; counts a drop when the runtime refused it. */

@@ -309,20 +309,16 @@ impl Walk<'_> {
         let plan = self.plan;
         let node = &plan.nodes[i];
         self.emits[i] = self.emitted_types(i);
-        let mut reference: Option<AudioSpec> = None;
         let mut merged: Option<AudioSpec> = None;
-        let one_stream = node.audio_in.same_layout || node.audio_in.same_format;
+        // A node that takes one stream: each field of every input as the first input that knows it.
+        let mut reference = AudioSpec::default();
         for arrival in self.arrivals(i, input) {
             let mut want = node.audio_in.clone();
-            // A node that takes one stream: every input as the first one whose format is known.
-            let pinned = match reference {
-                Some(r) => pin(&mut want, &r),
-                None => false,
-            };
+            let pinned = pin(&mut want, &reference);
             let arrived = self.settle(i, &arrival, &want, pinned);
-            if one_stream && reference.is_none() {
-                reference = Some(arrived).filter(|r| *r != AudioSpec::default());
-            }
+            reference.sample_rate = reference.sample_rate.or(arrived.sample_rate);
+            reference.channels = reference.channels.or(arrived.channels);
+            reference.sample_format = reference.sample_format.or(arrived.sample_format);
             merged = Some(merged.map_or(arrived, |m| m.merge(arrived)));
         }
         let output = match node.schema.audio_out.output(&node.params, merged.as_ref()) {
@@ -422,7 +418,7 @@ impl Walk<'_> {
         let accepts = want.describe();
         // Why a node that accepts any format wants this one.
         let note = if pinned {
-            " (it takes one stream: every input in the format of the first)"
+            " (it takes one stream: every input in the format of the first that says)"
         } else {
             ""
         };

@@ -305,7 +305,7 @@ fn mixer_ports_are_brought_to_the_first_ports_rate_and_channels() {
             "connections[1]: format mismatch: \"b\" (Gain) emits 48000 Hz, 2 ch, f32 but \"mix\" \
              (Mix) port \"b\" accepts 16000 Hz, 2 ch (not 48000 Hz); add Resample before it, or set \
              \"negotiate\": true to insert it (it takes one stream: every input in the format of the \
-             first)"
+             first that says)"
         ]
     );
     let (p, n) = ok(run(m, &[], input, true));
@@ -523,7 +523,9 @@ fn unequal_branches_into_one_writer_are_one_stream() {
         "{}",
         got[0]
     );
-    assert!(got[0].ends_with("(it takes one stream: every input in the format of the first)"));
+    assert!(
+        got[0].ends_with("(it takes one stream: every input in the format of the first that says)")
+    );
     let (_, n) = ok(run(m, &[], input, true));
     assert_eq!(
         summary(&n),
@@ -539,5 +541,35 @@ fn unequal_branches_into_one_writer_are_one_stream() {
                 json!({"format": "f32"})
             ),
         ]
+    );
+}
+
+#[test]
+fn one_stream_compares_each_field_with_the_first_input_that_knows_it() {
+    // The first branch knows only its rate; the second and third differ in channels.
+    let types = external_types(&json!([
+        {"type": "Rate16", "inputs": [{"name": "in", "accepts": ["audio"]}], "outputs": ["audio"],
+         "outputFormat": {"sampleRate": 16000}},
+        {"type": "Mono16", "inputs": [{"name": "in", "accepts": ["audio"]}], "outputs": ["audio"],
+         "outputFormat": {"sampleRate": 16000, "channels": 1, "sampleFormat": "i16"}},
+        {"type": "Stereo16", "inputs": [{"name": "in", "accepts": ["audio"]}], "outputs": ["audio"],
+         "outputFormat": {"sampleRate": 16000, "channels": 2, "sampleFormat": "i16"}}
+    ]))
+    .unwrap();
+    let m = json!({"version": 1, "nodes": [
+        {"id": "src", "type": "Gain"},
+        {"id": "r", "type": "Rate16"}, {"id": "m", "type": "Mono16"}, {"id": "s", "type": "Stereo16"},
+        {"id": "w", "type": "WavWriter", "params": {"path": "/dev/null"}}
+    ], "connections": [
+        {"from": "src", "to": "r"}, {"from": "src", "to": "m"}, {"from": "src", "to": "s"},
+        {"from": "r", "to": "w"}, {"from": "m", "to": "w"}, {"from": "s", "to": "w"}
+    ]});
+    let got = messages(run(m.clone(), &types, AudioSpec::default(), false));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("connections[5]: format mismatch: \"s\" (Stereo16) emits 16000 Hz, 2 ch, i16 but \"w\" (WavWriter) port \"in\" accepts 16000 Hz, 1 ch, i16 (not 2 ch)"), "{}", got[0]);
+    let (_, n) = ok(run(m, &types, AudioSpec::default(), true));
+    assert_eq!(
+        summary(&n),
+        vec![("w:s:mono".into(), "ChannelMix", json!({"mode": "mono"}))]
     );
 }
