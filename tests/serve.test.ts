@@ -461,7 +461,9 @@ describe("serve: every way a session ends releases it", () => {
       const end = await client.waitFor((m) => m.type === "end");
       assert.equal(end.reason, "shutdown");
       assert.equal(client.frames.length, 20, "every output was sent before closing");
-      assert.equal((await client.closed).code, CloseCode.shutdown);
+      const closed = await client.closed;
+      assert.equal(closed.code, CloseCode.shutdown);
+      assert.equal(closed.reason, "shutdown", "the server's own reason, in both runtimes");
     }
     await assert.rejects(fetch(`${server.url}/healthz`), "no longer listening");
     assert.equal(liveHandles(), before);

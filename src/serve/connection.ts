@@ -173,8 +173,13 @@ export abstract class Connection {
     }
   }
 
+  #socketGoneResolve!: () => void;
+  /** Resolves once the socket has closed (the closing handshake is over, or the peer is gone). */
+  readonly socketGone: Promise<void> = new Promise((resolve) => this.#socketGoneResolve = resolve);
+
   /** The socket closed: the session is aborted if it still runs (nobody is left to send to). */
   socketClosed(code: number, reason: string): void {
+    this.#socketGoneResolve();
     if (this.ending) return;
     this.settings.log(`session ${this.number}: client gone (${code}${reason ? ` ${reason}` : ""})`);
     void this.end("client_gone");

@@ -220,6 +220,14 @@ export async function serve(options: ServeOptions): Promise<RemoteMediaServer> {
         log(`aborting ${late.length} session(s) still running after ${drainTimeoutMs} ms`);
       }
       await Promise.all(late.map((c) => c.end("shutdown")));
+      // Let the closing handshakes finish (at most a second): stopping the listener first would
+      // close the sockets with the runtime's own reason (Deno: "Server shutting down").
+      let handshakes: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(open.map((c) => c.socketGone)),
+        new Promise<void>((resolve) => handshakes = setTimeout(resolve, 1000)),
+      ]);
+      clearTimeout(handshakes);
       await listener.stop();
       log("closed");
       closedResolve();
