@@ -4,7 +4,7 @@
 //! anything starts.
 
 use super::schema::Params;
-use crate::data::SampleFormat;
+use crate::data::{AudioBuffer, SampleFormat};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -48,6 +48,15 @@ impl AudioSpec {
             channels: Some(channels),
             sample_format: Some(sample_format),
         }
+    }
+
+    /// The format of `audio` (every field known).
+    pub fn of(audio: &AudioBuffer) -> Self {
+        AudioSpec::new(
+            audio.sample_rate,
+            u32::from(audio.channels),
+            audio.samples.format(),
+        )
     }
 
     /// What two streams arriving at one port have in common (a field they disagree on is unknown).
@@ -125,6 +134,16 @@ impl AudioAccepts {
     pub fn mono() -> Self {
         AudioAccepts {
             channels: vec![1],
+            ..Self::ANY
+        }
+    }
+
+    /// Exactly the known fields of `spec` (a declared format that audio must match).
+    pub fn exactly(spec: &AudioSpec) -> Self {
+        AudioAccepts {
+            sample_rates: spec.sample_rate.into_iter().collect(),
+            channels: spec.channels.into_iter().collect(),
+            sample_formats: spec.sample_format.into_iter().collect(),
             ..Self::ANY
         }
     }

@@ -50,6 +50,11 @@ pub fn bit(t: DataType) -> u8 {
     1 << (t as u8)
 }
 
+/// The bits of `types`.
+pub fn mask(types: &[DataType]) -> u8 {
+    types.iter().fold(0, |m, &t| m | bit(t))
+}
+
 /// The entries of a graph, in manifest order, and its sources (for messages).
 #[derive(Debug, Clone, Default)]
 pub struct Entries {
@@ -75,7 +80,7 @@ impl Entries {
 
     /// Adds an entry node.
     pub fn add(&mut self, node: usize, type_name: &str, accepts: &[DataType]) {
-        let mask = accepts.iter().fold(0, |m, &t| m | bit(t));
+        let mask = mask(accepts);
         self.union |= mask;
         self.list.push(Entry {
             node,

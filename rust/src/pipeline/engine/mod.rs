@@ -220,11 +220,7 @@ impl Engine {
                 outputs: Vec::new(),
                 joins: n.schema.joins_inputs,
                 skip_errors: n.skip_errors,
-                emits: n
-                    .schema
-                    .outputs
-                    .iter()
-                    .fold(0, |m, &t| m | super::entries::bit(t)),
+                emits: super::entries::mask(&n.schema.outputs),
                 events: n.schema.events,
                 stats: CallStats::default(),
                 initialized: false,

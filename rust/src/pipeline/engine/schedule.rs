@@ -169,12 +169,7 @@ impl Engine {
         };
         let slot = &self.slots[n];
         let problem = |port: usize, item: &RuntimeData| {
-            let audio = item.as_audio().ok()?;
-            let have = AudioSpec::new(
-                audio.sample_rate,
-                u32::from(audio.channels),
-                audio.samples.format(),
-            );
+            let have = AudioSpec::of(item.as_audio().ok()?);
             let bad = accepts.mismatches(&have);
             (!bad.is_empty()).then(|| {
                 let port = match slot.ports.get(port) {

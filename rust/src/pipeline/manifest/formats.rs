@@ -16,7 +16,7 @@
 use super::*;
 use crate::data::SampleFormat;
 use crate::nodes::formats::AudioSpec;
-use crate::pipeline::entries::bit;
+use crate::pipeline::entries::{bit, mask};
 use serde_json::json;
 
 /// A converter that format negotiation inserted.
@@ -297,10 +297,6 @@ fn pin(want: &mut AudioAccepts, reference: &AudioSpec) -> bool {
         }
     }
     pinned
-}
-
-fn mask(types: &[DataType]) -> u8 {
-    types.iter().fold(0u8, |m, &t| m | bit(t))
 }
 
 impl Walk<'_> {

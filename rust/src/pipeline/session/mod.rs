@@ -25,7 +25,7 @@ use super::manifest::{external_types, plan, Issue, Plan};
 use super::pool::{self, Schedule, Slice};
 use super::wake::Waker;
 use crate::data::RuntimeData;
-use crate::nodes::formats::AudioSpec;
+use crate::nodes::formats::{AudioAccepts, AudioSpec};
 use io::{lock, Io, OutboxSink};
 use serde_json::Value;
 use std::cell::Cell;
@@ -257,16 +257,8 @@ impl Session {
         let Ok(audio) = item.as_audio() else {
             return Ok(());
         };
-        let have = AudioSpec::new(
-            audio.sample_rate,
-            u32::from(audio.channels),
-            audio.samples.format(),
-        );
-        let fits = |d: Option<u32>, h: Option<u32>| d.is_none() || d == h;
-        if fits(declared.sample_rate, have.sample_rate)
-            && fits(declared.channels, have.channels)
-            && (declared.sample_format.is_none() || declared.sample_format == have.sample_format)
-        {
+        let have = AudioSpec::of(audio);
+        if AudioAccepts::exactly(declared).admits(&have) {
             return Ok(());
         }
         Err(SessionError::Input(format!(
