@@ -325,6 +325,46 @@ interface Result {
   load: string;
 }
 
+/**
+ * One measurement at the `n` sessions `bench` holds on `server`: after they settle, a window of
+ * latencies, drops, CPU (server, clients, others) and the server's memory.
+ */
+async function measureWindow(bench: Bench, server: Server, n: number): Promise<Step> {
+  const pid = server.child.pid!;
+  await sleep(SETTLE_MS);
+  const dropped0 = await droppedFrames(server.url);
+  await sleep(500);
+  bench.latencies = [];
+  bench.lateness = [];
+  const s0 = cpuSeconds(pid), c0 = clientCpuSeconds(), m0 = machineCpu();
+  bench.measuring = true;
+  await sleep(WINDOW_MS);
+  bench.measuring = false;
+  const s1 = cpuSeconds(pid), c1 = clientCpuSeconds(), m1 = machineCpu();
+  const rss = rssOf(pid);
+  const dropped = (await droppedFrames(server.url)) - dropped0;
+  const seconds = (m1.total - m0.total) / cpus().length;
+  const serverCpu = (s1 - s0) / seconds;
+  const clientCpu = (c1 - c0) / seconds;
+  const otherCpu = Math.max(0, (m1.busy - m0.busy) / seconds - serverCpu - clientCpu);
+  const closed = bench.clients.filter((c) => c.closed).length;
+  const p99 = quantile(bench.latencies, 0.99);
+  return {
+    sessions: n,
+    p50Ms: round(quantile(bench.latencies, 0.5), 2),
+    p99Ms: round(p99, 2),
+    maxMs: round(Math.max(...bench.latencies), 1),
+    samples: bench.latencies.length,
+    dropped,
+    clientLateP99Ms: round(quantile(bench.lateness, 0.99), 2),
+    serverCpu: round(serverCpu, 2),
+    clientCpu: round(clientCpu, 2),
+    otherCpu: round(otherCpu, 2),
+    serverRssMb: round(rss / 2 ** 20),
+    pass: p99 <= LIMIT_MS && dropped === 0 && closed === 0 && bench.latencies.length > 0,
+  };
+}
+
 async function measure(
   runtime: string,
   execution: string,
@@ -356,38 +396,7 @@ async function measure(
   try {
     while (n <= max) {
       await bench.grow(n);
-      await sleep(SETTLE_MS);
-      const dropped0 = await droppedFrames(server.url);
-      await sleep(500);
-      bench.latencies = [];
-      bench.lateness = [];
-      const s0 = cpuSeconds(pid), c0 = clientCpuSeconds(), m0 = machineCpu();
-      bench.measuring = true;
-      await sleep(WINDOW_MS);
-      bench.measuring = false;
-      const s1 = cpuSeconds(pid), c1 = clientCpuSeconds(), m1 = machineCpu();
-      const rss = rssOf(pid);
-      const dropped = (await droppedFrames(server.url)) - dropped0;
-      const seconds = (m1.total - m0.total) / cpus().length;
-      const serverCpu = (s1 - s0) / seconds;
-      const clientCpu = (c1 - c0) / seconds;
-      const otherCpu = Math.max(0, (m1.busy - m0.busy) / seconds - serverCpu - clientCpu);
-      const closed = bench.clients.filter((c) => c.closed).length;
-      const p99 = quantile(bench.latencies, 0.99);
-      const record: Step = {
-        sessions: n,
-        p50Ms: round(quantile(bench.latencies, 0.5), 2),
-        p99Ms: round(p99, 2),
-        maxMs: round(Math.max(...bench.latencies), 1),
-        samples: bench.latencies.length,
-        dropped,
-        clientLateP99Ms: round(quantile(bench.lateness, 0.99), 2),
-        serverCpu: round(serverCpu, 2),
-        clientCpu: round(clientCpu, 2),
-        otherCpu: round(otherCpu, 2),
-        serverRssMb: round(rss / 2 ** 20),
-        pass: p99 <= LIMIT_MS && dropped === 0 && closed === 0 && bench.latencies.length > 0,
-      };
+      const record = await measureWindow(bench, server, n);
       result.steps.push(record);
       console.error(`  ${runtime} ${execution} ${label}: ${JSON.stringify(record)}`);
       if (record.pass) {
@@ -433,38 +442,11 @@ async function measureAt(
   n: number,
 ): Promise<Step> {
   const server = await startServer(runtime, { execution, manifest: manifestFor(model) });
-  const pid = server.child.pid!;
   const bench = new Bench(server.url.replace(/^http/, "ws"), frames, triggers);
   bench.run();
   try {
     await bench.grow(n);
-    await sleep(SETTLE_MS);
-    const dropped0 = await droppedFrames(server.url);
-    await sleep(500);
-    const s0 = cpuSeconds(pid), c0 = clientCpuSeconds(), m0 = machineCpu();
-    bench.measuring = true;
-    await sleep(WINDOW_MS);
-    bench.measuring = false;
-    const s1 = cpuSeconds(pid), c1 = clientCpuSeconds(), m1 = machineCpu();
-    const dropped = (await droppedFrames(server.url)) - dropped0;
-    const seconds = (m1.total - m0.total) / cpus().length;
-    const serverCpu = (s1 - s0) / seconds;
-    const clientCpu = (c1 - c0) / seconds;
-    const p99 = quantile(bench.latencies, 0.99);
-    return {
-      sessions: n,
-      p50Ms: round(quantile(bench.latencies, 0.5), 2),
-      p99Ms: round(p99, 2),
-      maxMs: round(Math.max(...bench.latencies), 1),
-      samples: bench.latencies.length,
-      dropped,
-      clientLateP99Ms: round(quantile(bench.lateness, 0.99), 2),
-      serverCpu: round(serverCpu, 2),
-      clientCpu: round(clientCpu, 2),
-      otherCpu: round(Math.max(0, (m1.busy - m0.busy) / seconds - serverCpu - clientCpu), 2),
-      serverRssMb: round(rssOf(pid) / 2 ** 20),
-      pass: p99 <= LIMIT_MS && dropped === 0 && bench.clients.every((c) => !c.closed),
-    };
+    return await measureWindow(bench, server, n);
   } finally {
     bench.stop();
     server.child.kill("SIGTERM");
